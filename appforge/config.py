@@ -1,0 +1,113 @@
+"""Settings, read once from ``APPFORGE_*`` environment variables and an optional TOML file.
+
+Nothing else in appforge reads the environment: the CLI builds one :class:`Settings` and passes it
+down. The TOML file is ``$APPFORGE_HOME/config.toml`` (keys are the field names below).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from appforge.spec import validate_domain
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "appforge"
+
+
+class Settings(BaseSettings):
+    """Every knob appforge has, with defaults that work offline on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="APPFORGE_", extra="ignore")
+
+    #: Data dir: workspaces, SQLite store and checkpoints, wheelhouse, proxy socket.
+    home: Path = Field(default_factory=_default_home)
+    #: Apps answer at ``<slug>.<base_domain>`` unless they have their own domain.
+    base_domain: str = "localhost"
+    #: Host port the proxy publishes (on ``bind_address``).
+    http_port: int = Field(default=80, ge=1, le=65535)
+    bind_address: str = "127.0.0.1"
+    #: Docker engine address; empty means the docker SDK's own default (DOCKER_HOST or the socket).
+    docker_host: str = ""
+    #: Base images; pulled when a registry answers, else bootstrapped from Debian packages.
+    python_base_image: str = "appforge/python:3.11-bookworm"
+    proxy_image: str = "appforge/caddy:bookworm"
+    #: Registry image tried first for the Python base (skipped when ``pull_base`` is off).
+    python_pull_ref: str = "python:3.11-slim-bookworm"
+    pull_base: bool = True
+    debian_suite: str = "bookworm"
+    #: Debian mirror for debootstrap; empty means "read it from this machine's apt sources".
+    debian_mirror: str = ""
+    #: Per-app container limits.
+    memory_limit: str = "256m"
+    cpu_limit: float = 1.0
+    pids_limit: int = 128
+    #: Seconds to wait for a new container to turn healthy.
+    health_timeout: float = 60.0
+    image_backend: str = "procedural"
+    video_backend: str = "procedural"
+    planner: str = "blueprint"
+
+    @field_validator("base_domain")
+    @classmethod
+    def _base_domain(cls, value: str) -> str:
+        return validate_domain(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFile(settings_cls))
+
+    # Paths under home -------------------------------------------------------------------------
+    @property
+    def workspaces(self) -> Path:
+        return self.home / "apps"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "appforge.sqlite"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.home / "checkpoints.sqlite"
+
+    @property
+    def wheelhouse(self) -> Path:
+        return self.home / "wheelhouse"
+
+    @property
+    def proxy_dir(self) -> Path:
+        return self.home / "proxy"
+
+    def url_for(self, host: str) -> str:
+        port = "" if self.http_port == 80 else f":{self.http_port}"
+        return f"http://{host}{port}"
+
+
+class _TomlFile(PydanticBaseSettingsSource):
+    """Reads ``config.toml`` from the data dir named by the environment or the default."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import tomllib
+
+        home = os.environ.get("APPFORGE_HOME")
+        path = (Path(home) if home else _default_home()) / "config.toml"
+        if not path.is_file():
+            return {}
+        with path.open("rb") as fh:
+            return tomllib.load(fh)

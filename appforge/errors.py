@@ -1,0 +1,87 @@
+"""The one exception hierarchy of appforge.
+
+Every error a user can cause or meet derives from :class:`AppforgeError`. Each subclass names what
+went wrong in the user's terms; the CLI prints ``str(error)`` (and ``error.hint`` when set) and
+exits with ``error.exit_code``. Stack traces are shown only with ``--debug``.
+
+    AppforgeError
+    ├── InvalidInput          bad prompt, slug, domain, path, spec
+    │   ├── InvalidDomain
+    │   ├── InvalidSlug
+    │   └── PathOutsideWorkspace
+    ├── AppNotFound
+    ├── EngineUnavailable     Docker engine not reachable
+    ├── BaseImageError        base image could not be pulled or bootstrapped
+    ├── DependencyError       wheelhouse could not be filled
+    ├── BuildFailed           docker build failed (log attached)
+    ├── TestsFailed           the app's own tests failed in the sandbox (output attached)
+    ├── UnhealthyDeployment   the container never turned healthy (last log lines attached)
+    ├── ProxyError            the Caddy proxy could not be started or configured
+    └── GenerationError       an image or video could not be made
+"""
+
+from __future__ import annotations
+
+
+class AppforgeError(Exception):
+    """Base of every error appforge reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+        #: Long output (a build log, test output) shown under the message.
+        self.detail = detail
+
+
+class InvalidInput(AppforgeError):
+    exit_code = 2
+
+
+class InvalidDomain(InvalidInput):
+    pass
+
+
+class InvalidSlug(InvalidInput):
+    pass
+
+
+class PathOutsideWorkspace(InvalidInput):
+    pass
+
+
+class AppNotFound(AppforgeError):
+    exit_code = 3
+
+
+class EngineUnavailable(AppforgeError):
+    exit_code = 4
+
+
+class BaseImageError(AppforgeError):
+    pass
+
+
+class DependencyError(AppforgeError):
+    pass
+
+
+class BuildFailed(AppforgeError):
+    pass
+
+
+class TestsFailed(AppforgeError):
+    __test__ = False  # not a pytest test class
+
+
+class UnhealthyDeployment(AppforgeError):
+    pass
+
+
+class ProxyError(AppforgeError):
+    pass
+
+
+class GenerationError(AppforgeError):
+    pass

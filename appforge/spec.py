@@ -1,0 +1,259 @@
+"""AppSpec: the one contract every stage after planning reads.
+
+A planner (rules or an LLM) turns a description into an :class:`AppSpec`; the code renderers, the
+image and video generators and the sandbox read only this. Everything here validates itself, so a
+spec that loads is a spec the later stages can build: slugs are DNS labels, field names are safe
+Python and SQL identifiers, colours are hex, sizes are bounded.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from appforge.errors import InvalidDomain, InvalidSlug
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+IDENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+HEX_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+#: Column names every generated table already has.
+RESERVED_FIELDS = frozenset({"id", "created_at", "updated_at"})
+
+
+def validate_slug(slug: str) -> str:
+    """Return ``slug`` if it is a valid DNS label (lowercase), else raise :class:`InvalidSlug`."""
+    if not SLUG_RE.match(slug or ""):
+        raise InvalidSlug(
+            f"invalid app slug {slug!r}: use 1-63 lowercase letters, digits and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return slug
+
+
+def validate_domain(domain: str) -> str:
+    """Return ``domain`` lowercased and IDN-encoded if it is a valid host name.
+
+    Rejects wildcards, ports, paths, whitespace and anything else that could change the meaning of
+    the proxy configuration it ends up in.
+    """
+    raw = (domain or "").strip().rstrip(".")
+    if not raw:
+        raise InvalidDomain("the domain is empty")
+    try:
+        ascii_name = raw.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise InvalidDomain(f"invalid domain {domain!r}: {exc}") from None
+    if len(ascii_name) > 253:
+        raise InvalidDomain(f"invalid domain {domain!r}: longer than 253 characters")
+    labels = ascii_name.split(".")
+    for label in labels:
+        if not LABEL_RE.match(label):
+            raise InvalidDomain(
+                f"invalid domain {domain!r}: label {label!r} must be 1-63 letters, digits or "
+                "hyphens, not starting or ending with a hyphen (no wildcards, ports or paths)"
+            )
+    if labels[-1].isdigit():
+        raise InvalidDomain(f"invalid domain {domain!r}: an IP address is not a domain")
+    return ascii_name
+
+
+class Kind(StrEnum):
+    landing = "landing"
+    crud = "crud"
+    gallery = "gallery"
+
+
+class FieldType(StrEnum):
+    text = "text"
+    long_text = "long_text"
+    integer = "integer"
+    decimal = "decimal"
+    money = "money"
+    boolean = "boolean"
+    date = "date"
+    email = "email"
+    url = "url"
+    phone = "phone"
+    rating = "rating"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntityField(_Model):
+    """One typed field of an entity, e.g. ``days_between_waterings: integer``."""
+
+    name: str
+    label: str
+    type: FieldType = FieldType.text
+    required: bool = True
+    #: Bounds for integer, decimal, money and rating fields (inclusive).
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENT_RE.match(value) or keyword.iskeyword(value) or value in RESERVED_FIELDS:
+            raise ValueError(
+                f"field name {value!r} must be a lowercase identifier (a-z, 0-9, _), "
+                f"not a Python keyword and not one of {sorted(RESERVED_FIELDS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> EntityField:
+        if self.type == FieldType.rating:
+            if self.min is None:
+                self.min = 1
+            if self.max is None:
+                self.max = 5
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"field {self.name!r}: min {self.min} is above max {self.max}")
+        return self
+
+
+class Entity(_Model):
+    """A kind of record the app stores, e.g. Plant with its fields."""
+
+    name: str  # singular identifier: "plant"
+    plural: str  # identifier used in URLs and table names: "plants"
+    label: str  # "Plant"
+    label_plural: str  # "Plants"
+    fields: list[EntityField] = Field(min_length=1, max_length=40)
+
+    @field_validator("name", "plural")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENT_RE.match(value) or keyword.iskeyword(value):
+            raise ValueError(f"entity name {value!r} must be a lowercase identifier")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_fields(self) -> Entity:
+        names = [f.name for f in self.fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"entity {self.name!r} repeats fields: {', '.join(dupes)}")
+        return self
+
+
+class Theme(_Model):
+    """Colours and mode; every generated page and image reads its palette from here."""
+
+    mode: Literal["light", "dark"] = "light"
+    primary: str = "#2563eb"
+    accent: str = "#f59e0b"
+    background: str = "#f8fafc"
+    surface: str = "#ffffff"
+    text: str = "#0f172a"
+    muted: str = "#64748b"
+
+    @field_validator("primary", "accent", "background", "surface", "text", "muted")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not HEX_RE.match(value):
+            raise ValueError(f"colour {value!r} must be #rrggbb")
+        return value.lower()
+
+
+class AssetRequest(_Model):
+    """An image or video the app needs, made by the image or video generator."""
+
+    kind: Literal["image", "video"]
+    role: Literal["logo", "hero", "gallery", "feature", "background"]
+    name: str  # file stem under static/assets/, unique in the spec: "hero", "photo-01"
+    prompt: str = Field(min_length=1, max_length=500)
+    width: int = Field(default=1024, ge=16, le=2048)
+    height: int = Field(default=576, ge=16, le=2048)
+    seconds: float | None = Field(default=None, gt=0, le=20)
+    fps: int = Field(default=24, ge=1, le=60)
+    seed: int = 0
+    alt: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _stem(cls, value: str) -> str:
+        if not SLUG_RE.match(value):
+            raise ValueError(f"asset name {value!r} must be a lowercase file stem (a-z, 0-9, -)")
+        return value
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.mp4" if self.kind == "video" else f"{self.name}.png"
+
+    @property
+    def poster_filename(self) -> str | None:
+        """A still frame shown before a video plays (videos only)."""
+        return f"{self.name}-poster.jpg" if self.kind == "video" else None
+
+
+class Feature(_Model):
+    """A selling point on a landing page."""
+
+    title: str
+    text: str
+    icon: str = "star"
+
+
+class AppSpec(_Model):
+    """What to build: the plan a user approves and every later stage reads."""
+
+    name: str = Field(min_length=1, max_length=80)  # "Sprout"
+    slug: str  # "sprout": DNS label, container and volume names
+    title: str = Field(min_length=1, max_length=120)
+    tagline: str = ""
+    description: str = ""  # the user's own words
+    kind: Kind
+    entities: list[Entity] = Field(default_factory=list)
+    theme: Theme = Field(default_factory=Theme)
+    assets: list[AssetRequest] = Field(default_factory=list)
+    features: list[Feature] = Field(default_factory=list)
+    call_to_action: str = "Get started"
+    #: A custom domain; when empty the app answers at ``<slug>.<base domain>``.
+    domain: str | None = None
+    language: str = "en"
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        try:
+            return validate_slug(value)
+        except InvalidSlug as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_domain(value)
+        except InvalidDomain as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppSpec:
+        if self.kind == Kind.crud and not self.entities:
+            raise ValueError("a crud app needs at least one entity")
+        names = [a.name for a in self.assets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"asset names repeat: {', '.join(dupes)}")
+        entity_names = [e.plural for e in self.entities] + [e.name for e in self.entities]
+        if len(set(entity_names)) != len(entity_names):
+            raise ValueError("entity names and plurals must all differ")
+        return self
+
+    def host(self, base_domain: str) -> str:
+        """The host name the app answers at."""
+        return self.domain or f"{self.slug}.{base_domain}"
+
+    def assets_with_role(self, role: str) -> list[AssetRequest]:
+        return [a for a in self.assets if a.role == role]

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     #: Apps answer at ``<slug>.<base_domain>`` unless they have their own domain.
     base_domain: str = "localhost"
+    #: Prefix of every Docker object this installation makes (containers, networks, volumes,
+    #: image names), so two installations (or a test run) on one engine never touch each other.
+    instance: str = Field(default="appforge", pattern=r"^[a-z][a-z0-9-]{0,20}$")
     #: Host port the proxy publishes (on ``bind_address``).
     http_port: int = Field(default=80, ge=1, le=65535)
     bind_address: str = "127.0.0.1"

@@ -1,0 +1,154 @@
+"""The build graph's nodes: plan, write_code, make_assets, test, package, deploy, verify.
+
+Each node is thin: it reads the state, calls into ``generators``, ``tools`` or ``sandbox``, and
+returns what changed plus its own timing. Progress lines go to the stream writer, which the CLI
+shows as they come.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from appforge.agent.context import Context
+from appforge.agent.state import BuildState
+from appforge.errors import InvalidInput
+from appforge.spec import AppSpec
+
+Node = Callable[[BuildState, Runtime[Context]], dict[str, Any]]
+
+
+def _say(stage: str) -> Callable[[str], None]:
+    writer = get_stream_writer()
+    return lambda message: writer({"stage": stage, "message": message})
+
+
+def timed(stage: str) -> Callable[[Node], Node]:
+    """Record the node's wall time in ``timings`` and announce its start."""
+
+    def wrap(fn: Node) -> Node:
+        @wraps(fn)
+        def node(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+            get_stream_writer()({"stage": stage, "event": "start"})
+            start = time.monotonic()
+            update = fn(state, runtime)
+            seconds = round(time.monotonic() - start, 3)
+            get_stream_writer()({"stage": stage, "event": "end", "seconds": seconds})
+            return {**update, "timings": {stage: seconds}}
+
+        return node
+
+    return wrap
+
+
+def _spec(state: BuildState) -> AppSpec:
+    return AppSpec.model_validate(state["spec"])
+
+
+@timed("plan")
+def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.agent.planners import get_planner
+
+    spec = get_planner(runtime.context.planner).plan(state["description"])
+    settings, store = runtime.context.settings, runtime.context.store
+    host = spec.host(settings.base_domain)
+    owner = store.app_for_host(host)
+    if owner is not None and owner.slug != spec.slug:
+        raise InvalidInput(f"the domain {host} is already used by app {owner.slug!r}",
+                           hint="choose another name or domain, or destroy that app")
+    _say("plan")(f"{spec.kind.value} app {spec.name!r} ({spec.slug}) at {host}: "
+                 + _summary(spec))
+    return {"spec": spec.model_dump(mode="json"), "slug": spec.slug, "host": host,
+            "status": "planned"}
+
+
+def _summary(spec: AppSpec) -> str:
+    parts = [f"{e.label} ({', '.join(f.name for f in e.fields)})" for e in spec.entities]
+    parts += [f"{len(spec.assets)} assets"]
+    return "; ".join(parts)
+
+
+@timed("write_code")
+def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.generators.code import render_app
+
+    spec, store = _spec(state), runtime.context.store
+    store.upsert_app(spec.slug, spec.name, spec.title, spec.kind.value, state["host"])
+    record = store.new_version(spec.slug, state["description"], state["spec"],
+                               runtime.context.settings.workspaces)
+    workspace = Path(record.workspace)
+    files = render_app(spec, workspace)
+    (workspace / ".appforge").mkdir(exist_ok=True)
+    (workspace / ".appforge" / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
+    store.add_event(spec.slug, "build", f"v{record.version}: wrote {len(files)} files")
+    _say("write_code")(f"v{record.version}: {len(files)} files in {workspace}")
+    return {"version": record.version, "workspace": str(workspace),
+            "files": [str(f) for f in files]}
+
+
+@timed("make_assets")
+def make_assets(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.tools.assets import make_assets as render_assets
+
+    settings = runtime.context.settings
+    manifest = render_assets(_spec(state), Path(state["workspace"]), settings.home / "cache" /
+                             "assets", settings.image_backend, settings.video_backend,
+                             _say("make_assets"))
+    return {"assets": manifest}
+
+
+@timed("test")
+def test(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.tools.sandbox import build_and_test
+
+    ctx = runtime.context
+    test_image, summary = build_and_test(ctx.docker, ctx.settings, state["slug"],
+                                         state["version"], Path(state["workspace"]),
+                                         _say("test"))
+    ctx.store.update_version(state["slug"], state["version"], test_summary=summary)
+    return {"test_image": test_image, "test_summary": summary, "status": "tested"}
+
+
+@timed("package")
+def package(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.tools.sandbox import build_runtime_image
+
+    ctx = runtime.context
+    image = build_runtime_image(ctx.docker, ctx.settings, state["slug"], state["version"],
+                                Path(state["workspace"]), _say("package"))
+    ctx.store.update_version(state["slug"], state["version"], image=image, status="packaged")
+    return {"image": image, "status": "packaged"}
+
+
+@timed("deploy")
+def deploy(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.sandbox.deploy import deploy_version
+    from appforge.sandbox.proxy import Route
+
+    ctx, slug = runtime.context, state["slug"]
+    others = [Route(slug=s, hosts=(h,), upstream=u) for s, h, u in ctx.store.live_routes()
+              if s != slug]
+    result = deploy_version(ctx.docker, ctx.settings, slug, state["version"], state["image"],
+                            state["host"], others, _say("deploy"))
+    url = ctx.settings.url_for(state["host"])
+    ctx.store.update_version(slug, state["version"], upstream=result.upstream, status="deployed")
+    ctx.store.set_app_state(slug, status="running", url=url, current_version=state["version"])
+    ctx.store.add_event(slug, "deploy", f"v{state['version']} serving at {url}")
+    return {"upstream": result.upstream, "url": url, "status": "deployed"}
+
+
+@timed("verify")
+def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    from appforge.sandbox.deploy import verify as fetch
+
+    spec = _spec(state)
+    status, seconds = fetch(runtime.context.settings, state["host"], html.escape(spec.name))
+    _say("verify")(f"GET {state['url']}/ → {status} in {seconds * 1000:.0f} ms")
+    return {"status": "running"}

@@ -1,0 +1,91 @@
+"""Running the build graph once, with a SQLite checkpointer, streaming progress to a callback.
+
+This is the one entry point the CLI (and later the chat and the dashboard) use to build an app.
+A failure is recorded on the version (status ``failed`` and the error) before it is re-raised.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from appforge.agent.context import Context
+from appforge.config import Settings
+from appforge.errors import AppforgeError
+
+#: Called with each progress event: {"stage", "event": "start"|"end", "seconds"} or
+#: {"stage", "message"}.
+OnEvent = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class BuildResult:
+    slug: str
+    title: str
+    kind: str
+    version: int
+    url: str
+    status: str
+    workspace: str
+    timings: dict[str, float] = field(default_factory=dict)
+    test_summary: str = ""
+    assets: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"slug": self.slug, "title": self.title, "kind": self.kind,
+                "version": self.version, "url": self.url, "status": self.status,
+                "workspace": self.workspace, "test_summary": self.test_summary,
+                "timings": self.timings, "assets": [a["file"] for a in self.assets]}
+
+
+def build(description: str, settings: Settings, on_event: OnEvent | None = None,
+          planner: str | None = None) -> BuildResult:
+    """Plan, write, test, package, deploy and verify an app from its description."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from appforge.agent.graph import builder
+
+    ctx = Context(settings=settings, planner=planner or settings.planner)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
+    config = {"configurable": {"thread_id": f"build-{uuid.uuid4().hex[:12]}"}}
+    state: dict[str, Any] = {}
+    start = time.monotonic()
+    try:
+        compiled = builder.compile(checkpointer=SqliteSaver(conn), name="appforge-build")
+        for mode, chunk in compiled.stream({"description": description, "timings": {}}, config,
+                                           context=ctx, stream_mode=["custom", "values"]):
+            if mode == "custom" and on_event:
+                on_event(chunk)
+            elif mode == "values":
+                state = chunk
+    except AppforgeError as exc:
+        _record_failure(ctx, state, exc)
+        raise
+    finally:
+        conn.close()
+    timings = dict(state.get("timings", {}))
+    timings["total"] = round(time.monotonic() - start, 3)
+    ctx.store.update_version(state["slug"], state["version"], status="running", timings=timings)
+    spec = state["spec"]
+    return BuildResult(slug=state["slug"], title=spec["title"], kind=spec["kind"],
+                       version=state["version"], url=state["url"], status=state["status"],
+                       workspace=state["workspace"], timings=timings,
+                       test_summary=state.get("test_summary", ""),
+                       assets=state.get("assets", []))
+
+
+def _record_failure(ctx: Context, state: dict[str, Any], exc: AppforgeError) -> None:
+    if "version" not in state:
+        return
+    slug, version = state["slug"], state["version"]
+    ctx.store.update_version(slug, version, status="failed", error=str(exc),
+                             timings=state.get("timings", {}))
+    ctx.store.add_event(slug, "error", f"v{version}: {exc}")
+    app = ctx.store.find_app(slug)
+    if app is not None and app.current_version is None:
+        ctx.store.set_app_state(slug, status="failed")

@@ -1,0 +1,32 @@
+"""The typed state of a build, as LangGraph checkpoints it after every node.
+
+Everything in it is plain JSON (the spec as a dict, paths as strings), so a checkpoint can be read
+back by any later process. ``timings`` merges, so each node adds its own entry.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+
+def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer: later keys win, earlier keys stay."""
+    return {**(left or {}), **(right or {})}
+
+
+class BuildState(TypedDict, total=False):
+    description: str
+    spec: dict[str, Any]
+    slug: str
+    version: int
+    workspace: str
+    files: list[str]
+    assets: list[dict[str, Any]]
+    test_image: str
+    test_summary: str
+    image: str
+    upstream: str
+    host: str
+    url: str
+    status: str
+    timings: Annotated[dict[str, float], merge]

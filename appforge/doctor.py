@@ -1,0 +1,129 @@
+"""``appforge doctor``: what a newcomer's machine lacks, and how to fix each thing.
+
+Each check returns a :class:`Check` with a status (ok, warn, fail), what was found and, when not
+ok, the command or setting that fixes it. Checks never change anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from appforge.config import Settings
+from appforge.errors import AppforgeError
+
+Status = Literal["ok", "warn", "fail"]
+MIN_FREE_GB = 2.0
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    checks = [_python(), _data_dir(settings), _disk(settings), _video_encoder()]
+    engine = _engine(settings)
+    checks.append(engine[0])
+    client = engine[1]
+    checks += _base_images(settings, client)
+    checks.append(_proxy(settings, client))
+    return checks
+
+
+def _python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 11):
+        return Check("python", "fail", f"Python {version}", "install Python 3.11 or newer")
+    return Check("python", "ok", f"Python {version}")
+
+
+def _data_dir(settings: Settings) -> Check:
+    home = settings.home
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home):
+            pass
+    except OSError as exc:
+        return Check("data dir", "fail", f"{home} is not writable: {exc.strerror or exc}",
+                     "set APPFORGE_HOME to a writable folder")
+    return Check("data dir", "ok", f"{home} is writable")
+
+
+def _disk(settings: Settings) -> Check:
+    target = settings.home if settings.home.exists() else settings.home.parent
+    while not target.exists():
+        target = target.parent
+    free_gb = shutil.disk_usage(target).free / 1e9
+    detail = f"{free_gb:.1f} GB free under {target}"
+    if free_gb < MIN_FREE_GB:
+        return Check("disk space", "warn" if free_gb > 0.5 else "fail", detail,
+                     f"free at least {MIN_FREE_GB:.0f} GB (images and wheels need room); "
+                     "`docker system prune` removes unused images")
+    return Check("disk space", "ok", detail)
+
+
+def _video_encoder() -> Check:
+    try:
+        import av
+
+        av.codec.Codec("libx264", "w")
+    except Exception as exc:  # any failure here means: no H.264 encoder
+        return Check("video encoder", "warn", f"no libx264 encoder in PyAV: {exc}",
+                     "pip install --upgrade av")
+    return Check("video encoder", "ok", f"PyAV {av.__version__} with libx264")
+
+
+def _engine(settings: Settings) -> tuple[Check, Any]:
+    from appforge.sandbox.engine import connect
+
+    try:
+        client = connect(settings, timeout=10)
+    except AppforgeError as exc:
+        return Check("docker engine", "fail", str(exc), exc.hint or ""), None
+    version = client.version().get("Version", "?")
+    return Check("docker engine", "ok", f"Docker {version} reachable"), client
+
+
+def _base_images(settings: Settings, client: Any) -> list[Check]:
+    from appforge.sandbox.base_images import image_exists
+
+    can_bootstrap = bool(shutil.which("debootstrap")) and os.geteuid() == 0
+    out = []
+    for label, tag in (("python base image", settings.python_base_image),
+                       ("proxy image", settings.proxy_image)):
+        if client is not None and image_exists(client, tag):
+            out.append(Check(label, "ok", f"{tag} present"))
+        elif can_bootstrap:
+            out.append(Check(label, "ok", f"{tag} missing; the first build bootstraps it from "
+                                          "Debian packages (about a minute)"))
+        else:
+            out.append(Check(label, "fail", f"{tag} missing and cannot be bootstrapped here",
+                             "run as root with debootstrap installed "
+                             "(`sudo apt-get install -y debootstrap`), or make a registry "
+                             "reachable"))
+    return out
+
+
+def _proxy(settings: Settings, client: Any) -> Check:
+    from appforge.sandbox.proxy import proxy_status
+
+    if client is None:
+        return Check("proxy", "fail", "unknown: no Docker engine", "start the Docker engine first")
+    status = proxy_status(client, settings)
+    where = f"{settings.bind_address}:{settings.http_port}"
+    if status == "running":
+        return Check("proxy", "ok", f"Caddy proxy running on {where}")
+    return Check("proxy", "warn", f"Caddy proxy {status}; the next build starts it on {where}",
+                 "nothing to do, or `appforge build ...`; set APPFORGE_HTTP_PORT if port "
+                 f"{settings.http_port} is taken")

@@ -1,0 +1,199 @@
+"""Base images: pulled where a registry answers, otherwise bootstrapped from Debian's packages.
+
+Bootstrapping runs ``debootstrap --variant=minbase`` into a temporary folder and imports the tree
+with ``docker import``; it takes about a minute once per machine, after which the image is found
+by its tag. The Debian mirror comes from this machine's apt sources (or the settings), never from
+code, so the same code works behind any mirror.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from appforge.errors import BaseImageError
+
+if TYPE_CHECKING:
+    import docker
+
+    from appforge.config import Settings
+
+Log = Callable[[str], None]
+
+PYTHON_PACKAGES = ("python3", "python3-venv")
+PROXY_PACKAGES = ("caddy", "ca-certificates")
+#: Registry image tried for the proxy before bootstrapping.
+PROXY_PULL_REF = "caddy:2"
+APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
+#: Trimmed from a bootstrapped tree: docs and caches nobody reads inside a container.
+_PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt", "var/lib/apt/lists")
+
+
+def ensure_python_base(client: docker.DockerClient, settings: Settings, log: Log) -> str:
+    """Make sure the Python base image exists; return its tag."""
+    return _ensure(client, settings, settings.python_base_image, settings.python_pull_ref,
+                   PYTHON_PACKAGES, log)
+
+
+def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log) -> str:
+    """Make sure the Caddy proxy image exists; return its tag."""
+    return _ensure(client, settings, settings.proxy_image, PROXY_PULL_REF, PROXY_PACKAGES, log)
+
+
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
+    from docker.errors import ImageNotFound
+
+    try:
+        client.images.get(tag)
+    except ImageNotFound:
+        return False
+    return True
+
+
+def _ensure(client: docker.DockerClient, settings: Settings, tag: str, pull_ref: str,
+            packages: tuple[str, ...], log: Log) -> str:
+    if image_exists(client, tag):
+        return tag
+    with _lock(settings.home / "locks" / "base-images.lock"):
+        if image_exists(client, tag):  # another build made it while we waited
+            return tag
+        if settings.pull_base and _try_pull(client, pull_ref, tag, log):
+            return tag
+        bootstrap(client, settings, tag, packages, log)
+    return tag
+
+
+def _try_pull(client: docker.DockerClient, ref: str, tag: str, log: Log) -> bool:
+    from docker.errors import DockerException
+
+    repo, _, version = ref.partition(":")
+    try:
+        image = client.images.pull(repo, tag=version or "latest")
+    except DockerException as exc:
+        log(f"no registry answered for {ref} ({_first_line(exc)}); bootstrapping from Debian")
+        return False
+    repo_out, _, tag_out = tag.partition(":")
+    image.tag(repo_out, tag_out or "latest")
+    log(f"pulled {ref} as {tag}")
+    return True
+
+
+def bootstrap(client: docker.DockerClient, settings: Settings, tag: str,
+              packages: tuple[str, ...], log: Log) -> None:
+    """Build ``tag`` from Debian packages with debootstrap and docker import."""
+    debootstrap = shutil.which("debootstrap")
+    if not debootstrap:
+        raise BaseImageError(
+            f"cannot make base image {tag}: no registry answered and debootstrap is not installed",
+            hint="install it with `sudo apt-get install -y debootstrap` (it needs root)",
+        )
+    mirror = settings.debian_mirror or debian_mirror_from_apt(settings.debian_suite)
+    log(f"bootstrapping {tag} from {mirror} ({settings.debian_suite}, {', '.join(packages)}); "
+        "this happens once per machine")
+    with tempfile.TemporaryDirectory(prefix="appforge-rootfs-") as tmp:
+        root = Path(tmp) / "rootfs"
+        cmd = [debootstrap, "--variant=minbase", f"--include={','.join(packages)}",
+               settings.debian_suite, str(root), mirror]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+            raise BaseImageError(f"debootstrap failed for {tag} (exit {proc.returncode})",
+                                 detail=tail, hint="debootstrap needs root and the Debian mirror")
+        for rel in _PRUNE:
+            shutil.rmtree(root / rel, ignore_errors=True)
+        _import(client, root, tag)
+    log(f"made base image {tag}")
+
+
+def _import(client: docker.DockerClient, root: Path, tag: str) -> None:
+    """``docker import`` a root filesystem tree, streaming the tar through a pipe."""
+    repo, _, version = tag.partition(":")
+    tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."],
+                           stdout=subprocess.PIPE)
+    assert tar.stdout is not None
+    try:
+        client.api.import_image_from_data(
+            _ChunkReader(tar.stdout), repository=repo, tag=version or "latest",
+            changes=["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     "ENV LANG=C.UTF-8"],
+        )
+    finally:
+        tar.stdout.close()
+        tar.wait()
+    if not image_exists(client, tag):
+        raise BaseImageError(f"docker import did not produce {tag}")
+
+
+class _ChunkReader:
+    """Lets the docker SDK stream a pipe as a chunked request body."""
+
+    def __init__(self, stream: io.BufferedReader) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._stream.read(1 << 20):
+            yield chunk
+
+
+def debian_mirror_from_apt(suite: str, sources: tuple[Path, ...] = APT_SOURCES) -> str:
+    """The Debian mirror this machine's apt uses for ``suite`` (one-line or deb822 format)."""
+    files: list[Path] = []
+    for src in sources:
+        if src.is_dir():
+            files += sorted(p for p in src.iterdir() if p.suffix in (".list", ".sources"))
+        elif src.is_file():
+            files.append(src)
+    for path in files:
+        text = path.read_text(errors="replace")
+        for uri, suites in _entries(text, deb822=path.suffix == ".sources"):
+            if suite in suites and "security" not in uri:
+                return uri
+    raise BaseImageError(
+        f"no Debian mirror for {suite!r} found in the apt sources",
+        hint="set APPFORGE_DEBIAN_MIRROR to a Debian mirror URL",
+    )
+
+
+def _entries(text: str, deb822: bool) -> Iterator[tuple[str, list[str]]]:
+    if deb822:
+        for stanza in re.split(r"\n\s*\n", text):
+            fields = dict(
+                (k.strip().lower(), v.strip())
+                for k, _, v in (line.partition(":") for line in stanza.splitlines())
+                if not k.startswith("#") and v
+            )
+            if "deb" in fields.get("types", "").split() and fields.get("enabled", "yes") != "no":
+                for uri in fields.get("uris", "").split():
+                    yield uri, fields.get("suites", "").split()
+        return
+    for line in text.splitlines():
+        parts = re.sub(r"\[[^\]]*\]", "", line).split()
+        if len(parts) >= 3 and parts[0] == "deb":
+            yield parts[1], [parts[2]]
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+
+
+__all__ = ["bootstrap", "debian_mirror_from_apt", "ensure_proxy_image", "ensure_python_base",
+           "image_exists"]

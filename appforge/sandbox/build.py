@@ -1,0 +1,140 @@
+"""Building an app's image, and running the app's own tests inside it.
+
+The build context is the app's workspace plus its wheelhouse under ``wheels/``, streamed to the
+engine as a tar with fixed owners and times so unchanged files hit Docker's layer cache. Tests run
+in a container of the ``test`` stage with the same hardening as the app and no network at all.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appforge.errors import BuildFailed, TestsFailed
+from appforge.sandbox.hardening import hardened_run_kwargs
+
+if TYPE_CHECKING:
+    import docker
+
+    from appforge.config import Settings
+
+Log = Callable[[str], None]
+_SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", "wheels"}
+
+
+@dataclass
+class TestReport:
+    __test__ = False
+
+    passed: bool
+    summary: str
+    output: str
+    seconds: float
+
+
+def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag: str,
+                target: str, base_image: str, labels: dict[str, str], log: Log) -> str:
+    """Build stage ``target`` of the workspace's Dockerfile as ``tag``; return the image id."""
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as context:
+        _write_context(context, workspace, wheels)
+        context.seek(0)
+        stream = client.api.build(
+            fileobj=context, custom_context=True, encoding=None, tag=tag, target=target,
+            buildargs={"BASE_IMAGE": base_image}, labels=labels, rm=True, forcerm=True,
+            pull=False, decode=True,
+        )
+        image_id = ""
+        for chunk in stream:
+            if "stream" in chunk:
+                text = chunk["stream"].rstrip("\n")
+                if text.strip():
+                    lines.append(text)
+                    if text.startswith("Step "):
+                        log(text)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            if "error" in chunk:
+                lines.append(chunk["error"])
+                raise BuildFailed(f"docker build of {tag} failed: {chunk['error'].strip()}",
+                                  detail="\n".join(lines[-40:]))
+    (workspace / ".appforge").mkdir(exist_ok=True)
+    (workspace / ".appforge" / f"build-{target}.log").write_text("\n".join(lines) + "\n")
+    if not image_id:
+        match = re.search(r"Successfully built ([0-9a-f]+)", "\n".join(lines))
+        image_id = match.group(1) if match else tag
+    return image_id
+
+
+def _write_context(fileobj: Any, workspace: Path, wheels: Path) -> None:
+    with tarfile.open(fileobj=fileobj, mode="w") as tar:
+        for path, arcname in _context_files(workspace, wheels):
+            info = tar.gettarinfo(str(path), arcname)
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mtime = 0
+            if info.isfile():
+                info.mode = 0o755 if info.mode & 0o100 else 0o644
+                with path.open("rb") as fh:
+                    tar.addfile(info, fh)
+            elif info.isdir():
+                info.mode = 0o755
+                tar.addfile(info)
+
+
+def _context_files(workspace: Path, wheels: Path) -> Iterator[tuple[Path, str]]:
+    for path in sorted(workspace.rglob("*")):
+        rel = path.relative_to(workspace)
+        if rel.parts[0] == ".appforge" or _SKIP_DIRS.intersection(rel.parts):
+            continue
+        if path.is_symlink():  # never follow links out of the workspace
+            continue
+        yield path, rel.as_posix()
+    yield wheels, "wheels"
+    for wheel in sorted(wheels.glob("*.whl")):
+        yield wheel, f"wheels/{wheel.name}"
+
+
+def run_tests(client: docker.DockerClient, settings: Settings, image: str, log: Log,
+              timeout: float = 300) -> TestReport:
+    """Run the image's test command in a locked-down container with no network."""
+    from docker.errors import DockerException
+
+    start = time.monotonic()
+    container = client.containers.run(
+        image, detach=True, network_mode="none", labels={"io.appforge.role": "test"},
+        **hardened_run_kwargs(settings),
+    )
+    try:
+        try:
+            result = container.wait(timeout=timeout)
+            code = int(result.get("StatusCode", 1))
+        except Exception:  # the engine's read timeout: the tests hang
+            container.kill()
+            code = -1
+        output = container.logs().decode(errors="replace")
+    finally:
+        try:
+            container.remove(force=True)
+        except DockerException:
+            pass
+    seconds = time.monotonic() - start
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    summary = lines[-1].strip("= ") if lines else "no output"
+    if code == -1:
+        summary = f"timed out after {timeout:.0f} s"
+    log(f"tests: {summary}")
+    return TestReport(passed=code == 0, summary=summary, output=output, seconds=seconds)
+
+
+def raise_for_tests(report: TestReport) -> None:
+    """Stop the build when the tests failed, showing their output."""
+    if not report.passed:
+        raise TestsFailed(f"the app's tests failed in the sandbox: {report.summary}",
+                          detail="\n".join(report.output.splitlines()[-60:]))

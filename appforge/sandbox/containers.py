@@ -1,0 +1,169 @@
+"""Running an app version as a hardened container on its own internal network.
+
+Each app gets a Docker network with no egress (``internal``) that only the proxy joins, and a named
+volume for ``/data`` that outlives every container of the app. A version's container is named
+``appforge-<slug>-v<version>`` so the proxy can dial it by name.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from appforge.errors import UnhealthyDeployment
+from appforge.sandbox.engine import LABEL
+from appforge.sandbox.hardening import hardened_run_kwargs
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+    from appforge.config import Settings
+
+APP_PORT = 8000
+
+
+def network_name(settings: Settings, slug: str) -> str:
+    return f"{settings.instance}-app-{slug}"
+
+
+def volume_name(settings: Settings, slug: str) -> str:
+    return f"{settings.instance}-data-{slug}"
+
+
+def container_name(settings: Settings, slug: str, version: int) -> str:
+    return f"{settings.instance}-{slug}-v{version}"
+
+
+def upstream(settings: Settings, slug: str, version: int) -> str:
+    """The address the proxy dials for a version: container name and port."""
+    return f"{container_name(settings, slug, version)}:{APP_PORT}"
+
+
+def app_labels(settings: Settings, slug: str, role: str) -> dict[str, str]:
+    return {LABEL: role, f"{LABEL}.instance": settings.instance, f"{LABEL}.app": slug}
+
+
+def app_filter(settings: Settings, slug: str) -> dict[str, list[str]]:
+    """Docker list filter matching everything of one app of this installation."""
+    return {"label": [f"{LABEL}.instance={settings.instance}", f"{LABEL}.app={slug}"]}
+
+
+def ensure_app_network(client: docker.DockerClient, settings: Settings, slug: str) -> None:
+    from docker.errors import NotFound
+
+    name = network_name(settings, slug)
+    try:
+        client.networks.get(name)
+    except NotFound:
+        client.networks.create(name, driver="bridge", internal=True,
+                               labels=app_labels(settings, slug, "app"))
+
+
+def start_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+                  image: str) -> Container:
+    """Start a version's container (replacing a stale one of the same name)."""
+    from docker.errors import NotFound
+
+    ensure_app_network(client, settings, slug)
+    name = container_name(settings, slug, version)
+    try:
+        client.containers.get(name).remove(force=True)
+    except NotFound:
+        pass
+    labels = {**app_labels(settings, slug, "app"), f"{LABEL}.version": str(version)}
+    volume = volume_name(settings, slug)
+    try:
+        client.volumes.get(volume)
+    except NotFound:
+        client.volumes.create(volume, labels=app_labels(settings, slug, "data"))
+    return client.containers.run(
+        image, detach=True, name=name, hostname=slug, labels=labels,
+        network=network_name(settings, slug),
+        volumes={volume: {"bind": "/data", "mode": "rw"}},
+        restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
+        **hardened_run_kwargs(settings),
+    )
+
+
+def wait_healthy(container: Container, timeout: float) -> float:
+    """Wait until the container answers ``/healthz``; return the seconds it took.
+
+    Docker's own healthcheck runs every few seconds; to route a new version as soon as it is ready
+    we also probe ``/healthz`` on the container's address, where the host can reach it.
+    """
+    import httpx
+
+    start = time.monotonic()
+    deadline = start + timeout
+    with httpx.Client(timeout=0.5) as http:
+        while time.monotonic() < deadline:
+            container.reload()
+            state = container.attrs["State"]
+            health = (state.get("Health") or {}).get("Status")
+            if health == "healthy":
+                return time.monotonic() - start
+            if state.get("Status") in ("exited", "dead") or state.get("Restarting") \
+                    or health == "unhealthy":
+                break
+            for net in container.attrs["NetworkSettings"]["Networks"].values():
+                if net.get("IPAddress") and _probe(http, net["IPAddress"]):
+                    return time.monotonic() - start
+            time.sleep(0.15)
+    container.reload()
+    state = container.attrs["State"]
+    why = (f"it exited with code {state.get('ExitCode')}" if state.get("Status") != "running"
+           else f"it did not answer /healthz within {timeout:.0f} s")
+    raise UnhealthyDeployment(
+        f"{container.name} never turned healthy: {why}",
+        detail=last_log_lines(container),
+    )
+
+
+def _probe(http: object, ip: str) -> bool:
+    import httpx
+
+    try:
+        return http.get(f"http://{ip}:{APP_PORT}/healthz").status_code == 200  # type: ignore[attr-defined]
+    except httpx.HTTPError:
+        return False
+
+
+def last_log_lines(container: Container, lines: int = 30) -> str:
+    from docker.errors import DockerException
+
+    try:
+        return container.logs(tail=lines).decode(errors="replace")
+    except DockerException as exc:
+        return f"(no logs: {exc})"
+
+
+def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
+               keep_data: bool = False) -> list[str]:
+    """Remove every container, the network and (unless kept) the data volume of an app."""
+    from docker.errors import NotFound
+
+    removed = []
+    for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
+        c.remove(force=True)
+        removed.append(f"container {c.name}")
+    try:
+        net = client.networks.get(network_name(settings, slug))
+        net.reload()
+        for c in net.containers:  # the proxy
+            net.disconnect(c, force=True)
+        net.remove()
+        removed.append(f"network {net.name}")
+    except NotFound:
+        pass
+    if not keep_data:
+        try:
+            client.volumes.get(volume_name(settings, slug)).remove(force=True)
+            removed.append(f"volume {volume_name(settings, slug)}")
+        except NotFound:
+            pass
+    for image in client.images.list(filters=app_filter(settings, slug)):
+        for tag in image.tags:
+            client.images.remove(tag, force=True)
+        removed.append(f"image {image.short_id}")
+    return removed

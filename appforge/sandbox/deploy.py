@@ -1,0 +1,97 @@
+"""Deploying a version: start it, wait until healthy, switch the route, stop the old one.
+
+A version that never turns healthy is removed and never routed, so whatever served before keeps
+serving. ``verify`` then fetches the app through the proxy with its Host header, as a browser would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from appforge.errors import UnhealthyDeployment
+from appforge.sandbox import containers, proxy
+from appforge.sandbox.engine import LABEL
+
+if TYPE_CHECKING:
+    import docker
+
+    from appforge.config import Settings
+
+Log = Callable[[str], None]
+#: Seconds an old version keeps running after the route moved, so in-flight requests finish.
+DRAIN_SECONDS = 1.0
+
+
+@dataclass
+class Deployment:
+    container: str
+    upstream: str
+    healthy_after: float
+
+
+def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+                   image: str, host: str, other_routes: list[proxy.Route], log: Log) -> Deployment:
+    """Run ``image`` as ``slug`` v``version`` and route ``host`` to it."""
+    from docker.errors import DockerException
+
+    proxy.ensure_proxy(client, settings, log)
+    container = containers.start_version(client, settings, slug, version, image)
+    log(f"started {container.name}; waiting for /healthz")
+    try:
+        healthy_after = containers.wait_healthy(container, settings.health_timeout)
+    except UnhealthyDeployment:
+        try:
+            container.remove(force=True)
+        except DockerException:
+            pass
+        raise
+    log(f"{container.name} healthy after {healthy_after:.1f} s; switching {host}")
+    route = proxy.Route(slug=slug, hosts=(host,),
+                        upstream=containers.upstream(settings, slug, version))
+    proxy.apply_routes(client, settings, [*other_routes, route], log)
+    _retire_old_versions(client, settings, slug, keep=container.name, log=log)
+    return Deployment(container=container.name, upstream=route.upstream,
+                      healthy_after=healthy_after)
+
+
+def _retire_old_versions(client: docker.DockerClient, settings: Settings, slug: str, keep: str,
+                         log: Log) -> None:
+    old = [c for c in client.containers.list(all=True,
+                                             filters=containers.app_filter(settings, slug))
+           if c.name != keep and c.labels.get(LABEL) == "app"]
+    if not old:
+        return
+    time.sleep(DRAIN_SECONDS)
+    for c in old:
+        log(f"stopping {c.name}")
+        c.remove(force=True)
+
+
+def verify(settings: Settings, host: str, expect_text: str, attempts: int = 20) -> tuple[int, float]:
+    """Fetch ``/`` and ``/healthz`` through the proxy; return (status, seconds) of the page."""
+    import httpx
+
+    base = f"http://127.0.0.1:{settings.http_port}"
+    if settings.bind_address not in ("0.0.0.0", "127.0.0.1", "::"):
+        base = f"http://{settings.bind_address}:{settings.http_port}"
+    last = ""
+    with httpx.Client(base_url=base, headers={"Host": host}, timeout=5) as http:
+        for _ in range(attempts):
+            start = time.monotonic()
+            try:
+                page = http.get("/")
+                health = http.get("/healthz")
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            else:
+                if page.status_code == 200 and health.status_code == 200 \
+                        and expect_text in page.text:
+                    return page.status_code, time.monotonic() - start
+                last = f"/ gave {page.status_code}, /healthz gave {health.status_code}"
+                if page.status_code == 200 and expect_text not in page.text:
+                    last += f"; the page does not show {expect_text!r}"
+            time.sleep(0.25)
+    raise UnhealthyDeployment(f"{host} does not answer through the proxy: {last}")

@@ -1,0 +1,239 @@
+"""The Caddy reverse proxy: the only container that publishes a port.
+
+It listens on ``bind_address:http_port`` of the host (127.0.0.1:80 by default), joins each app's
+internal network and routes by Host header to the app's current container. Its admin API listens
+on a unix socket in a host folder, so no app container can reach it. The full configuration is
+rendered from the routes appforge knows, written to the host (so a restarted proxy comes back
+with every route) and loaded through the admin API.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appforge.errors import ProxyError
+from appforge.sandbox.base_images import ensure_proxy_image
+from appforge.sandbox.containers import network_name
+from appforge.sandbox.engine import LABEL
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+
+    from appforge.config import Settings
+
+LISTEN_PORT = 8080  # inside the proxy container; unprivileged so it needs no capability
+_SOCKET_IN_CONTAINER = "/run/appforge-admin/admin.sock"
+_CONFIG_IN_CONTAINER = "/etc/appforge/caddy.json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Requests for ``hosts`` go to ``upstream`` (``container-name:port``) on ``slug``'s network."""
+
+    slug: str
+    hosts: tuple[str, ...]
+    upstream: str
+
+
+def render_config(routes: list[Route]) -> dict[str, Any]:
+    """The whole Caddy JSON configuration for these routes."""
+    caddy_routes: list[dict[str, Any]] = [
+        {
+            "match": [{"host": list(route.hosts)}],
+            "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}]}],
+            "terminal": True,
+        }
+        for route in sorted(routes, key=lambda r: r.slug)
+    ]
+    caddy_routes.append({"handle": [{
+        "handler": "static_response", "status_code": 404,
+        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+        "body": "No app is deployed at this address. (appforge)\n",
+    }]})
+    return {
+        "admin": {"listen": f"unix/{_SOCKET_IN_CONTAINER}", "config": {"persist": False}},
+        "storage": {"module": "file_system", "root": "/data/caddy"},
+        "apps": {"http": {"servers": {"appforge": {
+            "listen": [f":{LISTEN_PORT}"],
+            "automatic_https": {"disable": True},
+            "routes": caddy_routes,
+        }}}},
+    }
+
+
+def ensure_proxy(client: docker.DockerClient, settings: Settings,
+                 log: Callable[[str], None]) -> Container:
+    """Start the proxy if it is not running (creating it if needed) and return it."""
+    from docker.errors import NotFound
+
+    try:
+        container = client.containers.get(proxy_name(settings))
+    except NotFound:
+        container = None
+    if container is not None and not _publishes(container, settings):
+        log("the proxy publishes another port than configured; recreating it")
+        container.remove(force=True)
+        container = None
+    if container is None:
+        container = _create(client, settings, log)
+    if container.status != "running":
+        container.start()
+    _wait_for_socket(settings, container)
+    return container
+
+
+def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[Route],
+                 log: Callable[[str], None]) -> None:
+    """Make the proxy serve exactly ``routes`` (joining each app's network first)."""
+    from docker.errors import APIError
+
+    proxy = ensure_proxy(client, settings, log)
+    proxy.reload()
+    joined = set(proxy.attrs["NetworkSettings"]["Networks"])
+    for route in routes:
+        net = network_name(settings, route.slug)
+        if net not in joined:
+            try:
+                client.networks.get(net).connect(proxy)
+            except APIError as exc:
+                raise ProxyError(f"the proxy could not join {net}: {exc.explanation}") from None
+    config = render_config(routes)
+    path = _config_path(settings)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(config, indent=2))
+    tmp.replace(path)
+    _admin_post(settings, "/load", config)
+
+
+def _create(client: docker.DockerClient, settings: Settings,
+            log: Callable[[str], None]) -> Container:
+    from docker.errors import APIError, NotFound
+
+    image = ensure_proxy_image(client, settings, log)
+    admin_dir = settings.proxy_dir / "admin"
+    admin_dir.mkdir(parents=True, exist_ok=True)
+    admin_dir.chmod(0o700)
+    path = _config_path(settings)
+    if not path.exists():
+        path.write_text(json.dumps(render_config([]), indent=2))
+    try:
+        client.networks.get(edge_network(settings))
+    except NotFound:
+        client.networks.create(edge_network(settings), driver="bridge",
+                               labels={LABEL: "edge", f"{LABEL}.instance": settings.instance})
+    log(f"starting the proxy on {settings.bind_address}:{settings.http_port}")
+    try:
+        return client.containers.run(
+            image, ["caddy", "run", "--config", _CONFIG_IN_CONTAINER], detach=True,
+            name=proxy_name(settings), network=edge_network(settings),
+            labels={LABEL: "proxy", f"{LABEL}.instance": settings.instance},
+            ports={f"{LISTEN_PORT}/tcp": (settings.bind_address, settings.http_port)},
+            volumes={
+                str(path.parent): {"bind": str(Path(_CONFIG_IN_CONTAINER).parent), "mode": "ro"},
+                str(admin_dir): {"bind": str(Path(_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
+                f"{settings.instance}-proxy-data": {"bind": "/data", "mode": "rw"},
+            },
+            environment={"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/data/config",
+                         "HOME": "/data"},
+            read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=16m"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
+            mem_limit="256m", pids_limit=256,
+            restart_policy={"Name": "unless-stopped"},
+        )
+    except APIError as exc:
+        raise ProxyError(
+            f"the proxy could not start on {settings.bind_address}:{settings.http_port}: "
+            f"{exc.explanation}",
+            hint="is the port in use? set APPFORGE_HTTP_PORT to a free port",
+        ) from None
+
+
+def _publishes(container: Container, settings: Settings) -> bool:
+    bindings = container.attrs["HostConfig"].get("PortBindings") or {}
+    want = {"HostIp": settings.bind_address, "HostPort": str(settings.http_port)}
+    return any(b == want for b in bindings.get(f"{LISTEN_PORT}/tcp") or [])
+
+
+def _config_path(settings: Settings) -> Path:
+    conf = settings.proxy_dir / "config"
+    conf.mkdir(parents=True, exist_ok=True)
+    return conf / "caddy.json"
+
+
+def _socket(settings: Settings) -> Path:
+    return settings.proxy_dir / "admin" / Path(_SOCKET_IN_CONTAINER).name
+
+
+def _wait_for_socket(settings: Settings, container: Container, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _socket(settings).exists():
+            try:
+                _admin_get(settings, "/config/")
+                return
+            except ProxyError:
+                pass
+        time.sleep(0.1)
+    container.reload()
+    raise ProxyError(f"the proxy's admin API did not come up (container {container.status})",
+                     detail=container.logs(tail=20).decode(errors="replace"))
+
+
+def _admin(settings: Settings):  # type: ignore[no-untyped-def]
+    import httpx
+
+    # Caddy checks the Host header of admin requests; over a unix socket it must be empty.
+    return httpx.Client(transport=httpx.HTTPTransport(uds=str(_socket(settings))),
+                        base_url="http://localhost", headers={"Host": ""}, timeout=10)
+
+
+def _admin_get(settings: Settings, path: str) -> Any:
+    import httpx
+
+    try:
+        with _admin(settings) as http:
+            resp = http.get(path)
+    except httpx.HTTPError as exc:
+        raise ProxyError(f"the proxy's admin API is not answering: {exc}") from None
+    if resp.status_code >= 400:
+        raise ProxyError(f"proxy admin GET {path}: HTTP {resp.status_code}: {resp.text[:300]}")
+    return resp.json()
+
+
+def _admin_post(settings: Settings, path: str, body: dict[str, Any]) -> None:
+    import httpx
+
+    try:
+        with _admin(settings) as http:
+            resp = http.post(path, json=body)
+    except httpx.HTTPError as exc:
+        raise ProxyError(f"the proxy's admin API is not answering: {exc}") from None
+    if resp.status_code >= 400:
+        raise ProxyError(f"the proxy refused its configuration: HTTP {resp.status_code}",
+                         detail=resp.text[:2000])
+
+
+def proxy_name(settings: Settings) -> str:
+    return f"{settings.instance}-proxy"
+
+
+def edge_network(settings: Settings) -> str:
+    """The proxy's own network: the only one with a published port and a way out."""
+    return f"{settings.instance}-edge"
+
+
+def proxy_status(client: docker.DockerClient, settings: Settings) -> str:
+    """``running``, ``stopped`` or ``missing``."""
+    from docker.errors import NotFound
+
+    try:
+        container = client.containers.get(proxy_name(settings))
+    except NotFound:
+        return "missing"
+    return "running" if container.status == "running" else "stopped"

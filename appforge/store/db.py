@@ -1,0 +1,233 @@
+"""The SQLite store: apps, versions and events.
+
+One short-lived connection per operation (WAL mode, a busy timeout), so the CLI, a build and the
+dashboard can share the file. Rows come back as small dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appforge.errors import AppNotFound
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+    slug TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    host TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'new',
+    current_version INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    slug TEXT NOT NULL REFERENCES apps(slug) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'building',
+    description TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    image TEXT NOT NULL DEFAULT '',
+    upstream TEXT NOT NULL DEFAULT '',
+    test_summary TEXT NOT NULL DEFAULT '',
+    timings TEXT NOT NULL DEFAULT '{}',
+    error TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    PRIMARY KEY (slug, version)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug TEXT NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+"""
+
+
+@dataclass
+class AppRecord:
+    slug: str
+    name: str
+    title: str
+    kind: str
+    host: str
+    url: str
+    status: str
+    current_version: int | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class VersionRecord:
+    slug: str
+    version: int
+    status: str
+    description: str
+    spec: dict[str, Any]
+    workspace: str
+    image: str
+    upstream: str
+    test_summary: str
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    created_at: float = 0.0
+
+
+class Store:
+    """Apps, versions and events in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    # Apps -------------------------------------------------------------------------------------
+    def upsert_app(self, slug: str, name: str, title: str, kind: str, host: str) -> None:
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO apps (slug, name, title, kind, host, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(slug) DO UPDATE SET name=excluded.name, "
+                "title=excluded.title, kind=excluded.kind, host=excluded.host, "
+                "updated_at=excluded.updated_at",
+                (slug, name, title, kind, host, now, now),
+            )
+
+    def get_app(self, slug: str) -> AppRecord:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM apps WHERE slug = ?", (slug,)).fetchone()
+        if row is None:
+            raise AppNotFound(f"no app named {slug!r}", hint="`appforge list` shows the apps")
+        return AppRecord(**dict(row))
+
+    def find_app(self, slug: str) -> AppRecord | None:
+        try:
+            return self.get_app(slug)
+        except AppNotFound:
+            return None
+
+    def list_apps(self) -> list[AppRecord]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM apps ORDER BY updated_at DESC").fetchall()
+        return [AppRecord(**dict(r)) for r in rows]
+
+    def app_for_host(self, host: str) -> AppRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM apps WHERE host = ?", (host,)).fetchone()
+        return AppRecord(**dict(row)) if row else None
+
+    def set_app_state(self, slug: str, *, status: str, url: str | None = None,
+                      current_version: int | None = None) -> None:
+        sets, args = ["status = ?", "updated_at = ?"], [status, time.time()]
+        if url is not None:
+            sets.append("url = ?")
+            args.append(url)
+        if current_version is not None:
+            sets.append("current_version = ?")
+            args.append(current_version)
+        with self._connect() as db:
+            db.execute(f"UPDATE apps SET {', '.join(sets)} WHERE slug = ?", (*args, slug))
+
+    def delete_app(self, slug: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM versions WHERE slug = ?", (slug,))
+            db.execute("DELETE FROM apps WHERE slug = ?", (slug,))
+        self.add_event(slug, "destroy", "app destroyed")
+
+    # Versions ---------------------------------------------------------------------------------
+    def new_version(self, slug: str, description: str, spec: dict[str, Any],
+                    workspace_root: Path) -> VersionRecord:
+        """Allocate the next version number of an app (atomically) and record it."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            (last,) = db.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE slug = ?",
+                                 (slug,)).fetchone()
+            version = last + 1
+            workspace = str(workspace_root / slug / f"v{version}")
+            db.execute(
+                "INSERT INTO versions (slug, version, description, spec, workspace, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (slug, version, description, json.dumps(spec), workspace, time.time()),
+            )
+            db.execute("COMMIT")
+        return self.get_version(slug, version)
+
+    def get_version(self, slug: str, version: int) -> VersionRecord:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM versions WHERE slug = ? AND version = ?",
+                             (slug, version)).fetchone()
+        if row is None:
+            raise AppNotFound(f"app {slug!r} has no version {version}")
+        return _version(row)
+
+    def list_versions(self, slug: str) -> list[VersionRecord]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM versions WHERE slug = ? ORDER BY version",
+                              (slug,)).fetchall()
+        return [_version(r) for r in rows]
+
+    def update_version(self, slug: str, version: int, **values: Any) -> None:
+        allowed = {"status", "image", "upstream", "test_summary", "timings", "error", "spec"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"unknown version columns: {sorted(unknown)}")
+        cols = {k: json.dumps(v) if k in ("timings", "spec") else v for k, v in values.items()}
+        with self._connect() as db:
+            db.execute(
+                f"UPDATE versions SET {', '.join(f'{k} = ?' for k in cols)} "
+                "WHERE slug = ? AND version = ?",
+                (*cols.values(), slug, version),
+            )
+
+    def live_routes(self) -> list[tuple[str, str, str]]:
+        """(slug, host, upstream) for every app whose current version is serving."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT a.slug, a.host, v.upstream FROM apps a JOIN versions v "
+                "ON v.slug = a.slug AND v.version = a.current_version "
+                "WHERE a.status = 'running' AND v.upstream != ''"
+            ).fetchall()
+        return [(r["slug"], r["host"], r["upstream"]) for r in rows]
+
+    # Events -----------------------------------------------------------------------------------
+    def add_event(self, slug: str, kind: str, message: str) -> None:
+        with self._connect() as db:
+            db.execute("INSERT INTO events (slug, at, kind, message) VALUES (?, ?, ?, ?)",
+                       (slug, time.time(), kind, message))
+
+    def events(self, slug: str, limit: int = 100) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM events WHERE slug = ? ORDER BY id DESC LIMIT ?",
+                              (slug, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+
+def _version(row: sqlite3.Row) -> VersionRecord:
+    data = dict(row)
+    data["spec"] = json.loads(data["spec"])
+    data["timings"] = json.loads(data["timings"])
+    return VersionRecord(**data)

@@ -1,0 +1,59 @@
+"""Building and testing an app's image in the sandbox, as the agent's test and package steps.
+
+The app's own tests run inside the ``test`` stage of its image (no network, same hardening as the
+app); only when they pass is the ``runtime`` stage tagged for deploy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from appforge.sandbox.base_images import ensure_python_base
+from appforge.sandbox.build import build_image, raise_for_tests, run_tests
+from appforge.sandbox.containers import app_labels
+from appforge.sandbox.engine import LABEL
+from appforge.sandbox.wheelhouse import ensure_wheelhouse
+
+if TYPE_CHECKING:
+    import docker
+
+    from appforge.config import Settings
+
+Log = Callable[[str], None]
+
+
+def image_tag(settings: Settings, slug: str, version: int, suffix: str = "") -> str:
+    return f"{settings.instance}/{slug}:v{version}{suffix}"
+
+
+def _build(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+           workspace: Path, target: str, tag: str, log: Log) -> str:
+    base = ensure_python_base(client, settings, log)
+    wheels = ensure_wheelhouse(settings.wheelhouse,
+                               [workspace / "requirements.txt", workspace / "requirements-dev.txt"],
+                               log)
+    labels = {**app_labels(settings, slug, "image"), f"{LABEL}.version": str(version)}
+    build_image(client, workspace, wheels, tag, target, base, labels, log)
+    return tag
+
+
+def build_and_test(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+                   workspace: Path, log: Log) -> tuple[str, str]:
+    """Build the test stage and run the app's tests in it; return (image tag, summary)."""
+    tag = _build(client, settings, slug, version, workspace, "test",
+                 image_tag(settings, slug, version, "-test"), log)
+    report = run_tests(client, settings, tag, log)
+    (workspace / ".appforge").mkdir(exist_ok=True)
+    (workspace / ".appforge" / "test-report.txt").write_text(report.output)
+    raise_for_tests(report)
+    return tag, report.summary
+
+
+def build_runtime_image(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+                        workspace: Path, log: Log) -> str:
+    """Build and tag the image that gets deployed."""
+    return _build(client, settings, slug, version, workspace, "runtime",
+                  image_tag(settings, slug, version),
+                  log)

@@ -1,0 +1,99 @@
+"""Integration fixtures: a real Docker engine, one isolated appforge installation per run.
+
+Base images are shared with the machine (bootstrapped once, cached by tag); everything else (apps,
+networks, volumes, the proxy) belongs to a per-run instance name and is removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appforge.config import Settings
+from tests.conftest import appforge_env, free_port
+
+
+@dataclass
+class Installation:
+    settings: Settings
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "appforge.cli", *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"appforge {' '.join(args)} exited {proc.returncode}\n"
+                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        return proc
+
+    def run_json(self, *args: str) -> Any:
+        proc = self.run(*args, "--json")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    def get(self, host: str, path: str = "/", **kwargs: Any) -> Any:
+        import httpx
+
+        return httpx.get(f"http://127.0.0.1:{self.settings.http_port}{path}",
+                         headers={"Host": host}, timeout=10, **kwargs)
+
+
+def _engine_or_skip() -> Any:
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+        return client
+    except DockerException as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have a Docker engine (run scripts/install.sh): {exc}")
+        pytest.skip(f"no Docker engine: {exc}")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    return _engine_or_skip()
+
+
+@pytest.fixture(scope="session")
+def installation(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installation]:
+    home = tmp_path_factory.mktemp("appforge-home")
+    instance = f"aft{os.getpid()}"
+    port = free_port()
+    settings = Settings(home=home, instance=instance, http_port=port)
+    yield Installation(settings=settings, env=appforge_env(home, instance, port))
+    _remove_instance(docker_client, instance)
+
+
+def _remove_instance(client: Any, instance: str) -> None:
+    from docker.errors import DockerException
+
+    label = f"io.appforge.instance={instance}"
+    for c in client.containers.list(all=True, filters={"label": label}):
+        c.remove(force=True)
+    for n in client.networks.list(filters={"label": label}):
+        try:
+            n.remove()
+        except DockerException:
+            pass
+    for v in client.volumes.list(filters={"label": label}):
+        v.remove(force=True)
+    try:
+        client.volumes.get(f"{instance}-proxy-data").remove(force=True)
+    except DockerException:
+        pass
+    for image in client.images.list(filters={"label": label}):
+        for tag in image.tags:
+            try:
+                client.images.remove(tag, force=True)
+            except DockerException:
+                pass

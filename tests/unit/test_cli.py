@@ -1,0 +1,49 @@
+"""The command line: fast help without heavy imports, clear errors, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import appforge_env
+
+
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "appforge.cli", *args], capture_output=True,
+                          text=True, env=appforge_env(home, "afcli", 18999), timeout=120)
+
+
+def test_help_does_not_import_torch_langgraph_or_docker() -> None:
+    code = ("import sys; from typer.testing import CliRunner; from appforge.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "print([m for m in sys.modules if m.split('.')[0] in "
+            "('torch', 'langgraph', 'docker', 'diffusers', 'PIL', 'av')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_empty_description_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "build", "   ")
+    assert proc.returncode == 2
+    assert "description is empty" in proc.stderr
+    assert not (tmp_path / "apps").exists()
+
+
+def test_list_is_empty_json_on_a_new_installation(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+def test_destroy_of_unknown_app_says_so(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "destroy", "nope", "--yes")
+    assert proc.returncode == 3
+    assert "no app named 'nope'" in proc.stderr
+
+
+def test_invalid_slug_is_refused(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "destroy", "Bad_Slug!", "--yes")
+    assert proc.returncode == 2
+    assert "invalid app slug" in proc.stderr

@@ -1,0 +1,76 @@
+"""Sandbox pieces that need no engine: mirror discovery, proxy config, hardening flags, context."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from appforge.config import Settings
+from appforge.errors import BaseImageError
+from appforge.sandbox.base_images import debian_mirror_from_apt
+from appforge.sandbox.build import _write_context
+from appforge.sandbox.hardening import hardened_run_kwargs
+from appforge.sandbox.proxy import Route, render_config
+
+
+def test_mirror_is_read_from_deb822_sources(tmp_path: Path) -> None:
+    (tmp_path / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\n\nTypes: deb\nURIs: http://mirror.example/debian-security\n"
+        "Suites: bookworm-security\nComponents: main\n")
+    assert debian_mirror_from_apt("bookworm", (tmp_path,)) == "http://mirror.example/debian"
+
+
+def test_mirror_is_read_from_one_line_sources(tmp_path: Path) -> None:
+    path = tmp_path / "sources.list"
+    path.write_text("# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://m.example/debian bookworm main\n")
+    assert debian_mirror_from_apt("bookworm", (path,)) == "http://m.example/debian"
+
+
+def test_missing_mirror_says_which_setting_fixes_it(tmp_path: Path) -> None:
+    with pytest.raises(BaseImageError) as info:
+        debian_mirror_from_apt("bookworm", (tmp_path,))
+    assert "APPFORGE_DEBIAN_MIRROR" in (info.value.hint or "")
+
+
+def test_proxy_config_routes_each_host_and_answers_404_otherwise() -> None:
+    config = render_config([Route("b", ("b.localhost",), "x-b-v2:8000"),
+                            Route("a", ("a.localhost", "a.example.com"), "x-a-v1:8000")])
+    server = config["apps"]["http"]["servers"]["appforge"]
+    routes = server["routes"]
+    assert routes[0]["match"] == [{"host": ["a.localhost", "a.example.com"]}]
+    assert routes[1]["handle"][0]["upstreams"] == [{"dial": "x-b-v2:8000"}]
+    assert routes[-1]["handle"][0]["status_code"] == 404
+    assert server["automatic_https"] == {"disable": True}
+    assert config["admin"]["listen"].startswith("unix/")
+
+
+def test_hardening_drops_everything_and_limits_resources(settings: Settings) -> None:
+    kw = hardened_run_kwargs(settings)
+    assert kw["read_only"] and kw["cap_drop"] == ["ALL"] and kw["user"] == "10001:10001"
+    assert "no-new-privileges:true" in kw["security_opt"]
+    assert kw["pids_limit"] > 0 and kw["mem_limit"] and kw["nano_cpus"] > 0
+    assert "/tmp" in kw["tmpfs"]
+
+
+def test_build_context_is_reproducible_and_skips_links_and_caches(tmp_path: Path) -> None:
+    ws, wheels = tmp_path / "ws", tmp_path / "wheels"
+    (ws / "app" / "__pycache__").mkdir(parents=True)
+    (ws / "app" / "main.py").write_text("x = 1\n")
+    (ws / "app" / "__pycache__" / "main.pyc").write_bytes(b"\0")
+    (ws / "Dockerfile").write_text("FROM x\n")
+    (ws / "escape").symlink_to("/etc/passwd")
+    wheels.mkdir()
+    (wheels / "a-1-py3-none-any.whl").write_bytes(b"w")
+    blobs = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        _write_context(buf, ws, wheels)
+        blobs.append(buf.getvalue())
+    assert blobs[0] == blobs[1]
+    names = tarfile.open(fileobj=io.BytesIO(blobs[0])).getnames()
+    assert "app/main.py" in names and "wheels/a-1-py3-none-any.whl" in names
+    assert "escape" not in names and not any("__pycache__" in n for n in names)

@@ -1,0 +1,1 @@
+"""The app: a FastAPI application served by uvicorn (see main.py)."""

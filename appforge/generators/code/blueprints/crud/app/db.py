@@ -1,0 +1,153 @@
+"""SQLite storage for every entity, using only the standard library.
+
+Each entity has one table named after its plural, with ``id``, ``created_at`` and ``updated_at``
+columns plus one column per field. :meth:`Database.migrate` creates missing tables and adds missing
+columns, so a newer version of the app (with a new field) starts on an older database unharmed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.fields import EntityDef
+
+
+def _quote(name: str) -> str:
+    """Quote an identifier (names are checked identifiers already; this also covers keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+class Database:
+    def __init__(self, path: Path, entities: tuple[EntityDef, ...]) -> None:
+        self.path = Path(path)
+        self.entities = entities
+        self._ready = False
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside a transaction: committed on success, rolled back on error."""
+        if not self._ready:
+            self.migrate()
+        with closing(sqlite3.connect(self.path, timeout=10)) as conn:
+            conn.row_factory = sqlite3.Row
+            with conn:
+                yield conn
+
+    def migrate(self) -> None:
+        """Create missing tables and add missing columns; never drops anything."""
+        with self._lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
+                for entity in self.entities:
+                    self._migrate_table(conn, entity)
+            self._ready = True
+
+    @staticmethod
+    def _migrate_table(conn: sqlite3.Connection, entity: EntityDef) -> None:
+        table = _quote(entity.table)
+        columns = ", ".join(f"{_quote(f.name)} {f.sql_type}" for f in entity.fields)
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            f"created_at TEXT NOT NULL, updated_at TEXT NOT NULL, {columns})"
+        )
+        existing = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for field in entity.fields:
+            if field.name not in existing:
+                conn.execute(
+                    f"ALTER TABLE {table} ADD COLUMN {_quote(field.name)} {field.sql_type}"
+                )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def find(
+        self, entity: EntityDef, *, query: str = "", limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Records, newest first; ``query`` keeps those whose text fields contain it."""
+        where, params = self._search(entity, query)
+        sql = f"SELECT * FROM {_quote(entity.table)}{where} ORDER BY id DESC LIMIT ? OFFSET ?"
+        with self.connect() as conn:
+            rows = conn.execute(sql, [*params, limit, offset]).fetchall()
+        return [self._record(entity, row) for row in rows]
+
+    def count(self, entity: EntityDef, *, query: str = "") -> int:
+        where, params = self._search(entity, query)
+        with self.connect() as conn:
+            return conn.execute(
+                f"SELECT COUNT(*) FROM {_quote(entity.table)}{where}", params
+            ).fetchone()[0]
+
+    def get(self, entity: EntityDef, item_id: int) -> dict[str, Any] | None:
+        with self.connect() as conn:
+            row = conn.execute(
+                f"SELECT * FROM {_quote(entity.table)} WHERE id = ?", (item_id,)
+            ).fetchone()
+        return self._record(entity, row) if row else None
+
+    @staticmethod
+    def _search(entity: EntityDef, query: str) -> tuple[str, list[str]]:
+        query = query.strip()
+        if not query or not entity.searchable:
+            return "", []
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses = [f"{_quote(f.name)} LIKE ? ESCAPE '\\'" for f in entity.searchable]
+        return " WHERE " + " OR ".join(clauses), [pattern] * len(clauses)
+
+    @staticmethod
+    def _record(entity: EntityDef, row: sqlite3.Row) -> dict[str, Any]:
+        record: dict[str, Any] = {"id": row["id"]}
+        keys = set(row.keys())
+        for field in entity.fields:
+            record[field.name] = field.from_db(row[field.name]) if field.name in keys else None
+        record["created_at"] = row["created_at"]
+        record["updated_at"] = row["updated_at"]
+        return record
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def insert(self, entity: EntityDef, values: dict[str, Any]) -> dict[str, Any]:
+        now = _now()
+        names = [f.name for f in entity.fields]
+        columns = ", ".join(_quote(n) for n in ["created_at", "updated_at", *names])
+        marks = ", ".join("?" for _ in range(len(names) + 2))
+        params = [now, now, *(f.to_db(values.get(f.name)) for f in entity.fields)]
+        with self.connect() as conn:
+            cursor = conn.execute(
+                f"INSERT INTO {_quote(entity.table)} ({columns}) VALUES ({marks})", params
+            )
+            item_id = cursor.lastrowid
+        record = self.get(entity, int(item_id or 0))
+        assert record is not None
+        return record
+
+    def update(
+        self, entity: EntityDef, item_id: int, values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Replace every field of a record; None when there is no such record."""
+        assignments = ", ".join(f"{_quote(f.name)} = ?" for f in entity.fields)
+        params = [_now(), *(f.to_db(values.get(f.name)) for f in entity.fields), item_id]
+        with self.connect() as conn:
+            cursor = conn.execute(
+                f"UPDATE {_quote(entity.table)} SET updated_at = ?, {assignments} WHERE id = ?",
+                params,
+            )
+            if cursor.rowcount == 0:
+                return None
+        return self.get(entity, item_id)
+
+    def delete(self, entity: EntityDef, item_id: int) -> bool:
+        with self.connect() as conn:
+            cursor = conn.execute(f"DELETE FROM {_quote(entity.table)} WHERE id = ?", (item_id,))
+            return cursor.rowcount > 0

@@ -1,0 +1,124 @@
+"""HTML forms: from posted strings to a validated record, and from pydantic errors to sentences.
+
+Forms validate with the same pydantic model as the JSON API, so both accept exactly the same
+records. What the user typed is kept as typed, to be shown again next to the messages.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.fields import EntityDef, FieldDef
+
+TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
+
+
+def posted_values(entity: EntityDef, form: Mapping[str, Any]) -> dict[str, str]:
+    """The raw text of each field as posted (an unticked checkbox is posted as nothing)."""
+    values: dict[str, str] = {}
+    for field in entity.fields:
+        value = form.get(field.name)
+        values[field.name] = value if isinstance(value, str) else ""
+    return values
+
+
+def parse(entity: EntityDef, raw: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """``(record, {})`` when the posted values are valid, else ``(None, {field: message})``."""
+    data: dict[str, Any] = {}
+    for field in entity.fields:
+        text = raw.get(field.name, "").strip()
+        if field.type == "boolean":
+            data[field.name] = True if text.lower() in TRUE_WORDS else (text or False)
+        elif text:
+            data[field.name] = text
+    try:
+        return entity.model.model_validate(data).model_dump(by_alias=True), {}
+    except ValidationError as exc:
+        return None, messages(entity, exc)
+
+
+def form_values(entity: EntityDef, record: dict[str, Any]) -> dict[str, str]:
+    """A stored record as the text its form inputs start with."""
+    values: dict[str, str] = {}
+    for field in entity.fields:
+        value = record.get(field.name)
+        if value is None:
+            values[field.name] = ""
+        elif field.type == "boolean":
+            values[field.name] = "on" if value else ""
+        elif field.type == "money":
+            values[field.name] = f"{value:.2f}"
+        elif isinstance(value, datetime.date):
+            values[field.name] = value.isoformat()
+        elif isinstance(value, float):
+            values[field.name] = repr(value).removesuffix(".0")
+        else:
+            values[field.name] = str(value)
+    return values
+
+
+def messages(entity: EntityDef, exc: ValidationError) -> dict[str, str]:
+    """The first problem with each field, as a sentence for the person filling in the form."""
+    found: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        field = entity.field(name)
+        if field is not None and name not in found:
+            found[name] = message(field, error)
+    return found
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _range(field: FieldDef) -> str:
+    low, high = field.min, field.max
+    if low is not None and high is not None:
+        return f"Enter a value from {_number(low)} to {_number(high)}."
+    if low is not None:
+        return f"Enter {_number(low)} or more."
+    if high is not None:
+        return f"Enter {_number(high)} or less."
+    return "That value is out of range."
+
+
+def message(field: FieldDef, error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in ("missing", "string_too_short"):
+        return f"{field.label} is required."
+    if kind == "string_too_long":
+        return f"Use at most {ctx.get('max_length')} characters."
+    if kind == "string_pattern_mismatch":
+        return {
+            "email": "Enter an email address like name@example.com.",
+            "url": "Enter a web address starting with http:// or https://.",
+            "phone": "Enter a phone number: digits, spaces and + ( ) - only.",
+        }.get(field.type, "Check the format of this value.")
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return "Enter a whole number."
+    if kind in ("float_parsing", "decimal_parsing", "finite_number", "float_type", "decimal_type"):
+        return "Enter a number."
+    if kind == "decimal_max_places":
+        return "Use at most 2 decimal places."
+    if kind in ("decimal_max_digits", "decimal_whole_digits"):
+        return "That amount is too large."
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        if field.type == "rating":
+            return f"Choose a rating from {_number(field.min)} to {_number(field.max)}."
+        return _range(field)
+    if kind.startswith("date"):
+        return "Enter a date like 2024-05-31."
+    if kind.startswith("bool"):
+        return "Tick the box, or leave it empty for no."
+    return str(error.get("msg", "This value is not valid."))

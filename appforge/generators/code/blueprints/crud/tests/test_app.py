@@ -1,0 +1,395 @@
+"""The app's own tests: its API and its pages, for every entity and every field it has.
+
+The tests read the entities from app/entities.py, so they keep covering the app as it changes.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from app import site
+from app.entities import ENTITIES
+from app.fields import EntityDef, FieldDef
+from app.main import create_app
+
+FIELDS = [(entity, field) for entity in ENTITIES for field in entity.fields]
+
+
+def entity_id(entity: EntityDef) -> str:
+    return entity.plural
+
+
+def field_id(pair: tuple[EntityDef, FieldDef]) -> str:
+    return f"{pair[0].plural}.{pair[1].name}"
+
+
+def list_url(entity: EntityDef) -> str:
+    return "/" if entity is ENTITIES[0] else f"/{entity.plural}"
+
+
+def _within(field: FieldDef, value: float) -> float:
+    if field.min is not None:
+        value = max(value, field.min)
+    if field.max is not None:
+        value = min(value, field.max)
+    return value
+
+
+def sample(field: FieldDef, variant: int = 0) -> Any:
+    """A valid JSON value for ``field``; ``variant`` 1 gives a different one."""
+    kind = field.type
+    if kind == "text":
+        return ["Sample value", "Changed value"][variant]
+    if kind == "long_text":
+        return ["A longer note.\nIt has two lines.", "Rewritten note."][variant]
+    if kind in ("integer", "rating"):
+        low = math.ceil(field.min) if field.min is not None else None
+        high = math.floor(field.max) if field.max is not None else None
+        value = int(_within(field, 3 + variant))
+        if low is not None and value < low:
+            value = low
+        if high is not None and value > high:
+            value = high
+        return value
+    if kind == "decimal":
+        return _within(field, [2.5, 4.75][variant])
+    if kind == "money":
+        value = Decimal(str(_within(field, [12.5, 99.99][variant]))).quantize(Decimal("0.01"))
+        if field.max is not None and value > Decimal(str(field.max)):
+            value -= Decimal("0.01")
+        if field.min is not None and value < Decimal(str(field.min)):
+            value += Decimal("0.01")
+        return str(value)
+    if kind == "boolean":
+        return [True, False][variant]
+    if kind == "date":
+        return ["2024-05-01", "2024-06-15"][variant]
+    if kind == "email":
+        return ["someone@example.com", "another@example.org"][variant]
+    if kind == "url":
+        return ["https://example.com/one", "http://example.org/two?x=1"][variant]
+    if kind == "phone":
+        return ["+1 (555) 010-2030", "020 7946 0000"][variant]
+    raise AssertionError(f"no sample for {kind}")
+
+
+def payload(entity: EntityDef, variant: int = 0) -> dict[str, Any]:
+    return {field.name: sample(field, variant) for field in entity.fields}
+
+
+def form_data(entity: EntityDef, variant: int = 0) -> dict[str, str]:
+    data = {}
+    for field in entity.fields:
+        value = sample(field, variant)
+        if field.type == "boolean":
+            if value:
+                data[field.name] = "on"
+        else:
+            data[field.name] = str(value)
+    return data
+
+
+def same(field: FieldDef, got: Any, sent: Any) -> bool:
+    if field.type == "money":
+        return Decimal(str(got)) == Decimal(str(sent))
+    if field.type == "decimal":
+        return math.isclose(float(got), float(sent))
+    return got == sent
+
+
+def bad_json_values(field: FieldDef) -> list[Any]:
+    bad: list[Any] = {
+        "text": ["x" * 201],
+        "long_text": ["x" * 10_001],
+        "integer": ["abc", 1.5],
+        "rating": ["abc"],
+        "decimal": ["abc", "nan"],
+        "money": ["12.345", "abc"],
+        "boolean": ["maybe"],
+        "date": ["2024-13-45", "yesterday"],
+        "email": ["not-an-email", "a@b"],
+        "url": ["javascript:alert(1)", "example.com"],
+        "phone": ["call me", "12"],
+    }[field.type]
+    if field.type in ("integer", "rating", "decimal", "money"):
+        if field.min is not None:
+            bad.append(math.floor(field.min) - 1)
+        if field.max is not None:
+            bad.append(math.ceil(field.max) + 1)
+    if field.required and field.type in ("text", "long_text"):
+        bad.append("   ")
+    if field.required:
+        bad.append(None)
+    return bad
+
+
+BAD_FORM_VALUES = {
+    "text": "x" * 201,
+    "long_text": "x" * 10_001,
+    "integer": "abc",
+    "decimal": "abc",
+    "money": "12.345",
+    "boolean": "maybe",
+    "date": "2024-13-45",
+    "email": "not-an-email",
+    "url": "javascript:alert(1)",
+    "phone": "call me",
+}
+
+
+def bad_form_value(field: FieldDef) -> str:
+    if field.type == "rating":
+        return str(int(field.max or 5) + 1)
+    return BAD_FORM_VALUES[field.type]
+
+
+# -- the basics ----------------------------------------------------------------------------------
+
+
+def test_healthz_answers_ok(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_home_page_shows_the_title(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert str(escape(site.TITLE)) in response.text
+    assert f'lang="{escape(site.LANGUAGE)}"' in response.text
+    assert 'href="#main"' in response.text
+    if site.LOGO:
+        assert site.LOGO.url in response.text
+    if site.HERO_IMAGE:
+        assert site.HERO_IMAGE.url in response.text
+
+
+def test_home_page_invites_the_first_record(client: TestClient) -> None:
+    response = client.get("/")
+    assert f'href="/{ENTITIES[0].plural}/new"' in response.text
+    assert "yet" in response.text
+
+
+def test_stylesheet_is_served(client: TestClient) -> None:
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "--primary:" in response.text
+
+
+def test_pages_send_security_headers(client: TestClient) -> None:
+    headers = client.get("/").headers
+    assert "script-src 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_openapi_lists_the_api_routes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/healthz" in paths
+    for entity in ENTITIES:
+        assert set(paths[f"/api/{entity.plural}"]) == {"get", "post"}
+        assert set(paths[f"/api/{entity.plural}/{{item_id}}"]) == {"get", "put", "patch", "delete"}
+    assert not any(path.endswith("/edit") for path in paths)
+
+
+def test_unknown_pages_and_ids_are_404(client: TestClient) -> None:
+    page = client.get("/no-such-page", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "find that page" in page.text
+    for entity in ENTITIES:
+        assert client.get(f"/api/{entity.plural}/999999").status_code == 404
+        assert client.get(f"/{entity.plural}/999999").status_code == 404
+        assert client.get(f"/{entity.plural}/999999/edit").status_code == 404
+        assert client.post(f"/{entity.plural}/999999/delete").status_code == 404
+
+
+# -- the JSON API --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_api_create_read_update_delete(client: TestClient, entity: EntityDef) -> None:
+    base = f"/api/{entity.plural}"
+    sent = payload(entity)
+    created = client.post(base, json=sent)
+    assert created.status_code == 201, created.text
+    record = created.json()
+    item = f"{base}/{record['id']}"
+    for field in entity.fields:
+        assert same(field, record[field.name], sent[field.name]), field.name
+
+    assert client.get(item).json() == record
+    assert record["id"] in [r["id"] for r in client.get(base).json()]
+
+    replacement = payload(entity, variant=1)
+    replaced = client.put(item, json=replacement)
+    assert replaced.status_code == 200, replaced.text
+    for field in entity.fields:
+        assert same(field, replaced.json()[field.name], replacement[field.name]), field.name
+
+    first = entity.fields[0]
+    patched = client.patch(item, json={first.name: sample(first, 0)})
+    assert patched.status_code == 200, patched.text
+    assert same(first, patched.json()[first.name], sample(first, 0))
+    for field in entity.fields[1:]:
+        assert same(field, patched.json()[field.name], replacement[field.name]), field.name
+
+    assert client.delete(item).status_code == 204
+    assert client.get(item).status_code == 404
+    assert client.delete(item).status_code == 404
+    assert client.put(item, json=replacement).status_code == 404
+    assert client.patch(item, json={}).status_code == 404
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_api_rejects_unknown_and_missing_fields(client: TestClient, entity: EntityDef) -> None:
+    base = f"/api/{entity.plural}"
+    assert client.post(base, json={**payload(entity), "no_such_field": 1}).status_code == 422
+    required = [f for f in entity.fields if f.required]
+    if required:
+        partial = payload(entity)
+        del partial[required[0].name]
+        assert client.post(base, json=partial).status_code == 422
+
+
+@pytest.mark.parametrize(("entity", "field"), FIELDS, ids=[field_id(p) for p in FIELDS])
+def test_api_rejects_a_bad_value(client: TestClient, entity: EntityDef, field: FieldDef) -> None:
+    base = f"/api/{entity.plural}"
+    record = client.post(base, json=payload(entity)).json()
+    for bad in bad_json_values(field):
+        response = client.post(base, json={**payload(entity), field.name: bad})
+        assert response.status_code == 422, (bad, response.text)
+        assert any(field.name in map(str, e["loc"]) for e in response.json()["detail"])
+        patched = client.patch(f"{base}/{record['id']}", json={field.name: bad})
+        assert patched.status_code == 422, (bad, patched.text)
+    assert client.get(base).json() == [record]
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_api_search_finds_text(client: TestClient, entity: EntityDef) -> None:
+    if not entity.searchable:
+        pytest.skip("no text fields to search")
+    base = f"/api/{entity.plural}"
+    client.post(base, json=payload(entity))
+    client.post(base, json=payload(entity, variant=1))
+    word = str(sample(entity.searchable[0], 1)).split()[0]
+    found = client.get(base, params={"q": word}).json()
+    assert found and all(
+        any(word in str(r[f.name] or "") for f in entity.searchable) for r in found
+    )
+    assert client.get(base, params={"q": "zz-no-such-thing"}).json() == []
+
+
+# -- the HTML pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_pages_create_show_edit_and_delete(client: TestClient, entity: EntityDef) -> None:
+    form = client.get(f"/{entity.plural}/new")
+    assert form.status_code == 200
+    for field in entity.fields:
+        assert f'id="f-{field.name}' in form.text
+        assert str(escape(field.label)) in form.text
+
+    created = client.post(f"/{entity.plural}/new", data=form_data(entity))
+    assert created.status_code == 303, created.text
+    assert created.headers["location"] == f"{list_url(entity)}?done=created"
+    listing = client.get(created.headers["location"])
+    assert "added." in listing.text
+    record = client.get(f"/api/{entity.plural}").json()[0]
+    for field in entity.fields:
+        assert same(field, record[field.name], sample(field)), field.name
+
+    page = client.get(f"/{entity.plural}/{record['id']}")
+    assert page.status_code == 200
+    assert str(escape(entity.title(record))) in page.text
+
+    edit = client.get(f"/{entity.plural}/{record['id']}/edit")
+    assert edit.status_code == 200
+    saved = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity, 1))
+    assert saved.status_code == 303, saved.text
+    assert "saved." in client.get(saved.headers["location"]).text
+    changed = client.get(f"/api/{entity.plural}/{record['id']}").json()
+    for field in entity.fields:
+        assert same(field, changed[field.name], sample(field, 1)), field.name
+
+    confirm = client.get(f"/{entity.plural}/{record['id']}/delete")
+    assert confirm.status_code == 200
+    assert f'action="/{entity.plural}/{record["id"]}/delete"' in confirm.text
+    deleted = client.post(f"/{entity.plural}/{record['id']}/delete")
+    assert deleted.status_code == 303
+    assert "deleted." in client.get(deleted.headers["location"]).text
+    assert client.get(f"/api/{entity.plural}/{record['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(("entity", "field"), FIELDS, ids=[field_id(p) for p in FIELDS])
+def test_form_shows_a_bad_value_again_with_a_message(
+    client: TestClient, entity: EntityDef, field: FieldDef
+) -> None:
+    bad = bad_form_value(field)
+    response = client.post(f"/{entity.plural}/new", data={**form_data(entity), field.name: bad})
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text
+    assert f'id="f-{field.name}-error"' in response.text or f'id="f-{field.name}' in response.text
+    assert 'class="field-error"' in response.text
+    if field.type not in ("boolean", "rating"):
+        assert str(escape(bad)) in response.text
+        assert 'aria-invalid="true"' in response.text
+    assert client.get(f"/api/{entity.plural}").json() == []
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_form_asks_for_required_fields(client: TestClient, entity: EntityDef) -> None:
+    required = [f for f in entity.fields if f.required]
+    if not required:
+        pytest.skip("no required fields")
+    data = {**form_data(entity), required[0].name: ""}
+    response = client.post(f"/{entity.plural}/new", data=data)
+    assert response.status_code == 422
+    assert "is required." in response.text
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_list_page_shows_and_searches_records(client: TestClient, entity: EntityDef) -> None:
+    client.post(f"/api/{entity.plural}", json=payload(entity))
+    page = client.get(list_url(entity))
+    assert page.status_code == 200
+    assert "<table" in page.text
+    if entity.searchable:
+        assert (
+            client.get(list_url(entity), params={"q": "zz-no-such-thing"}).text.count(
+                "Nothing matches"
+            )
+            == 1
+        )
+
+
+# -- upgrades ------------------------------------------------------------------------------------
+
+
+def test_new_fields_are_added_to_an_old_database(data_dir) -> None:
+    entity = ENTITIES[0]
+    kept, *added = entity.fields
+    with sqlite3.connect(data_dir / "app.db") as conn:
+        conn.execute(
+            f'CREATE TABLE "{entity.table}" (id INTEGER PRIMARY KEY AUTOINCREMENT, '
+            f'created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "{kept.name}" {kept.sql_type})'
+        )
+        conn.execute(
+            f'INSERT INTO "{entity.table}" (created_at, updated_at, "{kept.name}") VALUES (?, ?, ?)',
+            ("2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00", None),
+        )
+    conn.close()
+    with TestClient(create_app(data_dir)) as client:
+        records = client.get(f"/api/{entity.plural}").json()
+        assert len(records) == 1
+        assert all(records[0][f.name] is None for f in added)
+        assert client.get("/").status_code == 200
+        assert client.post(f"/api/{entity.plural}", json=payload(entity)).status_code == 201

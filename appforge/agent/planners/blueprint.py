@@ -1,0 +1,201 @@
+"""The blueprint planner: rules, no LLM, that read a free-text description into an AppSpec.
+
+It reads, in order: the language; a name the user gave; the records ("Each plant has ...");
+the kind of app; a name made from the subject when none was given; the topic, which picks the
+default colours, copy and imagery; the theme words; the assets; the custom domain. Every step
+is deterministic, so the same description always gives the same spec.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from appforge.agent.planners import assets as asset_rules
+from appforge.agent.planners import wording
+from appforge.agent.planners.bare_apps import GENERIC_ENTITY, bare_app_for_noun
+from appforge.agent.planners.entities import EntityPlan, fallback_entity, plan_entities
+from appforge.agent.planners.inflect import with_article
+from appforge.agent.planners.kinds import choose_kind
+from appforge.agent.planners.language import detect_language, foreign_phrase
+from appforge.agent.planners.naming import (
+    FALLBACK_NAME,
+    find_name,
+    make_slug,
+    name_from_foreign,
+    name_from_phrase,
+    title_case,
+)
+from appforge.agent.planners.phrases import (
+    find_owner,
+    find_place,
+    main_phrase,
+    sentences,
+)
+from appforge.agent.planners.theme import FAMILY_WORDS, choose_theme
+from appforge.agent.planners.topics import GENERIC, Topic, find_topic
+from appforge.errors import InvalidDomain, InvalidInput
+from appforge.spec import AppSpec, Entity, Kind, validate_domain
+
+MAX_DESCRIPTION = 4000
+EXAMPLE = '"a plant-watering tracker called Sprout. Each plant has a name and a location"'
+_DOMAIN = re.compile(
+    r"\b(?:at|on|under|domain|host(?:ed)?(?:\s+(?:at|on))?|deploy(?:ed)?\s+(?:to|at|on)"
+    r"|address|url)\s*:?\s+(?:the\s+)?(?:(?:custom\s+)?domain\s+|host\s+|address\s+)?"
+    r"(?:https?://)?(?P<domain>(?:[\w-]+\.)+[^\W\d_]{2,})(?![\w-]*@)",
+    re.IGNORECASE,
+)
+_GALLERY_WORDS = re.compile(
+    r"\s*\b(?:(?:photo(?:graphy)?|picture|image|art|photos|pictures|images)\s+)?"
+    r"(?:gallery|galleries|portfolio|album|collection|showcase)\b.*$",
+    re.IGNORECASE,
+)
+_NAME_CHARS = re.compile(r"[^\w\s'’&!+.,:()-]")
+
+
+class BlueprintPlanner:
+    """Plans an app from its description with rules; works offline and instantly."""
+
+    name = "blueprint"
+
+    def plan(self, description: str) -> AppSpec:
+        text = _checked(description)
+        parts = sentences(text) or [text]
+        language = detect_language(text)
+        english = language == "en"
+        given_name = find_name(text, parts)
+        phrase = main_phrase(parts[0]) if english else ""
+        entity_plan = plan_entities(text, parts, phrase, app_name=given_name, english=english)
+        kind = choose_kind(text, parts[0], entity_plan)
+        entities = _entities(kind, entity_plan)
+        gallery = asset_rules.find_gallery(text) if kind == Kind.gallery else None
+        place = find_place(parts) if english else None
+        name = _tidy_name(given_name) or _tidy_name(_derived_name(
+            kind=kind, english=english, text=text, first=parts[0], phrase=phrase, place=place,
+            entity_plan=entity_plan, entities=entities, gallery=gallery)) or FALLBACK_NAME
+        slug = make_slug(name, text)
+        topic = find_topic(text)
+        theme, family = choose_theme(text, topic.palette)
+        assets = asset_rules.plan_assets(
+            kind=kind, slug=slug, name=name, text=text,
+            hero_subject=_hero_subject(kind, english, phrase, place, topic, entities, name),
+            logo_symbol=topic.symbol, colours=FAMILY_WORDS[family], gallery=gallery,
+            fallback_subject=_gallery_subject(phrase) or (
+                topic.imagery if topic is not GENERIC else "a quiet landscape"),
+        )
+        features = wording.features(language=language, topic=topic, name=name, place=place) \
+            if kind == Kind.landing else []
+        what = _what(kind, english, phrase, entity_plan) if given_name else None
+        return AppSpec(
+            name=name,
+            slug=slug,
+            title=wording.title(name=name, what=what),
+            tagline=wording.tagline(kind=kind, language=language, topic=topic, name=name,
+                                    place=place, entities=entities, gallery=gallery, slug=slug),
+            description=description,
+            kind=kind,
+            entities=entities,
+            theme=theme,
+            assets=assets,
+            features=features,
+            call_to_action=wording.cta(kind=kind, language=language, topic=topic, text=text),
+            domain=find_domain(text),
+            language=language,
+        )
+
+
+def _checked(description: str) -> str:
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidInput(f"the description is empty: say what the app is for, e.g. {EXAMPLE}")
+    text = unicodedata.normalize("NFC", description).replace("\r\n", "\n").strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"the description is {len(text)} characters long; keep it under {MAX_DESCRIPTION} "
+            "(say what the app is for and what it stores, the details can follow later)"
+        )
+    return text
+
+
+def _entities(kind: Kind, plan: EntityPlan) -> list[Entity]:
+    if kind != Kind.crud:
+        return []
+    return plan.entities or [fallback_entity()]
+
+
+def _derived_name(*, kind: Kind, english: bool, text: str, first: str, phrase: str,
+                  place: str | None, entity_plan: EntityPlan, entities: list[Entity],
+                  gallery: asset_rules.Gallery | None) -> str | None:
+    """A name made from what the app is about, when the user gave none."""
+    if not english:
+        return name_from_foreign(foreign_phrase(first))
+    if gallery and gallery.label and len(gallery.label.split()) <= 5:
+        container = next((word.title() for word in ("portfolio", "album")
+                          if re.search(rf"\b{word}", text, re.IGNORECASE)), "Gallery")
+        return f"{title_case(gallery.label)} {container}"
+    bare = entity_plan.bare_app
+    if bare is None and entities and entities[0].name != GENERIC_ENTITY:
+        found = bare_app_for_noun(entities[0].name)
+        bare = found[0] if found else None
+    single = bare.display if bare else None
+    if single is None and entities and entities[0].name != GENERIC_ENTITY:
+        single = f"{entities[0].label} Tracker"
+    name = name_from_phrase(phrase, sentence=first, place=place, owner=find_owner(first),
+                            single_word_name=single)
+    if name:
+        return name
+    if bare:
+        return bare.display
+    if entities and entities[0].name != GENERIC_ENTITY:
+        return f"{entities[0].label} Tracker"
+    return None
+
+
+def _tidy_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = re.sub(r"\s+", " ", _NAME_CHARS.sub("", name)).strip(" .,:-")
+    if len(name) > 60:
+        name = name[:60].rsplit(" ", 1)[0] if " " in name[:60] else name[:60]
+    return name if re.search(r"[^\W_]", name) else None
+
+
+def _what(kind: Kind, english: bool, phrase: str, plan: EntityPlan) -> str | None:
+    """What the app is, for the page title next to a given name ("Sprout: Plant Tracker")."""
+    if not english or kind == Kind.gallery:
+        return None
+    if phrase and len(phrase.split()) <= 4 and re.search(r"[^\W\d_]", phrase):
+        return title_case(phrase)
+    return plan.bare_app.display if plan.bare_app else None
+
+
+def _hero_subject(kind: Kind, english: bool, phrase: str, place: str | None, topic: Topic,
+                  entities: list[Entity], name: str) -> str:
+    """What the hero image shows: the subject and its place, in the topic's imagery."""
+    imagery = topic.imagery if topic is not GENERIC else None
+    if kind == Kind.landing and english and phrase:
+        subject = phrase if phrase[:1].isupper() else with_article(phrase)
+        if place and place.lower() not in subject.lower():
+            subject += f" in {place}"
+        return f"{subject}, {imagery}" if imagery else subject
+    if imagery:
+        return imagery
+    if entities:
+        return f"a tidy desk with {entities[0].label_plural.lower()}, flat illustration"
+    return f"{name}, {GENERIC.imagery}"
+
+
+def _gallery_subject(phrase: str) -> str | None:
+    """What a gallery shows when it says no "photos of ...": "whale photo gallery" -> "a whale"."""
+    subject = _GALLERY_WORDS.sub("", phrase).strip()
+    return asset_rules.subject_phrase(subject) if re.search(r"[^\W\d_]", subject) else None
+
+
+def find_domain(text: str) -> str | None:
+    """A custom domain the description asks for ("at shop.example.com"); invalid ones are
+    ignored, the app then answers at its slug under the base domain."""
+    for match in _DOMAIN.finditer(text):
+        try:
+            return validate_domain(match["domain"])
+        except InvalidDomain:
+            continue
+    return None

@@ -1,0 +1,260 @@
+"""The records a crud app stores, read from "Each plant has a name, ...", "Plants have ...",
+"fields: A, B, C", "an expense tracker with amount, category and date", or, when the description
+lists no fields, from the bare app it asks for ("a todo list") or a generic name-and-notes record.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from appforge.agent.planners.bare_apps import (
+    GENERIC_ENTITY,
+    GENERIC_FIELDS,
+    BareApp,
+    bare_app_for_noun,
+    bare_app_in_text,
+)
+from appforge.agent.planners.fields import field_from_phrase
+from appforge.agent.planners.inflect import plural, singular
+from appforge.agent.planners.naming import noun_label
+from appforge.agent.planners.phrases import (
+    CONTAINERS,
+    NAME_PREFIX,
+    container_object,
+    head_noun,
+    split_list,
+)
+from appforge.agent.planners.theme import is_theme_phrase
+from appforge.agent.planners.translit import to_ascii
+from appforge.spec import IDENT_RE, Entity, EntityField, FieldType
+
+MAX_ENTITIES = 8
+MAX_FIELDS = 40
+
+_NOUN = r"[^\W\d_][\w-]*?(?:\s+[^\W\d_][\w-]*)??"
+_EACH = re.compile(
+    rf"\b(?:each|every|cada|jede[rsn]?|chaque|ogni)\s+(?P<noun>{_NOUN})\s*,?\s+"
+    r"(?:has|have|should have|will have|must have|needs|need|comes with|contains|includes"
+    r"|stores|records|gets|with|should store|should include|should record|store|track|record"
+    r"|keep|save|tiene|tendrá|debe tener|hat|haben|a|aura|doit avoir|tem|terá|deve ter|ha"
+    r"|avrà|deve avere)\s+(?P<list>.+)$",
+    re.IGNORECASE,
+)
+_HAVE = re.compile(
+    rf"^(?:(?:the|my|our|all|all the|all my)\s+)?(?P<noun>{_NOUN})\s+"
+    r"(?:has|have|should have|will have|must have|need|needs|contain|contains|include|includes"
+    r"|get|gets)\s+(?P<list>.+)$",
+    re.IGNORECASE,
+)
+_FIELDS = re.compile(
+    r"\b(?:fields|columns|properties|attributes|campos|felder|champs|campi)\b\s*"
+    r"(?::|are|like|such as|include|including|for|of)?\s+(?P<list>.+)$",
+    re.IGNORECASE,
+)
+_COLON = re.compile(r"^[^:]{1,80}:\s*(?P<list>.+)$")
+_WITH = re.compile(
+    r"\b(?:with|that (?:tracks|stores|records|keeps)|to track|tracking)\s+(?P<list>.+)$",
+    re.IGNORECASE,
+)
+_NAME_TAIL = re.compile(
+    r"\s*,?\s*\b(?:called|named|titled|llamad|namens|appel|chamad|chiamat)\w*\b.*$",
+    re.IGNORECASE,
+)
+_NOT_NOUNS = frozenset({
+    "app", "application", "site", "website", "page", "it", "this", "that", "there", "everything",
+    "everyone", "one", "i", "we", "you", "they", "he", "she", "theme", "design", "home", "hero",
+    "header", "footer", "section", "layout", "logo", "video", "image", "which", "who", "what",
+    "each", "every", "homepage", "landing", "tool", "system", "platform", "dashboard", "user",
+})
+_CLAUSE = re.compile(
+    r"^(?:i|we|you|it|they|he|she|so|which|where|to|please|make|use|using|the app|this app|in|for"
+    r"|on|at|by|then|also|but)\b|\b(?:should|must|want|wants|need|needs|please|would|could|can)\b",
+    re.IGNORECASE,
+)
+_ASSET = re.compile(r"\b(?:video|videos|image|images|picture|pictures|photos|logo|hero|clip)\b",
+                    re.IGNORECASE)
+#: In a loose "with ..." list, these name app features, not fields.
+_UI = re.compile(
+    r"\b(?:theme|mode|palette|design|style|layout|fonts?|login|log in|sign[- ]?in|sign[- ]?up"
+    r"|auth|authentication|search|filters?|filtering|sort\w*|export\w*|import\w*|charts?"
+    r"|graphs?|dashboard"
+    r"|api|reminders?|notifications?|animations?|pages?|sections?|buttons?|navbar|footer|header"
+    r"|support|offline|responsive|tailwind|bootstrap|users?|accounts?|app|website|site|features?"
+    r"|ui|ux|look|feel|vibe|css|menu)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class EntityPlan:
+    """What the description says about records, and how strongly it says it."""
+
+    entities: list[Entity] = field(default_factory=list)
+    bare_app: BareApp | None = None
+    #: The description spells out fields ("each X has ...", "fields: ...").
+    explicit: bool = False
+    #: Enough to call it a crud app when no other word decides.
+    evidence: bool = False
+
+
+def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str | None,
+                  english: bool) -> EntityPlan:
+    """Read the entities a crud app needs; empty when the description names none."""
+    plan = EntityPlan()
+    for noun, items in _explicit_lists(sentences, app_name):
+        fields = fields_from_items(items, strict=False)
+        entity = build_entity(noun, fields) if fields else None
+        if entity and _distinct(entity, plan.entities):
+            plan.entities.append(entity)
+        if len(plan.entities) == MAX_ENTITIES:
+            break
+    if plan.entities:
+        plan.explicit = plan.evidence = True
+        return plan
+
+    noun = _main_noun(phrase) if english else None
+    found = bare_app_for_noun(noun) if noun else None
+    if found:
+        plan.bare_app, entity_name = found
+    else:
+        plan.bare_app = None if noun else bare_app_in_text(text)
+        entity_name = noun or (plan.bare_app.entity if plan.bare_app else None)
+
+    fields, source = _listed_fields(text, sentences)
+    if fields and source == "with" and plan.bare_app and len(fields) < 3:
+        fields = _merge(list(plan.bare_app.fields), fields)
+    elif not fields and plan.bare_app:
+        fields = list(plan.bare_app.fields)
+    plan.explicit = source == "fields" and bool(fields)
+    plan.evidence = plan.explicit or plan.bare_app is not None or bool(fields and noun)
+    if fields or entity_name:
+        entity = build_entity(entity_name or GENERIC_ENTITY, fields or list(GENERIC_FIELDS))
+        if entity:
+            plan.entities.append(entity)
+    return plan
+
+
+def fallback_entity() -> Entity:
+    """The generic record of a crud app whose description names none."""
+    entity = build_entity(GENERIC_ENTITY, list(GENERIC_FIELDS))
+    assert entity is not None
+    return entity
+
+
+def build_entity(noun: str, fields: list[EntityField]) -> Entity | None:
+    """``("plant", fields)`` -> Entity plant/plants "Plant"/"Plants"; None for unusable nouns."""
+    words = re.findall(r"[^\W\d_]+", noun.lower())
+    if not words or not fields:
+        return None
+    words[-1] = singular(words[-1])
+    ascii_words = [w for w in (re.sub(r"[^a-z0-9]", "", to_ascii(w).lower()) for w in words) if w]
+    if not ascii_words:
+        return None
+    name = "_".join(ascii_words)[:30].rstrip("_")
+    plural_name = "_".join([*ascii_words[:-1], plural(ascii_words[-1])])[:40].rstrip("_")
+    if plural_name == name:
+        plural_name = f"{name}_list"
+    if keyword.iskeyword(name):
+        name += "_"
+    if keyword.iskeyword(plural_name):
+        plural_name += "_"
+    if not (IDENT_RE.match(name) and IDENT_RE.match(plural_name)):
+        return None
+    label_words = " ".join(words)
+    return Entity(name=name, plural=plural_name, label=noun_label(label_words),
+                  label_plural=noun_label(" ".join([*words[:-1], plural(words[-1])])),
+                  fields=fields[:MAX_FIELDS])
+
+
+def fields_from_items(items: list[str], *, strict: bool) -> list[EntityField]:
+    """Typed fields from list items, deduplicated, with the first text field required.
+
+    ``strict`` drops items that name app features rather than data ("a dark theme", "search").
+    """
+    fields: list[EntityField] = []
+    for item in items:
+        if _not_a_field(item, strict):
+            continue
+        found = field_from_phrase(item)
+        if found and all(f.name != found.name for f in fields):
+            fields.append(found)
+        if len(fields) == MAX_FIELDS:
+            break
+    primary = next((f for f in fields if f.type == FieldType.text), None)
+    if primary is None:
+        primary = next((f for f in fields if f.type != FieldType.boolean), None)
+    return [f.model_copy(update={"required": f is primary or (
+                f.required and f.type != FieldType.boolean)}) for f in fields]
+
+
+def _not_a_field(item: str, strict: bool) -> bool:
+    words = item.split()
+    if not words or len(words) > 10 or _CLAUSE.search(item) or is_theme_phrase(item):
+        return True
+    if re.search(r"\b(?:video|image|picture|photo|logo|illustration)\s+(?:of|showing)\b", item,
+                 re.IGNORECASE):
+        return True
+    return strict and bool(_UI.search(item) or _ASSET.search(item))
+
+
+def _explicit_lists(sentences: list[str], app_name: str | None) -> list[tuple[str, list[str]]]:
+    found = []
+    for sentence in sentences:
+        match = _EACH.search(sentence) or _HAVE.match(sentence)
+        if not match:
+            continue
+        noun = match.group("noun").lower()
+        if noun.split()[-1] in _NOT_NOUNS or (app_name and noun == app_name.lower()):
+            continue
+        found.append((noun, split_list(_NAME_TAIL.sub("", match.group("list")))))
+    return found
+
+
+def _listed_fields(text: str, sentences: list[str]) -> tuple[list[EntityField], str]:
+    """Fields from "fields: ..." anywhere, else from "with ..." in the first sentence."""
+    for sentence in sentences:
+        if match := _FIELDS.search(sentence):
+            fields = fields_from_items(split_list(_NAME_TAIL.sub("", match["list"])), strict=False)
+            if fields:
+                return fields, "fields"
+    for sentence in sentences[:2]:
+        if (match := _COLON.search(sentence)) and not NAME_PREFIX.match(sentence):
+            items = split_list(_NAME_TAIL.sub("", match["list"]))
+            if len(items) >= 2 and all(len(item.split()) <= 6 for item in items):
+                fields = fields_from_items(items, strict=False)
+                if len(fields) >= 2:
+                    return fields, "fields"
+    if sentences and (match := _WITH.search(sentences[0])):
+        items = split_list(_NAME_TAIL.sub("", match["list"]))
+        fields = fields_from_items(items, strict=True)
+        if fields:
+            return fields, "with"
+    return [], ""
+
+
+def _main_noun(phrase: str) -> str | None:
+    if not phrase:
+        return None
+    found = container_object(phrase)
+    if found:
+        return found.noun
+    noun = head_noun(phrase)
+    return noun if noun and noun not in _NOT_NOUNS and noun not in CONTAINERS else None
+
+
+def _merge(defaults: list[EntityField], extra: list[EntityField]) -> list[EntityField]:
+    """The bare app's fields plus the listed ones it lacks ("due dates" matches "due_date")."""
+    def key(name: str) -> str:
+        *head, last = name.split("_")
+        return "_".join([*head, singular(last)])
+
+    known = {key(f.name) for f in defaults}
+    added = [f.model_copy(update={"required": False}) for f in extra if key(f.name) not in known]
+    return (defaults + added)[:MAX_FIELDS]
+
+
+def _distinct(entity: Entity, others: list[Entity]) -> bool:
+    taken = {n for other in others for n in (other.name, other.plural)}
+    return entity.name not in taken and entity.plural not in taken

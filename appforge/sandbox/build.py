@@ -56,8 +56,6 @@ def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag:
                 text = chunk["stream"].rstrip("\n")
                 if text.strip():
                     lines.append(text)
-                    if text.startswith("Step "):
-                        log(text)
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
             if "error" in chunk:
@@ -66,6 +64,9 @@ def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag:
                                   detail="\n".join(lines[-40:]))
     (workspace / ".appforge").mkdir(exist_ok=True)
     (workspace / ".appforge" / f"build-{target}.log").write_text("\n".join(lines) + "\n")
+    steps = sum(1 for line in lines if line.startswith("Step "))
+    cached = sum(1 for line in lines if "Using cache" in line)
+    log(f"image {tag}: {steps} steps, {cached} from cache")
     if not image_id:
         match = re.search(r"Successfully built ([0-9a-f]+)", "\n".join(lines))
         image_id = match.group(1) if match else tag

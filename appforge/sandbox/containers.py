@@ -167,3 +167,30 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
             client.images.remove(tag, force=True)
         removed.append(f"image {image.short_id}")
     return removed
+
+
+def purge_instance(client: docker.DockerClient, instance: str) -> None:
+    """Remove every container, network, volume and image of one installation (tests, benches)."""
+    from docker.errors import DockerException
+
+    label = f"{LABEL}.instance={instance}"
+    for c in client.containers.list(all=True, filters={"label": label}):
+        c.remove(force=True)
+    for n in client.networks.list(filters={"label": label}):
+        try:
+            n.remove()
+        except DockerException:
+            pass
+    volumes = client.volumes.list(filters={"label": label})
+    try:
+        volumes.append(client.volumes.get(f"{instance}-proxy-data"))
+    except DockerException:
+        pass
+    for v in volumes:
+        v.remove(force=True)
+    for image in client.images.list(filters={"label": label}):
+        for tag in image.tags:
+            try:
+                client.images.remove(tag, force=True)
+            except DockerException:
+                pass

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from appforge.config import Settings
+from appforge.sandbox.containers import purge_instance
 from tests.conftest import appforge_env, free_port
 
 
@@ -71,29 +72,4 @@ def installation(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -
     port = free_port()
     settings = Settings(home=home, instance=instance, http_port=port)
     yield Installation(settings=settings, env=appforge_env(home, instance, port))
-    _remove_instance(docker_client, instance)
-
-
-def _remove_instance(client: Any, instance: str) -> None:
-    from docker.errors import DockerException
-
-    label = f"io.appforge.instance={instance}"
-    for c in client.containers.list(all=True, filters={"label": label}):
-        c.remove(force=True)
-    for n in client.networks.list(filters={"label": label}):
-        try:
-            n.remove()
-        except DockerException:
-            pass
-    for v in client.volumes.list(filters={"label": label}):
-        v.remove(force=True)
-    try:
-        client.volumes.get(f"{instance}-proxy-data").remove(force=True)
-    except DockerException:
-        pass
-    for image in client.images.list(filters={"label": label}):
-        for tag in image.tags:
-            try:
-                client.images.remove(tag, force=True)
-            except DockerException:
-                pass
+    purge_instance(docker_client, instance)

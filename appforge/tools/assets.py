@@ -45,7 +45,11 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, image_backend_
                 video_backend_name: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
     """Render every asset the spec asks for; return the manifest entries."""
     out_dir = workspace / ASSET_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenerationError(f"cannot make the asset folder {out_dir}: "
+                              f"{exc.strerror or exc}") from None
     images = image_backend(image_backend_name)
     videos = video_backend(video_backend_name) if any(a.kind == "video" for a in spec.assets) \
         else None

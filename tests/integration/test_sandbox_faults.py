@@ -66,7 +66,7 @@ def test_crashing_version_is_not_routed_and_says_why(
     settings = installation.settings
     ws = _workspace(tmp_path, "crashy")
     main = ws / "app" / "main.py"
-    main.write_text("raise SystemExit('boom: missing configuration')\n" + main.read_text())
+    main.write_text(main.read_text() + "\nraise SystemExit('boom: missing configuration')\n")
     image = build_runtime_image(docker_client, settings, "crashy", 1, ws, lambda _m: None)
     fast = settings.model_copy(update={"health_timeout": 20.0})
     with pytest.raises(UnhealthyDeployment) as info:

@@ -587,3 +587,10 @@ def test_any_text_gives_a_valid_spec_or_invalid_input(text):
     except InvalidInput:
         return
     assert AppSpec.model_validate(spec.model_dump()) == spec
+
+
+def test_subject_beats_container_word_for_the_palette() -> None:
+    from appforge.agent.planners.topics import find_topic
+
+    assert find_topic("a portfolio of six photos of foxes and owls").palette == "forest"
+    assert find_topic("a photography portfolio").palette == "neutral"

@@ -236,11 +236,18 @@ TOPICS: tuple[Topic, ...] = (
 )
 
 
+#: Words that say how things are shown, not what they are: "a portfolio of foxes" is about foxes.
+_CONTAINER_WORDS = re.compile(r"^(?:portfolio|gallery|photos?|photography|pictures?)$", re.I)
+
+
 def find_topic(text: str) -> Topic:
-    """The topic whose words appear first in the text (list order breaks ties)."""
-    found = [(match.start(), index) for index, topic in enumerate(TOPICS)
-             if (match := topic.words.search(text))]
-    return TOPICS[min(found)[1]] if found else GENERIC
+    """The topic whose words appear first in the text (list order breaks ties).
+
+    A subject ("foxes") beats a container word ("portfolio", "photos") wherever it appears.
+    """
+    found = [(bool(_CONTAINER_WORDS.match(match.group(0))), match.start(), index)
+             for index, topic in enumerate(TOPICS) if (match := topic.words.search(text))]
+    return TOPICS[min(found)[2]] if found else GENERIC
 
 
 def call_to_action(topic: Topic, text: str) -> str:

@@ -187,7 +187,10 @@ def purge_instance(client: docker.DockerClient, instance: str) -> None:
     except DockerException:
         pass
     for v in volumes:
-        v.remove(force=True)
+        try:
+            v.remove(force=True)
+        except DockerException:
+            pass
     for image in client.images.list(filters={"label": label}):
         for tag in image.tags:
             try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,24 @@ def test_build_crud_app_prints_its_url_and_timings(installation: Installation,
     for stage in ("plan", "write_code", "make_assets", "test", "package", "deploy", "verify"):
         assert sprout["timings"][stage] >= 0
     assert "passed" in sprout["test_summary"]
+
+
+def test_build_is_checkpointed_and_recorded(installation: Installation,
+                                            sprout: dict[str, Any]) -> None:
+    import sqlite3
+
+    from appforge.store import Store
+
+    with sqlite3.connect(installation.settings.checkpoint_path) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM checkpoints").fetchone()
+    assert count >= 7  # one per node at least
+    version = Store(installation.settings.db_path).get_version("sprout", 1)
+    assert version.status == "running" and version.timings["total"] > 0
+    assert version.image.endswith("/sprout:v1") and version.upstream.endswith("-sprout-v1:8000")
+    workspace = Path(sprout["workspace"])
+    for name in ("Dockerfile", "requirements.txt", "README.md", "tests/test_app.py",
+                 "assets.json", ".appforge/test-report.txt", "static/assets/logo.png"):
+        assert (workspace / name).exists(), name
 
 
 def test_crud_app_serves_pages_api_and_openapi(installation: Installation,

@@ -102,15 +102,31 @@ def bootstrap(client: docker.DockerClient, settings: Settings, tag: str,
         root = Path(tmp) / "rootfs"
         cmd = [debootstrap, "--variant=minbase", f"--include={','.join(packages)}",
                settings.debian_suite, str(root), mirror]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
-            raise BaseImageError(f"debootstrap failed for {tag} (exit {proc.returncode})",
-                                 detail=tail, hint="debootstrap needs root and the Debian mirror")
+        code, output = _run_debootstrap(cmd, log)
+        if code != 0:
+            raise BaseImageError(f"debootstrap failed for {tag} (exit {code})",
+                                 detail="\n".join(output[-20:]),
+                                 hint="debootstrap needs root and the Debian mirror")
         for rel in _PRUNE:
             shutil.rmtree(root / rel, ignore_errors=True)
         _import(client, root, tag)
     log(f"made base image {tag}")
+
+
+#: debootstrap's milestones, shown as progress (the hundreds of per-package lines are not).
+_PHASES = re.compile(r"^I: (Retrieving Release|Resolving dependencies|Unpacking the base system|"
+                     r"Configuring the base system|Base system installed)")
+
+
+def _run_debootstrap(cmd: list[str], log: Log) -> tuple[int, list[str]]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    output = []
+    for line in proc.stdout:
+        output.append(line.rstrip())
+        if _PHASES.match(line):
+            log(f"debootstrap: {line[3:].strip()}")
+    return proc.wait(), output
 
 
 def _import(client: docker.DockerClient, root: Path, tag: str) -> None:

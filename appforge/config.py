@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     pids_limit: int = 128
     #: Seconds to wait for a new container to turn healthy.
     health_timeout: float = 60.0
+    #: The address people reach this machine at, for the DNS records of custom domains.
+    public_ipv4: str = ""
+    public_ipv6: str = ""
+    #: A host name that already points here (CNAME target), e.g. ``apps.example.com``.
+    public_hostname: str = ""
+    #: DNS provider that creates records for custom domains: ``none`` or ``cloudflare``.
+    dns_provider: str = "none"
+    cloudflare_api_token: str = ""
+    cloudflare_api_base: str = "https://api.cloudflare.com/client/v4"
+    #: TLS: ``off`` (plain HTTP), ``internal`` (Caddy's own CA) or ``acme`` (Let's Encrypt for
+    #: public names, Caddy's CA for local ones); ACME needs ``acme_email``.
+    tls: str = "off"
+    acme_email: str = ""
+    https_port: int = Field(default=443, ge=1, le=65535)
     image_backend: str = "procedural"
     video_backend: str = "procedural"
     planner: str = "blueprint"

@@ -1,4 +1,5 @@
-"""The ``appforge`` command line: build, list, destroy, doctor.
+"""The ``appforge`` command line: build, list, show, logs, rollback, stop, start, destroy, up,
+doctor.
 
 Commands say what they did in a line or a table, or print one JSON object with ``--json``. Errors
 from appforge are one clear message (with a hint and the relevant log lines) and an exit code;
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Annotated, Any
 
 import typer
@@ -58,6 +60,10 @@ def _fail(exc: AppforgeError) -> None:
 def build(
     description: Annotated[str, typer.Argument(help="What the app is, in your own words.")],
     as_json: JsonFlag = False,
+    app_slug: Annotated[str | None, typer.Option(
+        "--app", help="Build a new version of this app (blue/green redeploy).")] = None,
+    domain: Annotated[list[str] | None, typer.Option(
+        "--domain", help="Domain to answer at (repeat for several).")] = None,
     planner: Annotated[str | None, typer.Option(help="Planner to use (default: settings).")] = None,
 ) -> None:
     """Plan, write, test, package and deploy an app; print its URL."""
@@ -66,7 +72,8 @@ def build(
     settings = _settings()
     progress = _Progress(err if as_json else out)
     try:
-        result = run_build(description, settings, on_event=progress, planner=planner)
+        result = run_build(description, settings, on_event=progress, planner=planner,
+                           app=app_slug, domains=domain)
     except AppforgeError as exc:
         progress.close()
         _fail(exc)
@@ -134,43 +141,186 @@ def list_apps(as_json: JsonFlag = False) -> None:
     out.print(table)
 
 
+def _locked(settings: Any, slug: str) -> Any:
+    from appforge.spec import validate_slug
+    from appforge.store.locks import app_lock
+
+    validate_slug(slug)
+    return app_lock(settings.home, slug, lambda m: err.print(m, style="dim"))
+
+
+def _log(as_json: bool) -> Any:
+    console = err if as_json else out
+    return lambda message: console.print(f"  {message}", style="dim", highlight=False)
+
+
 @app.command()
 def destroy(
     slug: Annotated[str, typer.Argument(help="The app to remove.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    keep_data: Annotated[bool, typer.Option("--keep-data", help="Keep the data volume.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Remove an app: its route, containers, images, data volume and workspaces."""
-    import shutil
-
-    from appforge.sandbox.containers import remove_app
-    from appforge.sandbox.engine import connect
-    from appforge.sandbox.proxy import Route, apply_routes
-    from appforge.spec import validate_slug
+    """Remove an app: its route, containers, images, workspaces, and its data unless kept."""
     from appforge.store import Store
+    from appforge.tools import apps
 
     settings = _settings()
     try:
-        validate_slug(slug)
-        store = Store(settings.db_path)
-        store.get_app(slug)
-        if not yes and not typer.confirm(f"Destroy {slug} and all its data?", default=False):
-            raise typer.Exit(1)
-        client = connect(settings)
-        routes = [Route(slug=s, hosts=(h,), upstream=u) for s, h, u in store.live_routes()
-                  if s != slug]
-        apply_routes(client, settings, routes, lambda _m: None)
-        removed = remove_app(client, settings, slug)
-        shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
-        store.delete_app(slug)
+        with _locked(settings, slug):
+            Store(settings.db_path).get_app(slug)
+            if not yes and not typer.confirm(f"Destroy {slug} and all its data?", default=False):
+                raise typer.Exit(1)
+            removed = apps.destroy(settings, slug, keep_data, _log(as_json))
     except AppforgeError as exc:
         _fail(exc)
         return
     if as_json:
-        print(json.dumps({"slug": slug, "status": "destroyed", "removed": removed}))
+        print(json.dumps({"slug": slug, "status": "destroyed", "removed": removed,
+                          "kept_data": keep_data}))
     else:
-        out.print(f"[bold]destroyed[/] {slug}: {', '.join(removed) or 'nothing was running'}",
-                  highlight=False)
+        out.print(f"[bold]destroyed[/] {slug}: {', '.join(removed) or 'nothing was running'}"
+                  + (" (data volume kept)" if keep_data else ""), highlight=False)
+
+
+@app.command()
+def rollback(
+    slug: Annotated[str, typer.Argument(help="The app to roll back.")],
+    to: Annotated[int | None, typer.Option("--to", help="Version number (default: previous).")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Serve an earlier version again (blue/green; the data volume is kept)."""
+    from appforge.tools import apps
+
+    settings = _settings()
+    try:
+        with _locked(settings, slug):
+            done = apps.rollback(settings, slug, to, _log(as_json))
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    _report_deployed(done, "rolled back to", as_json)
+
+
+@app.command()
+def start(slug: Annotated[str, typer.Argument(help="The app to start.")],
+          as_json: JsonFlag = False) -> None:
+    """Start a stopped app's current version and route it again."""
+    from appforge.tools import apps
+
+    settings = _settings()
+    try:
+        with _locked(settings, slug):
+            done = apps.start(settings, slug, _log(as_json))
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    _report_deployed(done, "started", as_json)
+
+
+@app.command()
+def stop(slug: Annotated[str, typer.Argument(help="The app to stop.")],
+         as_json: JsonFlag = False) -> None:
+    """Take an app off its domain and stop its container (data and versions stay)."""
+    from appforge.tools import apps
+
+    settings = _settings()
+    try:
+        with _locked(settings, slug):
+            apps.stop(settings, slug, _log(as_json))
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"slug": slug, "status": "stopped"}))
+    else:
+        out.print(f"[bold]stopped[/] {slug}", highlight=False)
+
+
+def _report_deployed(done: Any, verb: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"slug": done.slug, "version": done.version, "url": done.url,
+                          "status": "running", "container": done.container,
+                          "healthy_after": round(done.healthy_after, 3)}))
+    else:
+        out.print(f"[bold green]✓[/] {done.slug} {verb} v{done.version} at "
+                  f"[bold underline]{done.url}[/]", highlight=False)
+
+
+@app.command()
+def up(as_json: JsonFlag = False) -> None:
+    """Bring back the proxy and every app that should be serving, with all routes."""
+    from appforge.tools import apps
+
+    try:
+        restored = apps.up(_settings(), _log(as_json))
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"status": "up", "restored": restored}))
+    else:
+        out.print("[bold green]✓[/] proxy and routes are up"
+                  + (f"; restarted {', '.join(restored)}" if restored else ""), highlight=False)
+
+
+@app.command()
+def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
+         as_json: JsonFlag = False) -> None:
+    """An app's versions, status, domains, container health and resource limits."""
+    from rich.table import Table
+
+    from appforge.tools import apps
+
+    try:
+        info = apps.show(_settings(), slug)
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps(info))
+        return
+    out.print(f"[bold]{info['title']}[/] ({info['slug']}, {info['kind']}): {info['status']}",
+              highlight=False)
+    out.print(f"  domains: {', '.join(info['domains'])}   url: {info['url'] or '-'}",
+              highlight=False)
+    c = info["container"]
+    if c:
+        lim = c["limits"]
+        out.print(f"  container {c['name']}: {c['state']}, health {c['health']}, restarts "
+                  f"{c['restarts']}; limits {lim['memory'] // 2**20} MiB, {lim['cpus']:g} CPU, "
+                  f"{lim['pids']} pids", highlight=False)
+    table = Table("version", "status", "tests", "build s", "created", box=None)
+    for v in info["versions"]:
+        mark = " *" if v["version"] == info["current_version"] else ""
+        table.add_row(f"v{v['version']}{mark}", v["status"], v["test_summary"] or v["error"][:60],
+                      f"{v['timings'].get('total', 0):.1f}",
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(v["created_at"])))
+    out.print(table)
+
+
+@app.command()
+def logs(
+    slug: Annotated[str, typer.Argument(help="The app whose logs to show.")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")]
+    = False,
+    tail: Annotated[int, typer.Option(help="How many recent lines.")] = 100,
+) -> None:
+    """The app container's log (its current version)."""
+    from appforge.tools import apps
+
+    try:
+        lines = apps.logs(_settings(), slug, follow, tail)
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    if follow:
+        for chunk in lines:
+            sys.stdout.write(chunk.decode(errors="replace"))
+            sys.stdout.flush()
+    else:
+        sys.stdout.write(lines.decode(errors="replace"))
 
 
 @app.command()

@@ -19,7 +19,6 @@ from langgraph.runtime import Runtime
 
 from appforge.agent.context import Context
 from appforge.agent.state import BuildState
-from appforge.errors import InvalidInput
 from appforge.spec import AppSpec
 
 Node = Callable[[BuildState, Runtime[Context]], dict[str, Any]]
@@ -55,18 +54,22 @@ def _spec(state: BuildState) -> AppSpec:
 @timed("plan")
 def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.agent.planners import get_planner
+    from appforge.spec import validate_domain, validate_slug
 
     spec = get_planner(runtime.context.planner).plan(state["description"])
     settings, store = runtime.context.settings, runtime.context.store
-    host = spec.host(settings.base_domain)
-    owner = store.app_for_host(host)
-    if owner is not None and owner.slug != spec.slug:
-        raise InvalidInput(f"the domain {host} is already used by app {owner.slug!r}",
-                           hint="choose another name or domain, or destroy that app")
-    _say("plan")(f"{spec.kind.value} app {spec.name!r} ({spec.slug}) at {host}: "
+    if state.get("app"):
+        spec = spec.model_copy(update={"slug": validate_slug(state["app"])})
+    asked = [validate_domain(d) for d in state.get("domains") or []]
+    if asked:
+        spec = spec.model_copy(update={"domain": asked[0]})
+    existing = store.domains(spec.slug) if not asked else []
+    hosts = list(dict.fromkeys(asked or existing or [spec.host(settings.base_domain)]))
+    store.check_domains_free(spec.slug, hosts)
+    _say("plan")(f"{spec.kind.value} app {spec.name!r} ({spec.slug}) at {', '.join(hosts)}: "
                  + _summary(spec))
-    return {"spec": spec.model_dump(mode="json"), "slug": spec.slug, "host": host,
-            "status": "planned"}
+    return {"spec": spec.model_dump(mode="json"), "slug": spec.slug, "host": hosts[0],
+            "hosts": hosts, "status": "planned"}
 
 
 def _summary(spec: AppSpec) -> str:
@@ -81,6 +84,7 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 
     spec, store = _spec(state), runtime.context.store
     store.upsert_app(spec.slug, spec.name, spec.title, spec.kind.value, state["host"])
+    store.set_domains(spec.slug, state["hosts"])
     record = store.new_version(spec.slug, state["description"], state["spec"],
                                runtime.context.settings.workspaces)
     workspace = Path(record.workspace)
@@ -129,19 +133,12 @@ def package(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 @timed("deploy")
 def deploy(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
-    from appforge.sandbox.deploy import deploy_version
-    from appforge.sandbox.proxy import Route
+    from appforge.tools.apps import deploy as deploy_app
 
-    ctx, slug = runtime.context, state["slug"]
-    others = [Route(slug=s, hosts=(h,), upstream=u) for s, h, u in ctx.store.live_routes()
-              if s != slug]
-    result = deploy_version(ctx.docker, ctx.settings, slug, state["version"], state["image"],
-                            state["host"], others, _say("deploy"))
-    url = ctx.settings.url_for(state["host"])
-    ctx.store.update_version(slug, state["version"], upstream=result.upstream, status="deployed")
-    ctx.store.set_app_state(slug, status="running", url=url, current_version=state["version"])
-    ctx.store.add_event(slug, "deploy", f"v{state['version']} serving at {url}")
-    return {"upstream": result.upstream, "url": url, "status": "deployed"}
+    ctx = runtime.context
+    result = deploy_app(ctx.docker, ctx.settings, ctx.store, state["slug"], state["version"],
+                        _say("deploy"))
+    return {"url": result.url, "status": "deployed"}
 
 
 @timed("verify")
@@ -149,6 +146,8 @@ def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.sandbox.deploy import verify as fetch
 
     spec = _spec(state)
-    status, seconds = fetch(runtime.context.settings, state["host"], html.escape(spec.name))
-    _say("verify")(f"GET {state['url']}/ → {status} in {seconds * 1000:.0f} ms")
+    for host in state["hosts"]:
+        status, seconds = fetch(runtime.context.settings, host, html.escape(spec.name))
+        _say("verify")(f"GET {runtime.context.settings.url_for(host)}/ → {status} in "
+                       f"{seconds * 1000:.0f} ms")
     return {"status": "running"}

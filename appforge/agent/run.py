@@ -10,12 +10,14 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 from appforge.agent.context import Context
 from appforge.config import Settings
 from appforge.errors import AppforgeError
+from appforge.store.locks import app_lock
 
 #: Called with each progress event: {"stage", "event": "start"|"end", "seconds"} or
 #: {"stage", "message"}.
@@ -43,8 +45,12 @@ class BuildResult:
 
 
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
-          planner: str | None = None) -> BuildResult:
-    """Plan, write, test, package, deploy and verify an app from its description."""
+          planner: str | None = None, app: str | None = None,
+          domains: list[str] | None = None) -> BuildResult:
+    """Plan, write, test, package, deploy and verify an app from its description.
+
+    ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at.
+    """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from appforge.agent.graph import builder
@@ -55,22 +61,32 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     config = {"configurable": {"thread_id": f"build-{uuid.uuid4().hex[:12]}"}}
     state: dict[str, Any] = {}
     start = time.monotonic()
-    try:
-        compiled = builder.compile(checkpointer=SqliteSaver(conn), name="appforge-build")
-        for mode, chunk in compiled.stream({"description": description, "timings": {}}, config,
-                                           context=ctx, stream_mode=["custom", "values"]):
-            if mode == "custom" and on_event:
-                on_event(chunk)
-            elif mode == "values":
+    inputs = {"description": description, "app": app, "domains": domains or [], "timings": {}}
+    say = on_event or (lambda _e: None)
+    with ExitStack() as held:
+        try:
+            compiled = builder.compile(checkpointer=SqliteSaver(conn), name="appforge-build")
+            locked = False
+            for mode, chunk in compiled.stream(inputs, config, context=ctx,
+                                               stream_mode=["custom", "values"]):
+                if mode == "custom":
+                    say(chunk)
+                    continue
                 state = chunk
-    except AppforgeError as exc:
-        _record_failure(ctx, state, exc)
-        raise
-    finally:
-        conn.close()
+                if not locked and "slug" in state:
+                    # The plan named the app: from here on, one build of it at a time. The
+                    # next node runs only when this loop asks for it, so it runs locked.
+                    held.enter_context(app_lock(settings.home, state["slug"], lambda m: say(
+                        {"stage": "plan", "message": m})))
+                    locked = True
+        except AppforgeError as exc:
+            _record_failure(ctx, state, exc)
+            raise
+        finally:
+            conn.close()
     timings = dict(state.get("timings", {}))
     timings["total"] = round(time.monotonic() - start, 3)
-    ctx.store.update_version(state["slug"], state["version"], status="running", timings=timings)
+    ctx.store.update_version(state["slug"], state["version"], timings=timings)
     spec = state["spec"]
     return BuildResult(slug=state["slug"], title=spec["title"], kind=spec["kind"],
                        version=state["version"], url=state["url"], status=state["status"],

@@ -16,6 +16,9 @@ def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str
 
 class BuildState(TypedDict, total=False):
     description: str
+    #: Asked for by the user: rebuild this app (slug) / answer at these domains.
+    app: str | None
+    domains: list[str]
     spec: dict[str, Any]
     slug: str
     version: int
@@ -27,6 +30,7 @@ class BuildState(TypedDict, total=False):
     image: str
     upstream: str
     host: str
+    hosts: list[str]
     url: str
     status: str
     timings: Annotated[dict[str, float], merge]

@@ -33,8 +33,9 @@ class Deployment:
 
 
 def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
-                   image: str, host: str, other_routes: list[proxy.Route], log: Log) -> Deployment:
-    """Run ``image`` as ``slug`` v``version`` and route ``host`` to it."""
+                   image: str, hosts: list[str], other_routes: list[proxy.Route],
+                   log: Log) -> Deployment:
+    """Run ``image`` as ``slug`` v``version`` and route ``hosts`` to it (blue/green)."""
     from docker.errors import DockerException
 
     proxy.ensure_proxy(client, settings, log)
@@ -48,8 +49,8 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
         except DockerException:
             pass
         raise
-    log(f"{container.name} healthy after {healthy_after:.1f} s; switching {host}")
-    route = proxy.Route(slug=slug, hosts=(host,),
+    log(f"{container.name} healthy after {healthy_after:.1f} s; switching {', '.join(hosts)}")
+    route = proxy.Route(slug=slug, hosts=tuple(hosts),
                         upstream=containers.upstream(settings, slug, version))
     proxy.apply_routes(client, settings, [*other_routes, route], log)
     _retire_old_versions(client, settings, slug, keep=container.name, log=log)
@@ -67,6 +68,8 @@ def _retire_old_versions(client: docker.DockerClient, settings: Settings, slug: 
     time.sleep(DRAIN_SECONDS)
     for c in old:
         log(f"stopping {c.name}")
+        if c.status == "running":
+            c.stop(timeout=10)  # SIGTERM: uvicorn finishes what it is serving, then exits
         c.remove(force=True)
 
 

@@ -34,21 +34,28 @@ _CONFIG_IN_CONTAINER = "/etc/appforge/caddy.json"
 
 @dataclass(frozen=True)
 class Route:
-    """Requests for ``hosts`` go to ``upstream`` (``container-name:port``) on ``slug``'s network."""
+    """Requests for ``hosts`` go to ``upstream`` (``container-name:port``) on ``slug``'s network.
+
+    A route without an upstream belongs to a stopped app: it answers 503 and says so.
+    """
 
     slug: str
     hosts: tuple[str, ...]
-    upstream: str
+    upstream: str = ""
+
+
+def _handler(route: Route) -> dict[str, Any]:
+    if route.upstream:
+        return {"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}]}
+    return {"handler": "static_response", "status_code": 503,
+            "headers": {"Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["60"]},
+            "body": "This app is stopped. (appforge)\n"}
 
 
 def render_config(routes: list[Route]) -> dict[str, Any]:
     """The whole Caddy JSON configuration for these routes."""
     caddy_routes: list[dict[str, Any]] = [
-        {
-            "match": [{"host": list(route.hosts)}],
-            "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}]}],
-            "terminal": True,
-        }
+        {"match": [{"host": list(route.hosts)}], "handle": [_handler(route)], "terminal": True}
         for route in sorted(routes, key=lambda r: r.slug)
     ]
     caddy_routes.append({"handle": [{
@@ -97,6 +104,8 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
     proxy.reload()
     joined = set(proxy.attrs["NetworkSettings"]["Networks"])
     for route in routes:
+        if not route.upstream:
+            continue
         net = network_name(settings, route.slug)
         if net not in joined:
             try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appforge.errors import AppNotFound
+from appforge.errors import AppNotFound, InvalidDomain
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps (
@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS versions (
     error TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
     PRIMARY KEY (slug, version)
+);
+CREATE TABLE IF NOT EXISTS domains (
+    host TEXT PRIMARY KEY,
+    slug TEXT NOT NULL REFERENCES apps(slug) ON DELETE CASCADE,
+    position INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -137,8 +142,43 @@ class Store:
 
     def app_for_host(self, host: str) -> AppRecord | None:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM apps WHERE host = ?", (host,)).fetchone()
+            row = db.execute("SELECT a.* FROM apps a JOIN domains d ON d.slug = a.slug "
+                             "WHERE d.host = ?", (host,)).fetchone()
         return AppRecord(**dict(row)) if row else None
+
+    def check_domains_free(self, slug: str, hosts: list[str]) -> None:
+        """Raise :class:`InvalidDomain` if another app already answers at one of ``hosts``."""
+        for host in hosts:
+            owner = self.app_for_host(host)
+            if owner is not None and owner.slug != slug:
+                raise InvalidDomain(f"the domain {host} is already used by app {owner.slug!r}",
+                                    hint=f"choose another domain, or remove it from "
+                                    f"{owner.slug} (appforge destroy {owner.slug})")
+
+    def set_domains(self, slug: str, hosts: list[str]) -> None:
+        """Make ``hosts`` (first = primary) the app's domains, refusing any another app has."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for host in hosts:
+                    row = db.execute("SELECT slug FROM domains WHERE host = ?", (host,)).fetchone()
+                    if row and row["slug"] != slug:
+                        raise InvalidDomain(f"the domain {host} is already used by app "
+                                            f"{row['slug']!r}")
+                db.execute("DELETE FROM domains WHERE slug = ?", (slug,))
+                db.executemany("INSERT INTO domains (host, slug, position) VALUES (?, ?, ?)",
+                               [(h, slug, i) for i, h in enumerate(hosts)])
+                db.execute("UPDATE apps SET host = ? WHERE slug = ?", (hosts[0], slug))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def domains(self, slug: str) -> list[str]:
+        with self._connect() as db:
+            rows = db.execute("SELECT host FROM domains WHERE slug = ? ORDER BY position",
+                              (slug,)).fetchall()
+        return [r["host"] for r in rows]
 
     def set_app_state(self, slug: str, *, status: str, url: str | None = None,
                       current_version: int | None = None) -> None:
@@ -154,6 +194,7 @@ class Store:
 
     def delete_app(self, slug: str) -> None:
         with self._connect() as db:
+            db.execute("DELETE FROM domains WHERE slug = ?", (slug,))
             db.execute("DELETE FROM versions WHERE slug = ?", (slug,))
             db.execute("DELETE FROM apps WHERE slug = ?", (slug,))
         self.add_event(slug, "destroy", "app destroyed")
@@ -203,15 +244,16 @@ class Store:
                 (*cols.values(), slug, version),
             )
 
-    def live_routes(self) -> list[tuple[str, str, str]]:
-        """(slug, host, upstream) for every app whose current version is serving."""
+    def live_routes(self) -> list[tuple[str, tuple[str, ...], str]]:
+        """(slug, hosts, upstream) for every deployed app; a stopped app's upstream is ''."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT a.slug, a.host, v.upstream FROM apps a JOIN versions v "
+                "SELECT a.slug, a.status, v.upstream FROM apps a JOIN versions v "
                 "ON v.slug = a.slug AND v.version = a.current_version "
-                "WHERE a.status = 'running' AND v.upstream != ''"
+                "WHERE a.status IN ('running', 'stopped') AND v.upstream != '' ORDER BY a.slug"
             ).fetchall()
-        return [(r["slug"], r["host"], r["upstream"]) for r in rows]
+        return [(r["slug"], tuple(self.domains(r["slug"])),
+                 r["upstream"] if r["status"] == "running" else "") for r in rows]
 
     # Events -----------------------------------------------------------------------------------
     def add_event(self, slug: str, kind: str, message: str) -> None:

@@ -45,6 +45,8 @@ def test_proxy_config_routes_each_host_and_answers_404_otherwise() -> None:
     assert routes[1]["handle"][0]["upstreams"] == [{"dial": "x-b-v2:8000"}]
     assert routes[-1]["handle"][0]["status_code"] == 404
     assert server["automatic_https"] == {"disable": True}
+    stopped = render_config([Route("c", ("c.localhost",))])["apps"]["http"]["servers"]
+    assert stopped["appforge"]["routes"][0]["handle"][0]["status_code"] == 503
     assert config["admin"]["listen"].startswith("unix/")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appforge.errors import AppNotFound
+from appforge.errors import AppNotFound, InvalidDomain
 from appforge.store import Store
 
 
@@ -26,9 +26,24 @@ def test_live_routes_list_only_running_apps_current_version(tmp_path: Path) -> N
         store.upsert_app(slug, slug, slug, "crud", f"{slug}.localhost")
         v = store.new_version(slug, "d", {}, tmp_path)
         store.update_version(slug, v.version, upstream=f"{slug}-v1:8000", status="deployed")
+        store.set_domains(slug, [f"{slug}.localhost"])
     store.set_app_state("a", status="running", current_version=1, url="http://a.localhost")
-    assert store.live_routes() == [("a", "a.localhost", "a-v1:8000")]
+    assert store.live_routes() == [("a", ("a.localhost",), "a-v1:8000")]
     assert store.app_for_host("b.localhost").slug == "b"
+
+
+def test_a_domain_belongs_to_one_app_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    for slug in ("a", "b"):
+        store.upsert_app(slug, slug, slug, "crud", f"{slug}.localhost")
+    store.set_domains("a", ["a.localhost", "shop.example.com"])
+    with pytest.raises(InvalidDomain, match="shop.example.com is already used by app 'a'"):
+        store.set_domains("b", ["b.localhost", "shop.example.com"])
+    assert store.domains("b") == []  # nothing half-written
+    store.set_domains("a", ["a.localhost"])  # a gives it up
+    store.set_domains("b", ["b.localhost", "shop.example.com"])
+    assert store.app_for_host("shop.example.com").slug == "b"
+    assert store.get_app("b").host == "b.localhost"
 
 
 def test_unknown_app_is_a_clear_error(tmp_path: Path) -> None:

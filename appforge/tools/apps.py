@@ -1,0 +1,212 @@
+"""Operations on deployed apps: deploy a version, roll back, stop, start, destroy, restore (up).
+
+The store says what should be serving; these functions make the engine and the proxy agree with
+it. Every route change renders the proxy's whole configuration from the store, so a proxy that
+was removed, or an engine that restarted, is put right by the next operation (``up`` does only
+that). Callers hold the app's lock (``store.locks.app_lock``) around anything that changes it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from appforge.config import Settings
+from appforge.errors import AppforgeError, InvalidInput
+from appforge.sandbox import containers
+from appforge.sandbox.deploy import deploy_version
+from appforge.sandbox.proxy import Route, apply_routes
+from appforge.store import Store
+
+if TYPE_CHECKING:
+    import docker
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Deployed:
+    slug: str
+    version: int
+    url: str
+    container: str
+    healthy_after: float
+
+
+def routes(store: Store, exclude: str | None = None) -> list[Route]:
+    """The proxy routes of every serving app, from the store."""
+    return [Route(slug=slug, hosts=hosts, upstream=upstream)
+            for slug, hosts, upstream in store.live_routes() if slug != exclude and hosts]
+
+
+def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: str,
+           version: int, log: Log, event: str = "deploy") -> Deployed:
+    """Run ``version`` of ``slug`` blue/green and make it the app's current version."""
+    record = store.get_version(slug, version)
+    if not record.image:
+        raise InvalidInput(f"{slug} v{version} has no image (its build {record.status})")
+    hosts = store.domains(slug)
+    result = deploy_version(client, settings, slug, version, record.image, hosts,
+                            routes(store, exclude=slug), log)
+    url = settings.url_for(hosts[0])
+    previous = store.get_app(slug).current_version
+    if previous and previous != version:
+        store.update_version(slug, previous, status="retired")
+    store.update_version(slug, version, upstream=result.upstream, status="running")
+    store.set_app_state(slug, status="running", url=url, current_version=version)
+    store.add_event(slug, event, f"v{version} serving at {url}")
+    return Deployed(slug, version, url, result.container, result.healthy_after)
+
+
+def rollback(settings: Settings, slug: str, to: int | None, log: Log) -> Deployed:
+    """Deploy an earlier version (by default the one before the current one)."""
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    app = store.get_app(slug)
+    candidates = [v for v in store.list_versions(slug) if v.image and v.status in
+                  ("running", "retired", "deployed", "packaged")]
+    if to is None:
+        older = [v for v in candidates if app.current_version and v.version < app.current_version]
+        if not older:
+            raise InvalidInput(f"{slug} has no earlier version to roll back to",
+                               hint="`appforge show SLUG` lists its versions")
+        to = older[-1].version
+    elif to not in {v.version for v in candidates}:
+        known = ", ".join(f"v{v.version}" for v in candidates) or "none"
+        raise InvalidInput(f"{slug} has no deployable version {to} (deployable: {known})")
+    client = connect(settings)
+    return deploy(client, settings, store, slug, to, log, event="rollback")
+
+
+def stop(settings: Settings, slug: str, log: Log) -> None:
+    """Take the app off the proxy and stop its container; data and versions stay."""
+    from docker.errors import DockerException
+
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    app = store.get_app(slug)
+    client = connect(settings)
+    store.set_app_state(slug, status="stopped")
+    apply_routes(client, settings, routes(store), log)
+    for c in client.containers.list(all=True, filters=containers.app_filter(settings, slug)):
+        try:
+            c.stop(timeout=10)
+        except DockerException as exc:
+            log(f"could not stop {c.name}: {exc}")
+    store.add_event(slug, "stop", f"v{app.current_version} stopped")
+
+
+def start(settings: Settings, slug: str, log: Log) -> Deployed:
+    """Start the app's current version again and route it."""
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    app = store.get_app(slug)
+    if app.current_version is None:
+        raise InvalidInput(f"{slug} has never been deployed", hint="build it first")
+    return deploy(connect(settings), settings, store, slug, app.current_version, log,
+                  event="start")
+
+
+def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[str]:
+    """Remove the app: route, containers, network, images, workspaces, and data unless kept."""
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    store.get_app(slug)
+    client = connect(settings)  # before anything changes: no engine, nothing half-done
+    apply_routes(client, settings, routes(store, exclude=slug), log)
+    removed = containers.remove_app(client, settings, slug, keep_data=keep_data)
+    shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
+    store.delete_app(slug)
+    return removed
+
+
+def up(settings: Settings, log: Log) -> list[str]:
+    """Bring the proxy back and every app that should be serving; restore all routes."""
+    from docker.errors import NotFound
+
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    client = connect(settings)
+    done = []
+    for app in store.list_apps():
+        if app.status != "running" or app.current_version is None:
+            continue
+        name = containers.container_name(settings, app.slug, app.current_version)
+        try:
+            container = client.containers.get(name)
+            running = container.status == "running"
+        except NotFound:
+            running = False
+        if running:
+            continue
+        log(f"{app.slug}: v{app.current_version} is not running; starting it")
+        try:
+            deploy(client, settings, store, app.slug, app.current_version, log, event="restore")
+        except AppforgeError as exc:
+            log(f"{app.slug}: could not restore: {exc}")
+            continue
+        done.append(app.slug)
+    apply_routes(client, settings, routes(store), log)
+    return done
+
+
+def show(settings: Settings, slug: str) -> dict[str, Any]:
+    """Everything about an app: versions, status, domains, container health and limits."""
+    from docker.errors import DockerException, NotFound
+
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    app = store.get_app(slug)
+    info: dict[str, Any] = {
+        "slug": app.slug, "title": app.title, "kind": app.kind, "status": app.status,
+        "url": app.url, "domains": store.domains(slug), "current_version": app.current_version,
+        "versions": [{"version": v.version, "status": v.status, "image": v.image,
+                      "workspace": v.workspace, "test_summary": v.test_summary,
+                      "timings": v.timings, "error": v.error, "created_at": v.created_at}
+                     for v in store.list_versions(slug)],
+        "container": None,
+    }
+    if app.current_version is None:
+        return info
+    try:
+        client = connect(settings, timeout=10)
+        c = client.containers.get(containers.container_name(settings, slug, app.current_version))
+    except (AppforgeError, NotFound, DockerException):
+        return info
+    host = c.attrs["HostConfig"]
+    state = c.attrs["State"]
+    info["container"] = {
+        "name": c.name, "state": state.get("Status"),
+        "health": (state.get("Health") or {}).get("Status", "none"),
+        "restarts": c.attrs.get("RestartCount", 0),
+        "limits": {"memory": host.get("Memory"), "cpus": (host.get("NanoCpus") or 0) / 1e9,
+                   "pids": host.get("PidsLimit")},
+    }
+    return info
+
+
+def logs(settings: Settings, slug: str, follow: bool, tail: int) -> Any:
+    """The current container's log lines (an iterator of bytes when following)."""
+    from docker.errors import NotFound
+
+    from appforge.sandbox.engine import connect
+
+    store = Store(settings.db_path)
+    app = store.get_app(slug)
+    if app.current_version is None:
+        raise InvalidInput(f"{slug} has never been deployed")
+    client = connect(settings)
+    try:
+        c = client.containers.get(containers.container_name(settings, slug, app.current_version))
+    except NotFound:
+        raise InvalidInput(f"{slug} v{app.current_version} has no container "
+                           f"(status {app.status}); `appforge start {slug}` starts it") from None
+    return c.logs(stream=follow, follow=follow, tail=tail, timestamps=False)

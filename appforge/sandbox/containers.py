@@ -35,9 +35,27 @@ def container_name(settings: Settings, slug: str, version: int) -> str:
     return f"{settings.instance}-{slug}-v{version}"
 
 
-def upstream(settings: Settings, slug: str, version: int) -> str:
-    """The address the proxy dials for a version: container name and port."""
-    return f"{container_name(settings, slug, version)}:{APP_PORT}"
+def service_alias(settings: Settings, slug: str) -> str:
+    """The name every serving version of an app answers to on its network."""
+    return f"{settings.instance}-{slug}"
+
+
+def upstream(settings: Settings, slug: str) -> str:
+    """The address the proxy dials for an app, whatever version serves it.
+
+    A version joins this alias only once it is healthy; while an old and a new version overlap
+    both answer, and when the old one stops listening the proxy's dialer moves on to the other
+    address. So a redeploy changes no proxy configuration and drops no connection.
+    """
+    return f"{service_alias(settings, slug)}:{APP_PORT}"
+
+
+def promote(client: docker.DockerClient, settings: Settings, slug: str,
+            container: Container) -> None:
+    """Put a healthy version behind the app's alias (reconnecting it with the alias)."""
+    network = client.networks.get(network_name(settings, slug))
+    network.disconnect(container)
+    network.connect(container, aliases=[service_alias(settings, slug)])
 
 
 def app_labels(settings: Settings, slug: str, role: str) -> dict[str, str]:

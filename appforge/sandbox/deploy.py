@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from appforge.config import Settings
 
 Log = Callable[[str], None]
-#: Seconds an old version keeps running after the route moved, so in-flight requests finish.
-DRAIN_SECONDS = 1.0
+#: Seconds both versions serve together before the old one is told to stop.
+OVERLAP_SECONDS = 0.3
 
 
 @dataclass
@@ -50,8 +50,8 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
             pass
         raise
     log(f"{container.name} healthy after {healthy_after:.1f} s; switching {', '.join(hosts)}")
-    route = proxy.Route(slug=slug, hosts=tuple(hosts),
-                        upstream=containers.upstream(settings, slug, version))
+    containers.promote(client, settings, slug, container)
+    route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug))
     proxy.apply_routes(client, settings, [*other_routes, route], log)
     _retire_old_versions(client, settings, slug, keep=container.name, log=log)
     return Deployment(container=container.name, upstream=route.upstream,
@@ -65,11 +65,13 @@ def _retire_old_versions(client: docker.DockerClient, settings: Settings, slug: 
            if c.name != keep and c.labels.get(LABEL) == "app"]
     if not old:
         return
-    time.sleep(DRAIN_SECONDS)
+    time.sleep(OVERLAP_SECONDS)
     for c in old:
         log(f"stopping {c.name}")
         if c.status == "running":
-            c.stop(timeout=10)  # SIGTERM: uvicorn finishes what it is serving, then exits
+            # SIGTERM: uvicorn stops listening (new connections go to the new version), finishes
+            # the requests it is serving, then exits.
+            c.stop(timeout=10)
         c.remove(force=True)
 
 

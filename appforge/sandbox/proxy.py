@@ -46,7 +46,9 @@ class Route:
 
 def _handler(route: Route) -> dict[str, Any]:
     if route.upstream:
-        return {"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}]}
+        # try_duration: a dial that fails (a version stopping) is retried on another address.
+        return {"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}],
+                "load_balancing": {"try_duration": "5s", "try_interval": "100ms"}}
     return {"handler": "static_response", "status_code": 503,
             "headers": {"Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["60"]},
             "body": "This app is stopped. (appforge)\n"}
@@ -114,10 +116,12 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
                 raise ProxyError(f"the proxy could not join {net}: {exc.explanation}") from None
     config = render_config(routes)
     path = _config_path(settings)
+    if path.exists() and json.loads(path.read_text()) == config:
+        return  # unchanged: a reload would only close the clients' idle connections
+    _admin_post(settings, "/load", config)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(config, indent=2))
-    tmp.replace(path)
-    _admin_post(settings, "/load", config)
+    tmp.replace(path)  # written after Caddy took it: the file is what the proxy serves
 
 
 def _create(client: docker.DockerClient, settings: Settings,

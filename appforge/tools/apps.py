@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from appforge.config import Settings
-from appforge.errors import AppforgeError, InvalidInput
+from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
 from appforge.sandbox.deploy import deploy_version
 from appforge.sandbox.proxy import Route, apply_routes
@@ -48,8 +48,13 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     if not record.image:
         raise InvalidInput(f"{slug} v{version} has no image (its build {record.status})")
     hosts = store.domains(slug)
-    result = deploy_version(client, settings, slug, version, record.image, hosts,
-                            routes(store, exclude=slug), log)
+    try:
+        result = deploy_version(client, settings, slug, version, record.image, hosts,
+                                routes(store, exclude=slug), log)
+    except UnhealthyDeployment as exc:
+        store.update_version(slug, version, status="failed", error=str(exc))
+        store.add_event(slug, "error", f"v{version} not deployed: {exc}")
+        raise
     url = settings.url_for(hosts[0])
     previous = store.get_app(slug).current_version
     if previous and previous != version:

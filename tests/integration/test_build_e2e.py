@@ -50,7 +50,7 @@ def test_build_is_checkpointed_and_recorded(installation: Installation,
     assert count >= 7  # one per node at least
     version = Store(installation.settings.db_path).get_version("sprout", 1)
     assert version.status == "running" and version.timings["total"] > 0
-    assert version.image.endswith("/sprout:v1") and version.upstream.endswith("-sprout-v1:8000")
+    assert version.image.endswith("/sprout:v1") and version.upstream.endswith("-sprout:8000")
     workspace = Path(sprout["workspace"])
     for name in ("Dockerfile", "requirements.txt", "README.md", "tests/test_app.py",
                  "assets.json", ".appforge/test-report.txt", "static/assets/logo.png"):

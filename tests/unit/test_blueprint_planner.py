@@ -594,3 +594,12 @@ def test_subject_beats_container_word_for_the_palette() -> None:
 
     assert find_topic("a portfolio of six photos of foxes and owls").palette == "forest"
     assert find_topic("a photography portfolio").palette == "neutral"
+
+
+@pytest.mark.parametrize("phrase,name", [("a pinned flag", "pinned"), ("a paid checkbox", "paid"),
+                                         ("an urgent yes/no", "urgent")])
+def test_flag_words_make_a_boolean_named_by_the_rest(phrase: str, name: str) -> None:
+    from appforge.agent.planners.fields import field_from_phrase
+
+    field = field_from_phrase(phrase)
+    assert field is not None and (field.name, field.type.value) == (name, "boolean")

@@ -117,10 +117,18 @@ def field_from_phrase(phrase: str) -> EntityField | None:
                  re.sub(r"\s+", " ", low).strip(" -:,"))
     display = re.sub(r"(?i)^(?:(?:a|an|the|its|their|his|her|my|our|your|some|any)\s+)+", "",
                      re.sub(r"\s+", " ", display).strip(" -:,"))
+    # "a pinned flag", "a paid checkbox", "an active yes/no" name a boolean by its first words.
+    flag = re.match(r"^(.+?)\s+(?:flag|checkbox|check box|toggle|yes/no|yes or no)$", low)
+    if flag:
+        low = flag.group(1)
+        display = re.sub(r"(?i)\s+(?:flag|checkbox|check box|toggle|yes/no|yes or no)$", "",
+                         display)
     guess = _read(low, hints, money_hint)
     if guess is None:
         return None
     name, ftype, label_from_name = guess
+    if flag:
+        ftype = FieldType.boolean
     name = _identifier(name)
     if name is None:
         return None

@@ -1,0 +1,211 @@
+"""Versions and deploys people can trust, through the real CLI, engine and proxy.
+
+Redeploys under load drop nothing, a crashing version is never routed, rollback keeps the data,
+the proxy comes back with every route, two builds of one app never corrupt it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from appforge.errors import UnhealthyDeployment
+from appforge.generators.code import render_app
+from appforge.spec import AppSpec
+from appforge.store import Store
+from appforge.tools import apps
+from appforge.tools.sandbox import build_runtime_image
+from tests.integration.conftest import Installation
+
+pytestmark = pytest.mark.docker
+
+NOTES = "A notes app called Jotter. Each note has a title, a body and a date."
+
+
+@pytest.fixture(scope="module")
+def jotter(installation: Installation) -> dict[str, Any]:
+    return installation.run_json("build", NOTES)
+
+
+class Load:
+    """Steady GETs on one host through the proxy, from a few threads, until stopped."""
+
+    def __init__(self, port: int, host: str, threads: int = 4, limit_s: float = 120) -> None:
+        self.base, self.host = f"http://127.0.0.1:{port}", host
+        self.ok = 0
+        self.failed: list[str] = []
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + limit_s
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.base, headers={"Host": self.host}, timeout=10) as http:
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                start = time.monotonic()
+                try:
+                    resp = http.get("/api/notes")
+                    good = resp.status_code == 200
+                    why = f"HTTP {resp.status_code}"
+                except httpx.HTTPError as exc:
+                    good, why = False, repr(exc)
+                with self._lock:
+                    self.latencies.append(time.monotonic() - start)
+                    if good:
+                        self.ok += 1
+                    else:
+                        self.failed.append(why)
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+
+
+def test_redeploy_under_load_drops_no_request(installation: Installation,
+                                              jotter: dict[str, Any]) -> None:
+    with Load(installation.settings.http_port, "jotter.localhost") as load:
+        time.sleep(0.5)
+        result = installation.run_json("build", "--app", "jotter", NOTES.replace(" and a date", ", a date and a pinned flag"))
+        time.sleep(0.5)
+    assert result["version"] == jotter["version"] + 1
+    assert load.ok > 50
+    assert load.failed == []
+    fields = installation.get("jotter.localhost", "/openapi.json").json()
+    assert "pinned" in str(fields["components"]["schemas"])
+
+
+def test_rollback_serves_the_old_version_and_keeps_the_data(installation: Installation,
+                                                            jotter: dict[str, Any]) -> None:
+    base = f"http://127.0.0.1:{installation.settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": "jotter.localhost"}, timeout=10) as http:
+        made = http.post("/api/notes", json={"title": "keep me", "body": "x",
+                                             "date": "2026-11-25"})
+        assert made.status_code in (200, 201), made.text
+        before = installation.run_json("show", "jotter")["current_version"]
+        back = installation.run_json("rollback", "jotter")
+        assert back["version"] < before
+        assert "keep me" in http.get("/api/notes").text
+        assert "pinned" not in str(http.get("/openapi.json").json()["components"])
+        forward = installation.run_json("rollback", "jotter", "--to", str(before))
+        assert forward["version"] == before
+        assert "keep me" in http.get("/api/notes").text
+
+
+def test_show_reports_versions_health_and_limits(installation: Installation,
+                                                 jotter: dict[str, Any]) -> None:
+    info = installation.run_json("show", "jotter")
+    assert [v["version"] for v in info["versions"]][:1] == [1]
+    assert info["domains"] == ["jotter.localhost"]
+    limits = info["container"]["limits"]
+    assert limits["memory"] == 256 * 2**20 and limits["cpus"] == 1 and limits["pids"] == 128
+    logs = installation.run("logs", "jotter", "--tail", "20").stdout
+    assert "Uvicorn running" in logs or "GET /" in logs
+
+
+def test_crashing_new_version_is_not_routed_and_old_keeps_serving(
+        installation: Installation, jotter: dict[str, Any], docker_client: Any,
+        tmp_path: Path) -> None:
+    settings = installation.settings
+    store = Store(settings.db_path)
+    serving = store.get_app("jotter").current_version
+    spec = AppSpec.model_validate(store.get_version("jotter", serving).spec)
+    record = store.new_version("jotter", "crashes on start", spec.model_dump(mode="json"),
+                               settings.workspaces)
+    ws = Path(record.workspace)
+    render_app(spec, ws)
+    main = ws / "app" / "main.py"
+    main.write_text(main.read_text() + "\nraise RuntimeError('database password missing')\n")
+    image = build_runtime_image(docker_client, settings, "jotter", record.version, ws,
+                                lambda _m: None)
+    store.update_version("jotter", record.version, image=image, status="packaged")
+    fast = settings.model_copy(update={"health_timeout": 20.0})
+    with Load(settings.http_port, "jotter.localhost", threads=2) as load:
+        with pytest.raises(UnhealthyDeployment) as info:
+            apps.deploy(docker_client, fast, store, "jotter", record.version, lambda _m: None)
+    assert "database password missing" in (info.value.detail or "")
+    assert load.failed == [] and load.ok > 0
+    assert store.get_app("jotter").current_version == serving
+
+
+def test_proxy_and_stopped_containers_come_back_with_up(installation: Installation,
+                                                        jotter: dict[str, Any],
+                                                        docker_client: Any) -> None:
+    instance = installation.settings.instance
+    docker_client.containers.get(f"{instance}-proxy").remove(force=True)
+    current = installation.run_json("show", "jotter")["current_version"]
+    docker_client.containers.get(f"{instance}-jotter-v{current}").stop(timeout=5)
+    with pytest.raises(httpx.HTTPError):
+        installation.get("jotter.localhost", "/healthz")
+    installation.run_json("up")
+    assert installation.get("jotter.localhost", "/healthz").status_code == 200
+
+
+def test_stop_answers_503_and_start_brings_it_back(installation: Installation,
+                                                   jotter: dict[str, Any]) -> None:
+    installation.run_json("stop", "jotter")
+    stopped = installation.get("jotter.localhost", "/")
+    assert stopped.status_code == 503 and "stopped" in stopped.text
+    assert installation.run_json("show", "jotter")["status"] == "stopped"
+    installation.run_json("start", "jotter")
+    assert installation.get("jotter.localhost", "/healthz").status_code == 200
+
+
+def test_two_builds_of_one_app_at_once_both_land_in_order(installation: Installation,
+                                                          jotter: dict[str, Any]) -> None:
+    cmd = [sys.executable, "-m", "appforge.cli", "build", "--json", "--app", "jotter", NOTES]
+    procs = [subprocess.Popen(cmd, env=installation.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    import json
+
+    versions = sorted(json.loads(o.strip().splitlines()[-1])["version"] for o, _ in outs)
+    assert versions[1] == versions[0] + 1
+    info = installation.run_json("show", "jotter")
+    assert info["current_version"] == versions[1]
+    running = [v for v in info["versions"] if v["status"] == "running"]
+    assert [v["version"] for v in running] == [versions[1]]
+    assert installation.get("jotter.localhost", "/healthz").status_code == 200
+
+
+def test_custom_domains_and_conflicts(installation: Installation, jotter: dict[str, Any]) -> None:
+    result = installation.run_json("build", "--app", "jotter", "--domain", "notes.example.com",
+                                   "--domain", "Jotter.Example.org", NOTES)
+    assert result["url"].startswith("http://notes.example.com")
+    assert installation.get("notes.example.com", "/healthz").status_code == 200
+    assert installation.get("jotter.example.org", "/healthz").status_code == 200
+    assert installation.get("jotter.localhost", "/").status_code == 404  # no longer its domain
+    clash = installation.run("build", "--domain", "notes.example.com", "a todo list",
+                             check=False)
+    assert clash.returncode == 2
+    assert "notes.example.com is already used by app 'jotter'" in clash.stderr
+    bad = installation.run("build", "--domain", "*.example.com", "a todo list", check=False)
+    assert bad.returncode == 2 and "invalid domain" in bad.stderr
+
+
+def test_destroy_keep_data_then_rebuild_finds_the_data(installation: Installation) -> None:
+    description = "A reading list called Shelf. Each book has a title and an author."
+    installation.run_json("build", description)
+    base = f"http://127.0.0.1:{installation.settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": "shelf.localhost"}, timeout=10) as http:
+        assert http.post("/api/books", json={"title": "Dune", "author": "Herbert"}).status_code \
+            in (200, 201)
+    installation.run_json("destroy", "shelf", "--yes", "--keep-data")
+    assert installation.get("shelf.localhost", "/").status_code == 404
+    installation.run_json("build", description)
+    assert "Dune" in installation.get("shelf.localhost", "/api/books").text
+    installation.run_json("destroy", "shelf", "--yes")

@@ -38,7 +38,7 @@ class DnsProvider(Protocol):
 
 
 def get_dns_provider(settings: Settings) -> DnsProvider | None:
-    """The provider ``settings.dns_provider`` names, or None for ``none`` (records are shown only)."""
+    """The provider ``settings.dns_provider`` names, or None for ``none`` (records shown only)."""
     choice = settings.dns_provider.strip().lower()
     if choice in ("", "none"):
         return None
@@ -72,7 +72,7 @@ Action = Literal["create", "update", "delete", "unchanged"]
 
 @dataclass(frozen=True)
 class Change:
-    """One step of a sync: ``record`` is what we want (None for a delete), ``current`` what exists."""
+    """One sync step: ``record`` is what we want (None to delete), ``current`` what exists."""
 
     action: Action
     record: DnsRecord | None = None
@@ -121,9 +121,12 @@ def plan_changes(wanted: list[DnsRecord], current: list[RemoteRecord]) -> list[C
 
 def _plan_group(wanted: list[DnsRecord], have: list[RemoteRecord]) -> list[Change]:
     have = list(have)
-    changes, unmatched = [], []
+    changes: list[Change] = []
+    unmatched: list[DnsRecord] = []
     for record in wanted:
-        same = next((r for r in have if _same_content(record, r) and _same_settings(record, r)), None)
+        same = next(
+            (r for r in have if _same_content(record, r) and _same_settings(record, r)), None
+        )
         if same is None:
             unmatched.append(record)
         else:

@@ -24,12 +24,17 @@ MAX_TTL = 2**31 - 1
 LOCAL_SUFFIXES = ("localhost", "local", "internal", "test")
 #: Public suffixes with two labels, so that ``shop.co.uk`` counts as a zone apex. Deliberately
 #: short: a miss only means we offer a CNAME where a registrar would refuse it.
+# fmt: off
 MULTI_LABEL_SUFFIXES = frozenset({
-    "co.uk", "org.uk", "me.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk",
-    "com.au", "net.au", "org.au", "co.nz", "org.nz", "co.za", "co.jp", "ne.jp", "or.jp",
-    "com.br", "com.cn", "com.mx", "com.tr", "co.in", "co.kr", "com.sg", "com.hk", "co.il",
+    "co.uk", "org.uk", "me.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "com.au", "net.au",
+    "org.au", "co.nz", "org.nz", "co.za", "co.jp", "ne.jp", "or.jp", "com.br", "com.cn", "com.mx",
+    "com.tr", "co.in", "co.kr", "com.sg", "com.hk", "co.il",
 })
+# fmt: on
 
+ADDRESS_ONLY_HINT = (
+    "set APPFORGE_PUBLIC_IPV4 (and APPFORGE_PUBLIC_IPV6) to this machine's public address"
+)
 PUBLIC_ADDRESS_HINT = (
     "set APPFORGE_PUBLIC_IPV4 and/or APPFORGE_PUBLIC_IPV6 to this machine's public address, "
     "or APPFORGE_PUBLIC_HOSTNAME to a name that already points here"
@@ -37,14 +42,16 @@ PUBLIC_ADDRESS_HINT = (
 
 
 def check_name(name: str, *, wildcard: bool = False) -> str:
-    """Return ``name`` normalised by :func:`validate_domain`, refusing anything it would quietly fix.
+    """Return ``name`` normalised by :func:`validate_domain`, refusing what it would quietly fix.
 
     ``validate_domain`` strips surrounding whitespace; a name headed for a DNS provider must not
     carry any, nor control characters, so they are refused here. With ``wildcard`` a leading
     ``*.`` label is allowed.
     """
     if not isinstance(name, str) or any(ch.isspace() or not ch.isprintable() for ch in name):
-        raise InvalidDomain(f"invalid domain {name!r}: it contains whitespace or control characters")
+        raise InvalidDomain(
+            f"invalid domain {name!r}: it contains whitespace or control characters"
+        )
     if wildcard and name.startswith("*."):
         return "*." + validate_domain(name[2:])
     return validate_domain(name)
@@ -63,8 +70,10 @@ class DnsRecord:
     def __post_init__(self) -> None:
         if self.type not in RECORD_TYPES:
             raise InvalidInput(f"unsupported DNS record type {self.type!r}: use A, AAAA or CNAME")
-        if isinstance(self.ttl, bool) or not isinstance(self.ttl, int) or not 1 <= self.ttl <= MAX_TTL:
-            raise InvalidInput(f"invalid TTL {self.ttl!r} for {self.name}: use 1 to {MAX_TTL} seconds")
+        if type(self.ttl) is not int or not 1 <= self.ttl <= MAX_TTL:
+            raise InvalidInput(
+                f"invalid TTL {self.ttl!r} for {self.name}: use 1 to {MAX_TTL} seconds"
+            )
         # Frozen, so normalise through object.__setattr__: records compare equal however typed.
         object.__setattr__(self, "name", check_name(self.name, wildcard=True))
         object.__setattr__(self, "content", _check_content(self.type, self.content))
@@ -112,7 +121,7 @@ def records_for(domain: str, settings: Settings) -> list[DnsRecord]:
 
 
 def wildcard_records(base_domain: str, settings: Settings) -> list[DnsRecord]:
-    """The records for ``*.<base_domain>``, so every ``<slug>.<base_domain>`` reaches this machine."""
+    """The records for ``*.<base_domain>``, so every ``<slug>.<base_domain>`` reaches us."""
     base = check_name(base_domain)
     if not needs_dns(base):
         return []
@@ -152,12 +161,12 @@ def _records_at(name: str, settings: Settings, *, apex: bool) -> list[DnsRecord]
         raise InvalidInput(
             f"{name} is a zone apex, where DNS allows no CNAME, and appforge knows this machine "
             f"only by its host name {hostname}",
-            hint="set APPFORGE_PUBLIC_IPV4 (and APPFORGE_PUBLIC_IPV6) to this machine's public address",
+            hint=ADDRESS_ONLY_HINT,
         )
     if hostname == name:
         raise InvalidInput(
             f"{name} is APPFORGE_PUBLIC_HOSTNAME itself; a CNAME to itself would never resolve",
-            hint="set APPFORGE_PUBLIC_IPV4 (and APPFORGE_PUBLIC_IPV6) to this machine's public address",
+            hint=ADDRESS_ONLY_HINT,
         )
     return [DnsRecord(type="CNAME", name=name, content=hostname)]
 
@@ -168,7 +177,9 @@ def _setting_address(value: str, version: int, setting: str) -> str:
         return ""
     address = _ip(value, version)
     if address is None:
-        raise InvalidInput(f"{setting}={value!r} is not an IPv{version} address", hint=PUBLIC_ADDRESS_HINT)
+        raise InvalidInput(
+            f"{setting}={value!r} is not an IPv{version} address", hint=PUBLIC_ADDRESS_HINT
+        )
     return address
 
 
@@ -194,5 +205,7 @@ def _check_content(type_: RecordType, content: str) -> str:
     version = 4 if type_ == "A" else 6
     address = _ip(content, version)
     if address is None:
-        raise InvalidInput(f"{content!r} is not an IPv{version} address, as an {type_} record needs")
+        raise InvalidInput(
+            f"{content!r} is not an IPv{version} address, as an {type_} record needs"
+        )
     return address

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     cloudflare_api_base: str = "https://api.cloudflare.com/client/v4"
     #: TLS: ``off`` (plain HTTP), ``internal`` (Caddy's own CA) or ``acme`` (Let's Encrypt for
     #: public names, Caddy's CA for local ones); ACME needs ``acme_email``.
-    tls: str = "off"
+    tls: Literal["off", "internal", "acme"] = "off"
     acme_email: str = ""
     https_port: int = Field(default=443, ge=1, le=65535)
     image_backend: str = "procedural"
@@ -109,6 +109,9 @@ class Settings(BaseSettings):
         return self.home / "proxy"
 
     def url_for(self, host: str) -> str:
+        if self.tls != "off":
+            port = "" if self.https_port == 443 else f":{self.https_port}"
+            return f"https://{host}{port}"
         port = "" if self.http_port == 80 else f":{self.http_port}"
         return f"http://{host}{port}"
 

@@ -144,10 +144,14 @@ def deploy(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 @timed("verify")
 def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.sandbox.deploy import verify as fetch
+    from appforge.sandbox.proxy import export_root_certificate, is_local_name
 
-    spec = _spec(state)
+    settings, spec = runtime.context.settings, _spec(state)
     for host in state["hosts"]:
-        status, seconds = fetch(runtime.context.settings, host, html.escape(spec.name))
-        _say("verify")(f"GET {runtime.context.settings.url_for(host)}/ → {status} in "
-                       f"{seconds * 1000:.0f} ms")
+        # Local names carry the internal CA's certificates: check the chain, as a browser
+        # that trusts it would. Public names wait for a public CA, which may be unreachable.
+        ca = export_root_certificate(runtime.context.docker, settings) \
+            if settings.tls != "off" and is_local_name(host) else None
+        status, seconds = fetch(settings, host, html.escape(spec.name), ca_file=ca)
+        _say("verify")(f"GET {settings.url_for(host)}/ → {status} in {seconds * 1000:.0f} ms")
     return {"status": "running"}

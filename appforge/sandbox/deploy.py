@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appforge.errors import UnhealthyDeployment
@@ -75,22 +76,35 @@ def _retire_old_versions(client: docker.DockerClient, settings: Settings, slug: 
         c.remove(force=True)
 
 
-def verify(settings: Settings, host: str, expect_text: str, attempts: int = 20) -> tuple[int, float]:
-    """Fetch ``/`` and ``/healthz`` through the proxy; return (status, seconds) of the page."""
+def verify(settings: Settings, host: str, expect_text: str, attempts: int = 20,
+           ca_file: Path | None = None) -> tuple[int, float]:
+    """Fetch ``/`` and ``/healthz`` through the proxy, as a browser would; return (status, s).
+
+    With TLS on, the request goes to the HTTPS port with the app's name as SNI, and the
+    certificate is checked against ``ca_file`` (the proxy's internal CA) when given.
+    """
+    import ssl
+
     import httpx
 
-    base = f"http://127.0.0.1:{settings.http_port}"
-    if settings.bind_address not in ("0.0.0.0", "127.0.0.1", "::"):
-        base = f"http://{settings.bind_address}:{settings.http_port}"
+    address = "127.0.0.1" if settings.bind_address in ("0.0.0.0", "127.0.0.1", "::") \
+        else settings.bind_address
+    if settings.tls == "off":
+        base, verify_tls, extensions = f"http://{address}:{settings.http_port}", True, {}
+    else:
+        base = f"https://{address}:{settings.https_port}"
+        verify_tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else False
+        extensions = {"sni_hostname": host}
     last = ""
-    with httpx.Client(base_url=base, headers={"Host": host}, timeout=5) as http:
+    with httpx.Client(base_url=base, headers={"Host": host}, timeout=5,
+                      verify=verify_tls) as http:
         for _ in range(attempts):
             start = time.monotonic()
             try:
-                page = http.get("/")
-                health = http.get("/healthz")
+                page = http.get("/", extensions=extensions)
+                health = http.get("/healthz", extensions=extensions)
             except httpx.HTTPError as exc:
-                last = str(exc)
+                last = str(exc) or type(exc).__name__
             else:
                 if page.status_code == 200 and health.status_code == 200 \
                         and expect_text in page.text:

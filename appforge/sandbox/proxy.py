@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from appforge.config import Settings
 
 LISTEN_PORT = 8080  # inside the proxy container; unprivileged so it needs no capability
+TLS_LISTEN_PORT = 8443
+ROOT_CERT_IN_CONTAINER = "/data/caddy/pki/authorities/local/root.crt"
 _SOCKET_IN_CONTAINER = "/run/appforge-admin/admin.sock"
 _CONFIG_IN_CONTAINER = "/etc/appforge/caddy.json"
 
@@ -54,8 +56,14 @@ def _handler(route: Route) -> dict[str, Any]:
             "body": "This app is stopped. (appforge)\n"}
 
 
-def render_config(routes: list[Route]) -> dict[str, Any]:
-    """The whole Caddy JSON configuration for these routes."""
+def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
+                  public_https_port: int = 443) -> dict[str, Any]:
+    """The whole Caddy JSON configuration for these routes.
+
+    ``tls``: ``off`` serves plain HTTP; ``internal`` serves HTTPS with certificates from Caddy's
+    own CA (``appforge trust`` exports its root) and redirects HTTP to HTTPS; ``acme`` does the
+    same with Let's Encrypt certificates for public names (local names keep the internal CA).
+    """
     caddy_routes: list[dict[str, Any]] = [
         {"match": [{"host": list(route.hosts)}], "handle": [_handler(route)], "terminal": True}
         for route in sorted(routes, key=lambda r: r.slug)
@@ -65,15 +73,51 @@ def render_config(routes: list[Route]) -> dict[str, Any]:
         "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
         "body": "No app is deployed at this address. (appforge)\n",
     }]})
-    return {
+    config: dict[str, Any] = {
         "admin": {"listen": f"unix/{_SOCKET_IN_CONTAINER}", "config": {"persist": False}},
         "storage": {"module": "file_system", "root": "/data/caddy"},
-        "apps": {"http": {"servers": {"appforge": {
-            "listen": [f":{LISTEN_PORT}"],
-            "automatic_https": {"disable": True},
-            "routes": caddy_routes,
-        }}}},
     }
+    if tls == "off":
+        config["apps"] = {"http": {"servers": {"appforge": {
+            "listen": [f":{LISTEN_PORT}"], "automatic_https": {"disable": True},
+            "routes": caddy_routes,
+        }}}}
+        return config
+    hosts = sorted({h for route in routes for h in route.hosts})
+    local = [h for h in hosts if is_local_name(h)]
+    policies: list[dict[str, Any]] = []
+    if tls == "acme" and acme_email:
+        if local:
+            policies.append({"subjects": local, "issuers": [{"module": "internal"}]})
+        policies.append({"issuers": [{"module": "acme", "email": acme_email}]})
+    else:
+        policies.append({"issuers": [{"module": "internal"}]})
+    port = "" if public_https_port == 443 else f":{public_https_port}"
+    config["apps"] = {
+        "http": {
+            "http_port": LISTEN_PORT, "https_port": TLS_LISTEN_PORT,
+            "servers": {
+                "appforge": {"listen": [f":{TLS_LISTEN_PORT}"], "routes": caddy_routes,
+                             "automatic_https": {"disable_redirects": True}},
+                # Caddy's own redirects would name its port inside the container, not ours.
+                "redirect": {"listen": [f":{LISTEN_PORT}"], "routes": [{"handle": [{
+                    "handler": "static_response", "status_code": 308,
+                    "headers": {"Location": [
+                        f"https://{{http.request.host}}{port}{{http.request.uri}}"]},
+                }]}]},
+            },
+        },
+        "tls": {"automation": {"policies": policies}},
+        # Caddy would try to add its root to the container's trust store; nobody reads it there.
+        "pki": {"certificate_authorities": {"local": {"install_trust": False}}},
+    }
+    return config
+
+
+def is_local_name(host: str) -> bool:
+    """Names no public CA will certify: they resolve only on this machine or network."""
+    return host == "localhost" or host.rsplit(".", 1)[-1] in ("localhost", "local", "internal",
+                                                              "test", "lan", "home")
 
 
 def ensure_proxy(client: docker.DockerClient, settings: Settings,
@@ -114,7 +158,7 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
                 client.networks.get(net).connect(proxy)
             except APIError as exc:
                 raise ProxyError(f"the proxy could not join {net}: {exc.explanation}") from None
-    config = render_config(routes)
+    config = render_config(routes, settings.tls, settings.acme_email, settings.https_port)
     path = _config_path(settings)
     if path.exists() and json.loads(path.read_text()) == config:
         return  # unchanged: a reload would only close the clients' idle connections
@@ -134,7 +178,8 @@ def _create(client: docker.DockerClient, settings: Settings,
     admin_dir.chmod(0o700)
     path = _config_path(settings)
     if not path.exists():
-        path.write_text(json.dumps(render_config([]), indent=2))
+        path.write_text(json.dumps(render_config([], settings.tls, settings.acme_email,
+                                                  settings.https_port), indent=2))
     try:
         client.networks.get(edge_network(settings))
     except NotFound:
@@ -146,7 +191,7 @@ def _create(client: docker.DockerClient, settings: Settings,
             image, ["caddy", "run", "--config", _CONFIG_IN_CONTAINER], detach=True,
             name=proxy_name(settings), network=edge_network(settings),
             labels={LABEL: "proxy", f"{LABEL}.instance": settings.instance},
-            ports={f"{LISTEN_PORT}/tcp": (settings.bind_address, settings.http_port)},
+            ports=_ports(settings),
             volumes={
                 str(path.parent): {"bind": str(Path(_CONFIG_IN_CONTAINER).parent), "mode": "ro"},
                 str(admin_dir): {"bind": str(Path(_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
@@ -167,10 +212,19 @@ def _create(client: docker.DockerClient, settings: Settings,
         ) from None
 
 
+def _ports(settings: Settings) -> dict[str, tuple[str, int]]:
+    ports = {f"{LISTEN_PORT}/tcp": (settings.bind_address, settings.http_port)}
+    if settings.tls != "off":
+        ports[f"{TLS_LISTEN_PORT}/tcp"] = (settings.bind_address, settings.https_port)
+    return ports
+
+
 def _publishes(container: Container, settings: Settings) -> bool:
+    """Whether the proxy publishes exactly the ports the settings ask for."""
     bindings = container.attrs["HostConfig"].get("PortBindings") or {}
-    want = {"HostIp": settings.bind_address, "HostPort": str(settings.http_port)}
-    return any(b == want for b in bindings.get(f"{LISTEN_PORT}/tcp") or [])
+    want = {port: [{"HostIp": ip, "HostPort": str(host_port)}]
+            for port, (ip, host_port) in _ports(settings).items()}
+    return bindings == want
 
 
 def _config_path(settings: Settings) -> Path:
@@ -250,3 +304,30 @@ def proxy_status(client: docker.DockerClient, settings: Settings) -> str:
     except NotFound:
         return "missing"
     return "running" if container.status == "running" else "stopped"
+
+
+def export_root_certificate(client: docker.DockerClient, settings: Settings) -> Path:
+    """Copy the proxy's internal CA root certificate to the data dir; return its path."""
+    import io
+    import tarfile
+
+    from docker.errors import DockerException
+
+    try:
+        container = client.containers.get(proxy_name(settings))
+        stream, _ = container.get_archive(ROOT_CERT_IN_CONTAINER)
+    except DockerException as exc:
+        raise ProxyError("the proxy has no internal CA yet",
+                         hint="turn TLS on (APPFORGE_TLS=internal) and deploy an app first; "
+                         f"({_first_line(exc)})") from None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        assert member is not None
+        pem = member.read()
+    dest = settings.proxy_dir / "root.crt"
+    dest.write_bytes(pem)
+    return dest
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]

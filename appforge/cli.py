@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from appforge.errors import AppforgeError
+from appforge.errors import AppforgeError, InvalidInput
 
 app = typer.Typer(
     name="appforge",
@@ -321,6 +321,79 @@ def logs(
             sys.stdout.flush()
     else:
         sys.stdout.write(lines.decode(errors="replace"))
+
+
+@app.command()
+def dns(
+    slug: Annotated[str, typer.Argument(help="The app whose domains need DNS records.")],
+    apply: Annotated[bool, typer.Option("--apply", help="Create them with the DNS provider.")]
+    = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The DNS records each of an app's domains needs (and, with --apply, create them)."""
+    from appforge.dns import format_zone_lines, get_dns_provider, needs_dns, records_for
+    from appforge.store import Store
+
+    settings = _settings()
+    try:
+        hosts = Store(settings.db_path).domains(Store(settings.db_path).get_app(slug).slug)
+        plan = []
+        for host in hosts:
+            need = needs_dns(host)
+            plan.append((host, need.reason, records_for(host, settings) if need else []))
+        changes: list[str] = []
+        wanted = [r for _, _, records in plan for r in records]
+        if apply and wanted:
+            provider = get_dns_provider(settings)
+            if provider is None:
+                raise InvalidInput("no DNS provider is configured",
+                                   hint="set APPFORGE_DNS_PROVIDER=cloudflare and "
+                                   "APPFORGE_CLOUDFLARE_API_TOKEN, or create the records by hand")
+            with provider:  # type: ignore[attr-defined]
+                changes = provider.ensure_records(wanted)
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"slug": slug, "domains": [
+            {"domain": host, "reason": reason, "records": [r.__dict__ for r in records]}
+            for host, reason, records in plan], "changes": changes}))
+        return
+    for host, reason, records in plan:
+        if not records:
+            out.print(f"{host}: no record needed ({reason})", highlight=False)
+            continue
+        out.print(f"{host}: create these records at your DNS provider:", highlight=False)
+        for line in format_zone_lines(records):
+            out.print(f"  {line}", highlight=False, markup=False)
+    for line in changes:
+        out.print(f"[green]✓[/] {line}", highlight=False)
+
+
+@app.command()
+def trust(as_json: JsonFlag = False) -> None:
+    """Export the proxy's local CA certificate and say how to trust it (TLS=internal)."""
+    from appforge.sandbox.engine import connect
+    from appforge.sandbox.proxy import export_root_certificate
+
+    settings = _settings()
+    try:
+        path = export_root_certificate(connect(settings), settings)
+    except AppforgeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"certificate": str(path)}))
+        return
+    out.print(f"The proxy's local CA certificate is at [bold]{path}[/]", highlight=False)
+    out.print("Trust it on this machine (Debian/Ubuntu):", highlight=False)
+    out.print(f"  sudo cp {path} /usr/local/share/ca-certificates/appforge-local-ca.crt && "
+              "sudo update-ca-certificates", highlight=False, markup=False)
+    out.print("Firefox and Chrome: Settings → Certificates → Import, and trust it for websites.",
+              highlight=False)
+    out.print(f"curl: curl --cacert {path} https://<app>.localhost"
+              + ("" if settings.https_port == 443 else f":{settings.https_port}"),
+              highlight=False, markup=False)
 
 
 @app.command()

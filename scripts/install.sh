@@ -19,7 +19,7 @@ fi
 python3 -m pip install --disable-pip-version-check -q -e '.[dev]'
 
 if ! docker info >/dev/null 2>&1; then
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ]; then
     as_root systemctl start docker
   else
     echo "starting dockerd in the background (log: /tmp/appforge-dockerd.log)"

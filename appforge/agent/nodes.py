@@ -134,8 +134,13 @@ def package(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 @timed("deploy")
 def deploy(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.tools.apps import deploy as deploy_app
+    from appforge.tools.apps import up
 
     ctx = runtime.context
+    # Any deploy first puts the proxy and the other apps back if something took them down.
+    restored = up(ctx.settings, _say("deploy"), exclude=state["slug"])
+    if restored:
+        _say("deploy")(f"restored {', '.join(restored)}")
     result = deploy_app(ctx.docker, ctx.settings, ctx.store, state["slug"], state["version"],
                         _say("deploy"))
     return {"url": result.url, "status": "deployed"}

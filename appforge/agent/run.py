@@ -56,6 +56,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     from appforge.agent.graph import builder
 
     ctx = Context(settings=settings, planner=planner or settings.planner)
+    ctx.docker  # no engine: fail now, before anything is planned or written
     settings.home.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
     config = {"configurable": {"thread_id": f"build-{uuid.uuid4().hex[:12]}"}}

@@ -131,8 +131,11 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     return removed
 
 
-def up(settings: Settings, log: Log) -> list[str]:
-    """Bring the proxy back and every app that should be serving; restore all routes."""
+def up(settings: Settings, log: Log, exclude: str | None = None) -> list[str]:
+    """Bring the proxy back and every app that should be serving; restore all routes.
+
+    ``exclude``: an app whose deploy is under way (its caller handles it).
+    """
     from docker.errors import NotFound
 
     from appforge.sandbox.engine import connect
@@ -141,7 +144,7 @@ def up(settings: Settings, log: Log) -> list[str]:
     client = connect(settings)
     done = []
     for app in store.list_apps():
-        if app.status != "running" or app.current_version is None:
+        if app.status != "running" or app.current_version is None or app.slug == exclude:
             continue
         name = containers.container_name(settings, app.slug, app.current_version)
         try:

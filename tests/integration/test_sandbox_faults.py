@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,39 @@ def test_unreachable_engine_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable, match="not reachable") as info:
         connect(settings)
     assert "dockerd" in (info.value.hint or "")
+
+
+def test_build_failure_shows_the_log_and_changes_no_route(
+        installation: Installation, docker_client: Any, tmp_path: Path) -> None:
+    from appforge.errors import BuildFailed
+
+    ws = _workspace(tmp_path, "nobuild")
+    dockerfile = ws / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(
+        "WORKDIR /srv", "RUN echo 'compiler exploded: missing header' && exit 3\nWORKDIR /srv", 1))
+    with pytest.raises(BuildFailed) as info:
+        build_runtime_image(docker_client, installation.settings, "nobuild", 1, ws,
+                            lambda _m: None)
+    assert "compiler exploded: missing header" in (info.value.detail or "")
+    assert "returned a non-zero code: 3" in str(info.value)
+    assert installation.get("nobuild.localhost", "/").status_code == 404
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_disk_full_while_writing_assets_is_a_clear_error(tmp_path: Path) -> None:
+    from appforge.errors import GenerationError
+    from appforge.spec import AssetRequest
+    from appforge.tools.assets import make_assets
+
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], check=True)
+    try:
+        spec = AppSpec(name="Big", slug="big", title="Big", kind="landing", assets=[
+            AssetRequest(kind="image", role="hero", name="hero", prompt="mountains at dawn",
+                         width=1600, height=900)])
+        with pytest.raises(GenerationError, match="No space left on device"):
+            make_assets(spec, small / "ws", small / "cache", "procedural", "procedural",
+                        lambda _m: None)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

@@ -47,3 +47,15 @@ def test_invalid_slug_is_refused(tmp_path: Path) -> None:
     proc = _run(tmp_path, "destroy", "Bad_Slug!", "--yes")
     assert proc.returncode == 2
     assert "invalid app slug" in proc.stderr
+
+
+def test_build_without_an_engine_fails_before_writing_anything(tmp_path: Path) -> None:
+    env = appforge_env(tmp_path, "afcli", 18999) | {
+        "APPFORGE_DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    proc = subprocess.run([sys.executable, "-m", "appforge.cli", "build", "a todo list"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 4
+    assert "Docker engine is not reachable" in proc.stderr and "hint:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "apps").exists()
+    assert json.loads(_run(tmp_path, "list", "--json").stdout) == []

@@ -1,0 +1,69 @@
+"""After the Docker daemon restarts, `appforge up` brings every app back with its data.
+
+This restarts the engine, so it runs last (by file name), only in CI or when asked with
+APPFORGE_TEST_RESTART_DOCKER=1: a developer's engine is not restarted behind their back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import Installation
+
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("APPFORGE_TEST_RESTART_DOCKER")),
+                       reason="restarts the Docker engine; set APPFORGE_TEST_RESTART_DOCKER=1"),
+]
+
+
+def _engine_up() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def _restart_dockerd() -> None:
+    booted_with_systemd = Path("/run/systemd/system").is_dir()
+    if booted_with_systemd and subprocess.run(
+            ["systemctl", "is-active", "--quiet", "docker"]).returncode == 0:
+        subprocess.run(["systemctl", "restart", "docker"], check=True)
+    else:
+        pid = int(subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True,
+                                 check=True).stdout.split()[0])
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(200):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+        with open("/tmp/appforge-dockerd.log", "ab") as log:
+            subprocess.Popen([a.decode() for a in argv], stdout=log, stderr=log,
+                             start_new_session=True)
+    for _ in range(120):
+        if _engine_up():
+            return
+        time.sleep(0.5)
+    raise AssertionError("the Docker engine did not come back")
+
+
+def test_up_restores_apps_after_daemon_restart(installation: Installation,
+                                               docker_client: Any) -> None:
+    description = "A wine cellar called Cave. Each wine has a name, a year and a rating 1 to 5."
+    installation.run_json("build", description)
+    base = f"http://127.0.0.1:{installation.settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": "cave.localhost"}, timeout=10) as http:
+        assert http.post("/api/wines", json={"name": "Douro", "year": 2019, "rating": 4}
+                         ).status_code in (200, 201)
+    _restart_dockerd()
+    app = docker_client.containers.get(f"{installation.settings.instance}-cave-v1")
+    came_back = app.status == "running"  # killed at shutdown, so on-failure may restart it
+    restored = installation.run_json("up")
+    assert ("cave" in restored["restored"]) == (not came_back)
+    assert "Douro" in installation.get("cave.localhost", "/api/wines").text

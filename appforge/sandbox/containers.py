@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from appforge.errors import UnhealthyDeployment
 from appforge.sandbox.engine import LABEL
-from appforge.sandbox.hardening import hardened_run_kwargs
+from appforge.sandbox.hardening import APP_USER, hardened_run_kwargs
 
 if TYPE_CHECKING:
     import docker
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from appforge.config import Settings
 
 APP_PORT = 8000
+APP_USER_ID = APP_USER.split(":")[0]
 
 
 def network_name(settings: Settings, slug: str) -> str:
@@ -74,7 +75,11 @@ def ensure_app_network(client: docker.DockerClient, settings: Settings, slug: st
     try:
         client.networks.get(name)
     except NotFound:
+        # internal: no route out. inhibit_ipv4: the host takes no address on this bridge, so
+        # the app cannot reach services listening on the host either (internal alone lets a
+        # container connect to the host through the bridge's gateway address).
         client.networks.create(name, driver="bridge", internal=True,
+                               options={"com.docker.network.bridge.inhibit_ipv4": "true"},
                                labels=app_labels(settings, slug, "app"))
 
 
@@ -105,46 +110,51 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
 
 
 def wait_healthy(container: Container, timeout: float) -> float:
-    """Wait until the container answers ``/healthz``; return the seconds it took.
+    """Wait until the container passes its image's healthcheck; return the seconds it took.
 
-    Docker's own healthcheck runs every few seconds; to route a new version as soon as it is ready
-    we also probe ``/healthz`` on the container's address, where the host can reach it.
+    Docker runs the healthcheck every few seconds; to route a new version as soon as it is ready
+    we also run the same check ourselves, inside the container, a few times a second. (The host
+    has no address on an app's network, so it cannot simply fetch ``/healthz``.)
     """
-    import httpx
+    from docker.errors import APIError
 
     start = time.monotonic()
     deadline = start + timeout
-    with httpx.Client(timeout=0.5) as http:
-        while time.monotonic() < deadline:
-            container.reload()
-            state = container.attrs["State"]
-            health = (state.get("Health") or {}).get("Status")
-            if health == "healthy":
-                return time.monotonic() - start
-            if state.get("Status") in ("exited", "dead") or state.get("Restarting") \
-                    or health == "unhealthy":
-                break
-            for net in container.attrs["NetworkSettings"]["Networks"].values():
-                if net.get("IPAddress") and _probe(http, net["IPAddress"]):
+    check = _health_command(container)
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs["State"]
+        health = (state.get("Health") or {}).get("Status")
+        if health == "healthy":
+            return time.monotonic() - start
+        if state.get("Status") in ("exited", "dead") or state.get("Restarting") \
+                or health == "unhealthy":
+            break
+        if check and state.get("Status") == "running":
+            try:
+                if container.exec_run(check, user=APP_USER_ID).exit_code == 0:
                     return time.monotonic() - start
-            time.sleep(0.15)
+            except APIError:  # it stopped between the reload and the exec
+                pass
+        time.sleep(0.1)
     container.reload()
     state = container.attrs["State"]
     why = (f"it exited with code {state.get('ExitCode')}" if state.get("Status") != "running"
-           else f"it did not answer /healthz within {timeout:.0f} s")
+           else f"it did not pass its healthcheck within {timeout:.0f} s")
     raise UnhealthyDeployment(
         f"{container.name} never turned healthy: {why}",
         detail=last_log_lines(container),
     )
 
 
-def _probe(http: object, ip: str) -> bool:
-    import httpx
-
-    try:
-        return http.get(f"http://{ip}:{APP_PORT}/healthz").status_code == 200  # type: ignore[attr-defined]
-    except httpx.HTTPError:
-        return False
+def _health_command(container: Container) -> list[str] | None:
+    """The image's HEALTHCHECK as an exec command (``CMD`` form or ``CMD-SHELL``)."""
+    test = (container.attrs["Config"].get("Healthcheck") or {}).get("Test") or []
+    if test[:1] == ["CMD"]:
+        return test[1:]
+    if test[:1] == ["CMD-SHELL"]:
+        return ["/bin/sh", "-c", test[1]]
+    return None
 
 
 def last_log_lines(container: Container, lines: int = 30) -> str:
@@ -199,12 +209,7 @@ def purge_instance(client: docker.DockerClient, instance: str) -> None:
             n.remove()
         except DockerException:
             pass
-    volumes = client.volumes.list(filters={"label": label})
-    try:
-        volumes.append(client.volumes.get(f"{instance}-proxy-data"))
-    except DockerException:
-        pass
-    for v in volumes:
+    for v in client.volumes.list(filters={"label": label}):
         try:
             v.remove(force=True)
         except DockerException:

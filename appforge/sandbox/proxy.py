@@ -10,6 +10,7 @@ with every route) and loaded through the admin API.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 LISTEN_PORT = 8080  # inside the proxy container; unprivileged so it needs no capability
 TLS_LISTEN_PORT = 8443
+#: The proxy's user when appforge runs as root (apps use 10001).
+PROXY_UID = 10002
 ROOT_CERT_IN_CONTAINER = "/data/caddy/pki/authorities/local/root.crt"
 _SOCKET_IN_CONTAINER = "/run/appforge-admin/admin.sock"
 _CONFIG_IN_CONTAINER = "/etc/appforge/caddy.json"
@@ -173,9 +176,13 @@ def _create(client: docker.DockerClient, settings: Settings,
     from docker.errors import APIError, NotFound
 
     image = ensure_proxy_image(client, settings, log)
-    admin_dir = settings.proxy_dir / "admin"
-    admin_dir.mkdir(parents=True, exist_ok=True)
-    admin_dir.chmod(0o700)
+    uid = proxy_uid()
+    admin_dir, data_dir = settings.proxy_dir / "admin", settings.proxy_dir / "data"
+    for folder in (admin_dir, data_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        if os.geteuid() == 0:
+            os.chown(folder, uid, uid)
     path = _config_path(settings)
     if not path.exists():
         path.write_text(json.dumps(render_config([], settings.tls, settings.acme_email,
@@ -195,13 +202,14 @@ def _create(client: docker.DockerClient, settings: Settings,
             volumes={
                 str(path.parent): {"bind": str(Path(_CONFIG_IN_CONTAINER).parent), "mode": "ro"},
                 str(admin_dir): {"bind": str(Path(_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
-                f"{settings.instance}-proxy-data": {"bind": "/data", "mode": "rw"},
+                str(data_dir): {"bind": "/data", "mode": "rw"},
             },
             environment={"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/data/config",
                          "HOME": "/data"},
+            user=f"{uid}:{uid}",
             read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=16m"},
             cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
-            mem_limit="256m", pids_limit=256,
+            mem_limit="256m", nano_cpus=int(1e9), pids_limit=256,
             restart_policy={"Name": "unless-stopped"},
         )
     except APIError as exc:
@@ -210,6 +218,12 @@ def _create(client: docker.DockerClient, settings: Settings,
             f"{exc.explanation}",
             hint="is the port in use? set APPFORGE_HTTP_PORT to a free port",
         ) from None
+
+
+def proxy_uid() -> int:
+    """The user the proxy runs as: appforge's own user, or a dedicated one when that is root."""
+    uid = os.geteuid()
+    return PROXY_UID if uid == 0 else uid
 
 
 def _ports(settings: Settings) -> dict[str, tuple[str, int]]:

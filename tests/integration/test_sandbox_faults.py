@@ -72,7 +72,7 @@ def test_crashing_version_is_not_routed_and_says_why(
     image = build_runtime_image(docker_client, settings, "crashy", 1, ws, lambda _m: None)
     fast = settings.model_copy(update={"health_timeout": 20.0})
     with pytest.raises(UnhealthyDeployment) as info:
-        deploy_version(docker_client, fast, "crashy", 1, image, "crashy.localhost", [],
+        deploy_version(docker_client, fast, "crashy", 1, image, ["crashy.localhost"], [],
                        lambda _m: None)
     assert "never turned healthy" in str(info.value)
     assert "boom: missing configuration" in (info.value.detail or "")

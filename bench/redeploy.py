@@ -3,7 +3,8 @@
 Usage: python bench/redeploy.py [--port 18580] [--threads 4] [--requests 3000] [--redeploys 3]
 
 1. Proxy overhead: the same GET /healthz, N requests from T keep-alive clients, through the
-   Caddy proxy (Host header) and straight to the app container's address, in one run.
+   Caddy proxy (Host header) and straight to the app, in one run, both from one client container
+   on the app's network (the host has no address on it).
 2. Redeploy under load: T clients GET /api/plants through the proxy without pause while the app
    is rebuilt with a changed description (`build --app`, a new field each time). Every request
    counts: sent, failed (must be 0), and the latency p50/p99 overall and inside the switch
@@ -17,6 +18,7 @@ Traffic goes to 127.0.0.1 and the project's own containers only; every loop is b
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -24,6 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appforge.agent.run import build  # noqa: E402
 from appforge.config import Settings  # noqa: E402
-from appforge.sandbox.containers import container_name, purge_instance  # noqa: E402
+from appforge.sandbox.containers import network_name, purge_instance, upstream  # noqa: E402
 from appforge.sandbox.engine import connect  # noqa: E402
+from appforge.sandbox.proxy import proxy_name  # noqa: E402
 
 BASE = ("A plant-watering tracker called Sprout. Each plant has a name, a location, days "
         "between waterings and the date it was last watered")
@@ -46,35 +50,42 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def hammer(url: str, host: str, threads: int, total: int) -> tuple[float, list[float], int]:
-    """Send ``total`` GETs from ``threads`` clients; return (seconds, latencies, failures)."""
-    latencies: list[float] = []
-    failures = [0]
-    lock = threading.Lock()
-    per = total // threads
+# Runs in a container on the app's network: N keep-alive clients (stdlib only), one JSON line.
+_HAMMER = """
+import http.client, json, sys, threading, time
+address, threads, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host, port = address.rsplit(":", 1)
+lat, failed, lock = [], [0], threading.Lock()
+def run(n):
+    conn, mine, bad = http.client.HTTPConnection(host, int(port), timeout=10), [], 0
+    for _ in range(n):
+        t = time.perf_counter()
+        try:
+            conn.request("GET", "/healthz", headers={"Host": "sprout.localhost"})
+            r = conn.getresponse(); r.read(); bad += r.status != 200
+        except Exception:
+            bad += 1; conn.close()
+        mine.append(time.perf_counter() - t)
+    with lock:
+        lat.extend(mine); failed[0] += bad
+run(50)
+workers = [threading.Thread(target=run, args=(total // threads,)) for _ in range(threads)]
+start = time.perf_counter()
+[w.start() for w in workers]; [w.join() for w in workers]
+seconds = time.perf_counter() - start
+lat = sorted(lat[50:]) if len(lat) > 50 else sorted(lat)
+print(json.dumps({"rate": total / seconds, "p50": lat[len(lat) // 2],
+                  "p99": lat[int(len(lat) * 0.99)], "failed": failed[0]}))
+"""
 
-    def run() -> None:
-        mine, bad = [], 0
-        with httpx.Client(headers={"Host": host}, timeout=10) as http:
-            for _ in range(per):
-                start = time.perf_counter()
-                try:
-                    ok = http.get(url).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                mine.append(time.perf_counter() - start)
-                bad += not ok
-        with lock:
-            latencies.extend(mine)
-            failures[0] += bad
 
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return time.perf_counter() - start, latencies, failures[0]
+def hammer_in_container(client: Any, settings: Settings, address: str, threads: int,
+                        total: int) -> dict[str, float]:
+    out = client.containers.run(
+        settings.python_base_image, ["python3", "-c", _HAMMER, address, str(threads), str(total)],
+        network=network_name(settings, "sprout"), remove=True, user="10001:10001",
+        labels={"io.appforge.instance": settings.instance})
+    return json.loads(out.decode().strip().splitlines()[-1])
 
 
 class Load(threading.Thread):
@@ -109,22 +120,20 @@ def main() -> None:
     client = connect(settings)
     try:
         first = build(BASE + ".", settings)
-        proxy_url = f"http://127.0.0.1:{args.port}/healthz"
-        app = client.containers.get(container_name(settings, "sprout", first.version))
-        ip = next(iter(app.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
-        direct_url = f"http://{ip}:8000/healthz"
-        hammer(proxy_url, "sprout.localhost", args.threads, 200)  # warm both paths
-        hammer(direct_url, "sprout.localhost", args.threads, 200)
-        print("proxy overhead: GET /healthz, "
-              f"{args.requests} requests from {args.threads} keep-alive clients")
+        print(f"proxy overhead: GET /healthz, {args.requests} requests from {args.threads} "
+              "keep-alive clients, run from one container on the app's network (the host has "
+              "no address there), straight to the app and through the proxy")
         print(f"{'path':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
         rates = {}
-        for name, url in (("direct", direct_url), ("proxy", proxy_url)):
-            seconds, lat, failed = hammer(url, "sprout.localhost", args.threads, args.requests)
-            rates[name] = len(lat) / seconds
-            print(f"{name:8} {rates[name]:8.0f} {_pct(lat, 50) * 1e3:8.2f} "
-                  f"{_pct(lat, 99) * 1e3:8.2f} {failed:7d}")
+        targets = (("direct", upstream(settings, "sprout")),
+                   ("proxy", f"{proxy_name(settings)}:8080"))
+        for name, address in targets:
+            stats = hammer_in_container(client, settings, address, args.threads, args.requests)
+            rates[name] = stats["rate"]
+            print(f"{name:8} {stats['rate']:8.0f} {stats['p50'] * 1e3:8.2f} "
+                  f"{stats['p99'] * 1e3:8.2f} {stats['failed']:7d}")
         print(f"proxy/direct throughput: {rates['proxy'] / rates['direct']:.2f}")
+        del first
         print()
         print(f"redeploy under load: {args.threads} clients on GET /api/plants through the proxy")
         print(f"{'v':>3} {'build s':>8} {'deploy s':>8} {'sent':>6} {'failed':>6} "

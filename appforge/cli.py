@@ -65,6 +65,10 @@ def build(
     domain: Annotated[list[str] | None, typer.Option(
         "--domain", help="Domain to answer at (repeat for several).")] = None,
     planner: Annotated[str | None, typer.Option(help="Planner to use (default: settings).")] = None,
+    memory: Annotated[str | None, typer.Option(help="Memory limit for this app, e.g. 512m.")]
+    = None,
+    cpus: Annotated[float | None, typer.Option(help="CPU limit for this app, e.g. 0.5.")] = None,
+    pids: Annotated[int | None, typer.Option(help="Process limit for this app.")] = None,
 ) -> None:
     """Plan, write, test, package and deploy an app; print its URL."""
     from appforge.agent.run import build as run_build
@@ -73,7 +77,8 @@ def build(
     progress = _Progress(err if as_json else out)
     try:
         result = run_build(description, settings, on_event=progress, planner=planner,
-                           app=app_slug, domains=domain)
+                           app=app_slug, domains=domain,
+                           limits={"memory": memory, "cpus": cpus, "pids": pids})
     except AppforgeError as exc:
         progress.close()
         _fail(exc)

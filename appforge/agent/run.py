@@ -46,11 +46,16 @@ class BuildResult:
 
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
           planner: str | None = None, app: str | None = None,
-          domains: list[str] | None = None) -> BuildResult:
+          domains: list[str] | None = None, limits: dict[str, Any] | None = None) -> BuildResult:
     """Plan, write, test, package, deploy and verify an app from its description.
 
-    ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at.
+    ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at;
+    ``limits`` (memory, cpus, pids) override the default container limits for this app.
     """
+    from appforge.sandbox.hardening import Limits
+
+    limits = {k: v for k, v in (limits or {}).items() if v is not None}
+    Limits.resolve(settings, **limits)  # a bad limit fails before anything is done
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from appforge.agent.graph import builder
@@ -62,7 +67,8 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     config = {"configurable": {"thread_id": f"build-{uuid.uuid4().hex[:12]}"}}
     state: dict[str, Any] = {}
     start = time.monotonic()
-    inputs = {"description": description, "app": app, "domains": domains or [], "timings": {}}
+    inputs = {"description": description, "app": app, "domains": domains or [],
+              "limits": limits, "timings": {}}
     say = on_event or (lambda _e: None)
     with ExitStack() as held:
         try:

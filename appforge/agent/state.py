@@ -19,6 +19,8 @@ class BuildState(TypedDict, total=False):
     #: Asked for by the user: rebuild this app (slug) / answer at these domains.
     app: str | None
     domains: list[str]
+    #: Per-app container limits asked for (memory, cpus, pids); missing keys keep the defaults.
+    limits: dict[str, Any]
     spec: dict[str, Any]
     slug: str
     version: int

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from appforge.errors import UnhealthyDeployment
 from appforge.sandbox.engine import LABEL
-from appforge.sandbox.hardening import APP_USER, hardened_run_kwargs
+from appforge.sandbox.hardening import APP_USER, Limits, hardened_run_kwargs
 
 if TYPE_CHECKING:
     import docker
@@ -84,7 +84,7 @@ def ensure_app_network(client: docker.DockerClient, settings: Settings, slug: st
 
 
 def start_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
-                  image: str) -> Container:
+                  image: str, limits: Limits | None = None) -> Container:
     """Start a version's container (replacing a stale one of the same name)."""
     from docker.errors import NotFound
 
@@ -105,7 +105,7 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
         network=network_name(settings, slug),
         volumes={volume: {"bind": "/data", "mode": "rw"}},
         restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
-        **hardened_run_kwargs(settings),
+        **hardened_run_kwargs(settings, limits),
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from appforge.errors import UnhealthyDeployment
 from appforge.sandbox import containers, proxy
 from appforge.sandbox.engine import LABEL
+from appforge.sandbox.hardening import Limits
 
 if TYPE_CHECKING:
     import docker
@@ -35,12 +36,12 @@ class Deployment:
 
 def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
                    image: str, hosts: list[str], other_routes: list[proxy.Route],
-                   log: Log) -> Deployment:
+                   log: Log, limits: Limits | None = None) -> Deployment:
     """Run ``image`` as ``slug`` v``version`` and route ``hosts`` to it (blue/green)."""
     from docker.errors import DockerException
 
     proxy.ensure_proxy(client, settings, log)
-    container = containers.start_version(client, settings, slug, version, image)
+    container = containers.start_version(client, settings, slug, version, image, limits)
     log(f"started {container.name}; waiting for /healthz")
     try:
         healthy_after = containers.wait_healthy(container, settings.health_timeout)

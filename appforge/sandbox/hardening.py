@@ -3,30 +3,71 @@
 One place, so an app container and a test container can never drift apart. See DESIGN.md's
 sandbox section: non-root, read-only root, tmpfs /tmp, no capabilities, no-new-privileges, and
 memory, CPU and process limits. Networks, volumes and the restart policy are added by the caller.
+Limits default to the settings and can be set per app (:class:`Limits`).
 """
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from appforge.errors import InvalidInput
 
 if TYPE_CHECKING:
     from appforge.config import Settings
 
 APP_USER = "10001:10001"
+_MEMORY = re.compile(r"^(\d+)([kmg])?b?$", re.IGNORECASE)
+_UNIT = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+MIN_MEMORY = 32 * 2**20
 
 
-def hardened_run_kwargs(settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Limits:
+    """Memory (Docker's size syntax, e.g. ``256m``), CPUs (fractions allowed) and processes."""
+
+    memory: str
+    cpus: float
+    pids: int
+
+    @classmethod
+    def resolve(cls, settings: Settings, memory: str | None = None, cpus: float | None = None,
+                pids: int | None = None) -> Limits:
+        """The settings' defaults overridden by what is given, checked for sanity."""
+        limits = cls(memory=(memory or settings.memory_limit).lower(),
+                     cpus=cpus if cpus is not None else settings.cpu_limit,
+                     pids=pids if pids is not None else settings.pids_limit)
+        limits.check()
+        return limits
+
+    def check(self) -> None:
+        match = _MEMORY.match(self.memory)
+        if not match:
+            raise InvalidInput(f"invalid memory limit {self.memory!r}: use a size like 256m or 1g")
+        if int(match.group(1)) * _UNIT[(match.group(2) or "").lower()] < MIN_MEMORY:
+            raise InvalidInput(f"memory limit {self.memory} is below the 32m an app needs")
+        if not 0.05 <= self.cpus <= (os.cpu_count() or 1):
+            raise InvalidInput(f"CPU limit {self.cpus:g} must be between 0.05 and this "
+                               f"machine's {os.cpu_count()} CPUs")
+        if not 16 <= self.pids <= 32768:
+            raise InvalidInput(f"process limit {self.pids} must be between 16 and 32768")
+
+
+def hardened_run_kwargs(settings: Settings, limits: Limits | None = None) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.run`` that lock a container down."""
+    limits = limits or Limits.resolve(settings)
     return {
         "user": APP_USER,
         "read_only": True,
         "tmpfs": {"/tmp": "rw,noexec,nosuid,nodev,size=64m"},
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
-        "mem_limit": settings.memory_limit,
-        "memswap_limit": settings.memory_limit,  # no swap beyond the memory limit
-        "nano_cpus": int(settings.cpu_limit * 1e9),
-        "pids_limit": settings.pids_limit,
+        "mem_limit": limits.memory,
+        "memswap_limit": limits.memory,  # no swap beyond the memory limit
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
         "ipc_mode": "private",
         "init": True,  # reap zombies, forward signals
     }

@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS apps (
     url TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'new',
     current_version INTEGER,
+    memory_limit TEXT,
+    cpu_limit REAL,
+    pids_limit INTEGER,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -50,6 +53,17 @@ CREATE TABLE IF NOT EXISTS domains (
     slug TEXT NOT NULL REFERENCES apps(slug) ON DELETE CASCADE,
     position INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS deployments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    result TEXT NOT NULL,
+    container TEXT NOT NULL DEFAULT '',
+    seconds REAL NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     slug TEXT NOT NULL,
@@ -72,6 +86,9 @@ class AppRecord:
     current_version: int | None
     created_at: float
     updated_at: float
+    memory_limit: str | None = None
+    cpu_limit: float | None = None
+    pids_limit: int | None = None
 
 
 @dataclass
@@ -90,8 +107,13 @@ class VersionRecord:
     created_at: float = 0.0
 
 
+#: Columns added after their table first shipped, for stores made by an earlier appforge.
+ADDED_COLUMNS = (("apps", "memory_limit", "TEXT"), ("apps", "cpu_limit", "REAL"),
+                 ("apps", "pids_limit", "INTEGER"))
+
+
 class Store:
-    """Apps, versions and events in ``path``."""
+    """Apps, versions, deployments and events in ``path``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -99,6 +121,10 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -192,9 +218,18 @@ class Store:
         with self._connect() as db:
             db.execute(f"UPDATE apps SET {', '.join(sets)} WHERE slug = ?", (*args, slug))
 
+    def set_limits(self, slug: str, memory: str | None, cpus: float | None,
+                   pids: int | None) -> None:
+        """Per-app limits; None keeps the current value (or the default)."""
+        with self._connect() as db:
+            db.execute("UPDATE apps SET memory_limit = COALESCE(?, memory_limit), "
+                       "cpu_limit = COALESCE(?, cpu_limit), pids_limit = COALESCE(?, pids_limit) "
+                       "WHERE slug = ?", (memory, cpus, pids, slug))
+
     def delete_app(self, slug: str) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM domains WHERE slug = ?", (slug,))
+            db.execute("DELETE FROM deployments WHERE slug = ?", (slug,))
             db.execute("DELETE FROM versions WHERE slug = ?", (slug,))
             db.execute("DELETE FROM apps WHERE slug = ?", (slug,))
         self.add_event(slug, "destroy", "app destroyed")
@@ -254,6 +289,20 @@ class Store:
             ).fetchall()
         return [(r["slug"], tuple(self.domains(r["slug"])),
                  r["upstream"] if r["status"] == "running" else "") for r in rows]
+
+    # Deployments ------------------------------------------------------------------------------
+    def add_deployment(self, slug: str, version: int, kind: str, result: str, container: str = "",
+                       seconds: float = 0.0, detail: str = "") -> None:
+        with self._connect() as db:
+            db.execute("INSERT INTO deployments (slug, version, kind, result, container, seconds, "
+                       "detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (slug, version, kind, result, container, seconds, detail, time.time()))
+
+    def deployments(self, slug: str, limit: int = 50) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM deployments WHERE slug = ? ORDER BY id DESC LIMIT ?",
+                              (slug, limit)).fetchall()
+        return [dict(r) for r in rows]
 
     # Events -----------------------------------------------------------------------------------
     def add_event(self, slug: str, kind: str, message: str) -> None:

@@ -9,6 +9,7 @@ that). Callers hold the app's lock (``store.locks.app_lock``) around anything th
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from appforge.config import Settings
 from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
 from appforge.sandbox.deploy import deploy_version
+from appforge.sandbox.hardening import Limits
 from appforge.sandbox.proxy import Route, apply_routes
 from appforge.store import Store
 
@@ -48,15 +50,22 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     if not record.image:
         raise InvalidInput(f"{slug} v{version} has no image (its build {record.status})")
     hosts = store.domains(slug)
+    app = store.get_app(slug)
+    limits = Limits.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit)
+    start = time.monotonic()
     try:
         result = deploy_version(client, settings, slug, version, record.image, hosts,
-                                routes(store, exclude=slug), log)
+                                routes(store, exclude=slug), log, limits)
     except UnhealthyDeployment as exc:
         store.update_version(slug, version, status="failed", error=str(exc))
+        store.add_deployment(slug, version, event, "unhealthy",
+                             seconds=time.monotonic() - start, detail=str(exc))
         store.add_event(slug, "error", f"v{version} not deployed: {exc}")
         raise
+    store.add_deployment(slug, version, event, "serving", result.container,
+                         time.monotonic() - start)
     url = settings.url_for(hosts[0])
-    previous = store.get_app(slug).current_version
+    previous = app.current_version
     if previous and previous != version:
         store.update_version(slug, previous, status="retired")
     store.update_version(slug, version, upstream=result.upstream, status="running")
@@ -180,6 +189,9 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
                       "workspace": v.workspace, "test_summary": v.test_summary,
                       "timings": v.timings, "error": v.error, "created_at": v.created_at}
                      for v in store.list_versions(slug)],
+        "deployments": store.deployments(slug, limit=20),
+        "limits": Limits.resolve(settings, app.memory_limit, app.cpu_limit,
+                                 app.pids_limit).__dict__,
         "container": None,
     }
     if app.current_version is None:

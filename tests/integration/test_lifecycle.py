@@ -209,3 +209,18 @@ def test_destroy_keep_data_then_rebuild_finds_the_data(installation: Installatio
     installation.run_json("build", description)
     assert "Dune" in installation.get("shelf.localhost", "/api/books").text
     installation.run_json("destroy", "shelf", "--yes")
+
+
+def test_per_app_limits_apply_to_every_version(installation: Installation,
+                                               docker_client: Any) -> None:
+    description = "A habit tracker called Streak. Each habit has a name and a goal per week."
+    installation.run_json("build", "--memory", "192m", "--cpus", "0.5", "--pids", "96",
+                          description)
+    installation.run_json("build", "--app", "streak", description)  # limits are kept
+    info = installation.run_json("show", "streak")
+    assert info["limits"] == {"memory": "192m", "cpus": 0.5, "pids": 96}
+    host = docker_client.containers.get(info["container"]["name"]).attrs["HostConfig"]
+    assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (192 * 2**20, 5 * 10**8, 96)
+    kinds = [(d["kind"], d["result"], d["version"]) for d in info["deployments"]]
+    assert kinds[:2] == [("deploy", "serving", 2), ("deploy", "serving", 1)]
+    installation.run_json("destroy", "streak", "--yes")

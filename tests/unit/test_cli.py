@@ -59,3 +59,10 @@ def test_build_without_an_engine_fails_before_writing_anything(tmp_path: Path) -
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "apps").exists()
     assert json.loads(_run(tmp_path, "list", "--json").stdout) == []
+
+
+def test_bad_limits_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "build", "--memory", "1k", "a todo list")
+    assert proc.returncode == 2
+    assert "memory limit 1k is below" in proc.stderr
+    assert not (tmp_path / "apps").exists()

@@ -76,3 +76,32 @@ def test_build_context_is_reproducible_and_skips_links_and_caches(tmp_path: Path
     names = tarfile.open(fileobj=io.BytesIO(blobs[0])).getnames()
     assert "app/main.py" in names and "wheels/a-1-py3-none-any.whl" in names
     assert "escape" not in names and not any("__pycache__" in n for n in names)
+
+
+def test_per_app_limits_override_the_defaults_and_bad_ones_are_refused(settings: Settings) -> None:
+    from appforge.errors import InvalidInput
+    from appforge.sandbox.hardening import Limits
+
+    kw = hardened_run_kwargs(settings, Limits.resolve(settings, "512M", 0.5, 64))
+    assert (kw["mem_limit"], kw["nano_cpus"], kw["pids_limit"]) == ("512m", 500_000_000, 64)
+    for bad in ({"memory": "lots"}, {"memory": "1k"}, {"cpus": 0.0}, {"cpus": 512.0},
+                {"pids": 2}):
+        with pytest.raises(InvalidInput):
+            Limits.resolve(settings, **bad)
+
+
+def test_tls_config_uses_internal_ca_for_local_names_and_acme_for_public_ones() -> None:
+    routes = [Route("a", ("a.localhost", "shop.example.com"), "x-a:8000")]
+    internal = render_config(routes, tls="internal", public_https_port=8443)
+    assert internal["apps"]["tls"]["automation"]["policies"] == [
+        {"issuers": [{"module": "internal"}]}]
+    redirect = internal["apps"]["http"]["servers"]["redirect"]["routes"][0]["handle"][0]
+    assert redirect["status_code"] == 308
+    assert redirect["headers"]["Location"] == [
+        "https://{http.request.host}:8443{http.request.uri}"]
+    acme = render_config(routes, tls="acme", acme_email="ops@example.com")
+    policies = acme["apps"]["tls"]["automation"]["policies"]
+    assert policies[0] == {"subjects": ["a.localhost"], "issuers": [{"module": "internal"}]}
+    assert policies[1] == {"issuers": [{"module": "acme", "email": "ops@example.com"}]}
+    server = acme["apps"]["http"]["servers"]["redirect"]["routes"][0]["handle"][0]
+    assert server["headers"]["Location"] == ["https://{http.request.host}{http.request.uri}"]

@@ -40,9 +40,17 @@ def _main(
 
 
 def _settings() -> Any:
+    from pydantic import ValidationError
+
     from appforge.config import Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"APPFORGE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        _fail(InvalidInput(f"invalid setting: {problems}",
+                           hint="fix the environment variable or $APPFORGE_HOME/config.toml"))
 
 
 def _fail(exc: AppforgeError) -> None:

@@ -67,8 +67,22 @@ class Settings(BaseSettings):
     tls: Literal["off", "internal", "acme"] = "off"
     acme_email: str = ""
     https_port: int = Field(default=443, ge=1, le=65535)
-    image_backend: str = "procedural"
-    video_backend: str = "procedural"
+    #: ``auto`` uses diffusers when a GPU and the model's weights are here, else procedural.
+    image_backend: Literal["auto", "procedural", "diffusers"] = "auto"
+    video_backend: Literal["auto", "procedural", "diffusers"] = "auto"
+    #: A Hugging Face model id (found in the local cache, never downloaded) or a local folder.
+    image_model: str = "stabilityai/sd-turbo"
+    video_model: str = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    diffusers_device: Literal["auto", "cuda", "cpu"] = "auto"
+    diffusers_dtype: str = "bfloat16"
+    diffusers_cpu_offload: bool = False
+    diffusers_vae_tiling: bool = False
+    #: Denoising steps; 0 means the model family's default (1 for SD-Turbo, 4 for FLUX-schnell).
+    image_steps: int = Field(default=0, ge=0, le=200)
+    video_steps: int = Field(default=0, ge=0, le=200)
+    #: First-block cache threshold for video (0 = off): faster, slightly different output.
+    diffusers_step_cache: float = Field(default=0.0, ge=0.0, le=1.0)
+    diffusers_compile: bool = False
     planner: str = "blueprint"
 
     @field_validator("base_domain")
@@ -107,6 +121,16 @@ class Settings(BaseSettings):
     @property
     def proxy_dir(self) -> Path:
         return self.home / "proxy"
+
+    def diffusion_options(self, kind: str) -> Any:
+        from appforge.generators.diffusion import DiffusionOptions
+
+        steps = self.image_steps if kind == "image" else self.video_steps
+        return DiffusionOptions(device=self.diffusers_device, dtype=self.diffusers_dtype,
+                                cpu_offload=self.diffusers_cpu_offload,
+                                vae_tiling=self.diffusers_vae_tiling, steps=steps or None,
+                                step_cache=self.diffusers_step_cache if kind == "video" else 0.0,
+                                compile=self.diffusers_compile)
 
     def url_for(self, host: str) -> str:
         if self.tls != "off":

@@ -32,7 +32,8 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    checks = [_python(), _data_dir(settings), _disk(settings), _video_encoder()]
+    checks = [_python(), _data_dir(settings), _disk(settings), _video_encoder(),
+              *_diffusion(settings)]
     engine = _engine(settings)
     checks.append(engine[0])
     client = engine[1]
@@ -82,6 +83,47 @@ def _video_encoder() -> Check:
         return Check("video encoder", "warn", f"no libx264 encoder in PyAV: {exc}",
                      "pip install --upgrade av")
     return Check("video encoder", "ok", f"PyAV {av.__version__} with libx264")
+
+
+def _diffusion(settings: Settings) -> list[Check]:
+    """GPU, CUDA, torch and diffusers, the configured models, and what ``auto`` would pick."""
+    from appforge.generators.diffusion import choose, gpu_present, missing_modules, resolve_model
+
+    checks = []
+    missing = missing_modules("torch", "diffusers", "transformers")
+    if missing:
+        checks.append(Check("diffusers", "warn", f"{', '.join(missing)} not installed; images "
+                            "and videos use the procedural renderers",
+                            "pip install 'appforge[diffusers]' (and a CUDA build of torch on a "
+                            "GPU machine)"))
+    else:
+        import diffusers
+        import torch
+
+        cuda = torch.cuda.is_available()
+        gpu = (f"{torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda}" if cuda
+               else "no CUDA GPU" + (" (a GPU is visible but this torch build has no CUDA)"
+                                     if gpu_present() else ""))
+        checks.append(Check("gpu", "ok" if cuda else "warn", gpu,
+                            "" if cuda else "diffusers runs only on a CUDA GPU in auto mode"))
+        checks.append(Check("diffusers", "ok", f"torch {torch.__version__}, diffusers "
+                            f"{diffusers.__version__}"))
+    for kind, model, setting in (("image", settings.image_model, settings.image_backend),
+                                 ("video", settings.video_model, settings.video_backend)):
+        path = None if missing else resolve_model(model)
+        checks.append(Check(f"{kind} model", "ok" if path else "warn",
+                            f"{model} at {path}" if path else f"{model} is not on this machine",
+                            "" if path else f"put its files in a folder and set "
+                            f"APPFORGE_{kind.upper()}_MODEL to it, or download it into the "
+                            "Hugging Face cache on a machine with network"))
+        try:
+            choice = choose(kind, setting, model)  # type: ignore[arg-type]
+        except AppforgeError as exc:
+            checks.append(Check(f"{kind} backend", "fail", str(exc), exc.hint or ""))
+        else:
+            checks.append(Check(f"{kind} backend", "ok", f"{setting} → {choice.backend}: "
+                                f"{choice.reason}"))
+    return checks
 
 
 def _engine(settings: Settings) -> tuple[Check, Any]:

@@ -2,8 +2,13 @@
 # Installs everything appforge needs on a Debian/Ubuntu machine and makes sure a Docker engine runs:
 # the Python package (with test extras), docker.io and debootstrap from apt, and dockerd started in
 # the background where no engine answers (machines without systemd). Safe to run again.
+# --with-diffusers also installs torch, diffusers and transformers (for the diffusers backends and
+# their tests): a torch already installed (a CUDA build on a GPU machine) is kept, otherwise the
+# CPU build 2.13.0 is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extras="dev"
+if [ "${1:-}" = "--with-diffusers" ]; then extras="dev,diffusers"; fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -16,7 +21,11 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
 fi
 
-python3 -m pip install --disable-pip-version-check -q -e '.[dev]'
+if [ "$extras" = "dev,diffusers" ] && ! python3 -c "import torch" >/dev/null 2>&1; then
+  echo "installing torch 2.13.0 (CPU build)"
+  python3 -m pip install --disable-pip-version-check -q torch==2.13.0
+fi
+python3 -m pip install --disable-pip-version-check -q -e ".[$extras]"
 
 if ! docker info >/dev/null 2>&1; then
   if [ -d /run/systemd/system ]; then

@@ -102,11 +102,11 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 @timed("make_assets")
 def make_assets(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.tools.assets import make_assets as render_assets
+    from appforge.tools.assets import select_backends
 
-    settings = runtime.context.settings
-    manifest = render_assets(_spec(state), Path(state["workspace"]), settings.home / "cache" /
-                             "assets", settings.image_backend, settings.video_backend,
-                             _say("make_assets"))
+    settings, spec = runtime.context.settings, _spec(state)
+    manifest = render_assets(spec, Path(state["workspace"]), settings.home / "cache" / "assets",
+                             select_backends(settings, spec), _say("make_assets"))
     return {"assets": manifest}
 
 

@@ -2,8 +2,9 @@
 
 Each asset request is rendered by the configured backend into ``static/assets/``. A render is
 cached under the data dir by a hash of everything that determines its pixels (backend, request,
-theme, title), so rebuilding an unchanged app redraws nothing. ``assets.json`` in the workspace
-records, for each file, the backend, the seed, the prompt and the time it took.
+theme, title, model), so rebuilding an unchanged app redraws nothing. ``assets.json`` in the
+workspace records, for each file, the backend and why it was chosen, the seed, the prompt and the
+time it took (and, for diffusers, the model, steps and optimisations).
 """
 
 from __future__ import annotations
@@ -13,36 +14,72 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from appforge.errors import GenerationError, InvalidInput
+from appforge.errors import GenerationError
 from appforge.spec import AppSpec, AssetRequest
+
+if TYPE_CHECKING:
+    from appforge.config import Settings
 
 ASSET_DIR = Path("static") / "assets"
 MANIFEST = "assets.json"
 
 
-def image_backend(name: str) -> Any:
-    """The image backend named in the settings."""
-    if name == "procedural":
+@dataclass
+class Backends:
+    """The image and video backends of one build, why each was chosen, and a cache tag each.
+
+    The tag names everything besides the request that decides the pixels (model, steps, ...),
+    so a render made by another model or setting is never taken from the cache.
+    """
+
+    image: Any
+    video: Any
+    image_reason: str = "procedural"
+    video_reason: str = "procedural"
+    image_tag: str = "procedural"
+    video_tag: str = "procedural"
+
+    @classmethod
+    def procedural(cls) -> Backends:
         from appforge.generators.image.procedural import ProceduralImageBackend
-
-        return ProceduralImageBackend()
-    raise InvalidInput(f"unknown image backend {name!r}; available: procedural")
-
-
-def video_backend(name: str) -> Any:
-    """The video backend named in the settings."""
-    if name == "procedural":
         from appforge.generators.video.procedural import ProceduralVideoBackend
 
-        return ProceduralVideoBackend()
-    raise InvalidInput(f"unknown video backend {name!r}; available: procedural")
+        return cls(ProceduralImageBackend(), ProceduralVideoBackend())
 
 
-def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, image_backend_name: str,
-                video_backend_name: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
+def select_backends(settings: Settings, spec: AppSpec) -> Backends:
+    """Pick the image and video backends from the settings (``auto`` looks for GPU and weights)."""
+    from appforge.generators.diffusion import choose
+
+    chosen = Backends.procedural()
+    kinds = {a.kind for a in spec.assets}
+    if "image" in kinds:
+        choice = choose("image", settings.image_backend, settings.image_model)
+        chosen.image_reason = choice.reason
+        if choice.backend == "diffusers":
+            from appforge.generators.image.diffusers_backend import DiffusersImageBackend
+
+            options = settings.diffusion_options("image")
+            chosen.image = DiffusersImageBackend(choice.model, choice.model_path, options)
+            chosen.image_tag = f"diffusers:{choice.model}:{options}"
+    if "video" in kinds:
+        choice = choose("video", settings.video_backend, settings.video_model)
+        chosen.video_reason = choice.reason
+        if choice.backend == "diffusers":
+            from appforge.generators.video.diffusers_backend import DiffusersVideoBackend
+
+            options = settings.diffusion_options("video")
+            chosen.video = DiffusersVideoBackend(choice.model, choice.model_path, options)
+            chosen.video_tag = f"diffusers:{choice.model}:{options}"
+    return chosen
+
+
+def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Backends,
+                log: Callable[[str], None]) -> list[dict[str, Any]]:
     """Render every asset the spec asks for; return the manifest entries."""
     out_dir = workspace / ASSET_DIR
     try:
@@ -50,15 +87,19 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, image_backend_
     except OSError as exc:
         raise GenerationError(f"cannot make the asset folder {out_dir}: "
                               f"{exc.strerror or exc}") from None
-    images = image_backend(image_backend_name)
-    videos = video_backend(video_backend_name) if any(a.kind == "video" for a in spec.assets) \
-        else None
+    if spec.assets:
+        reasons = {backends.image_reason} if any(a.kind == "image" for a in spec.assets) else set()
+        if any(a.kind == "video" for a in spec.assets):
+            reasons.add(backends.video_reason)
+        for reason in sorted(reasons):
+            log(reason)
     # Images first: a video with the same role animates its still.
     ordered = sorted(spec.assets, key=lambda a: a.kind == "video")
     manifest = []
     for request in ordered:
-        backend = videos if request.kind == "video" else images
-        key = _cache_key(backend.name, request, spec)
+        video = request.kind == "video"
+        backend = backends.video if video else backends.image
+        key = _cache_key(backends.video_tag if video else backends.image_tag, request, spec)
         cached = cache_root / key
         start = time.monotonic()
         hit = (cached / request.filename).exists()
@@ -79,8 +120,11 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, image_backend_
                        if request.poster_filename else None),
             "kind": request.kind, "role": request.role, "prompt": request.prompt,
             "seed": request.seed, "width": request.width, "height": request.height,
-            "seconds": request.seconds, "backend": backend.name, "cached": hit,
-            "render_seconds": round(seconds, 3),
+            "seconds": request.seconds, "backend": backend.name,
+            "reason": backends.video_reason if video else backends.image_reason,
+            "cached": hit, "render_seconds": round(seconds, 3),
+            **({"report": asdict(backend.last_report)}
+               if not hit and getattr(backend, "last_report", None) else {}),
         })
     (workspace / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -108,7 +108,7 @@ def test_build_failure_shows_the_log_and_changes_no_route(
 def test_disk_full_while_writing_assets_is_a_clear_error(tmp_path: Path) -> None:
     from appforge.errors import GenerationError
     from appforge.spec import AssetRequest
-    from appforge.tools.assets import make_assets
+    from appforge.tools.assets import Backends, make_assets
 
     small = tmp_path / "small"
     small.mkdir()
@@ -118,7 +118,7 @@ def test_disk_full_while_writing_assets_is_a_clear_error(tmp_path: Path) -> None
             AssetRequest(kind="image", role="hero", name="hero", prompt="mountains at dawn",
                          width=1600, height=900)])
         with pytest.raises(GenerationError, match="No space left on device"):
-            make_assets(spec, small / "ws", small / "cache", "procedural", "procedural",
+            make_assets(spec, small / "ws", small / "cache", Backends.procedural(),
                         lambda _m: None)
     finally:
         subprocess.run(["umount", str(small)], check=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from appforge.errors import GenerationError, InvalidInput
+from appforge.errors import GenerationError
 from appforge.spec import AppSpec, AssetRequest
-from appforge.tools.assets import make_assets
+from appforge.tools.assets import Backends, make_assets
 
 
 def _spec(**theme: str) -> AppSpec:
@@ -25,7 +25,7 @@ def _spec(**theme: str) -> AppSpec:
 
 def test_assets_land_in_static_assets_with_a_manifest(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    manifest = make_assets(_spec(), ws, tmp_path / "cache", "procedural", "procedural",
+    manifest = make_assets(_spec(), ws, tmp_path / "cache", Backends.procedural(),
                            lambda _m: None)
     files = {m["file"] for m in manifest}
     assert files == {"static/assets/hero-video.mp4", "static/assets/hero.png",
@@ -41,29 +41,55 @@ def test_assets_land_in_static_assets_with_a_manifest(tmp_path: Path) -> None:
 
 def test_unchanged_assets_are_not_redrawn_and_a_theme_change_redraws(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    first = make_assets(_spec(), tmp_path / "a", cache, "procedural", "procedural",
+    first = make_assets(_spec(), tmp_path / "a", cache, Backends.procedural(),
                         lambda _m: None)
-    again = make_assets(_spec(), tmp_path / "b", cache, "procedural", "procedural",
+    again = make_assets(_spec(), tmp_path / "b", cache, Backends.procedural(),
                         lambda _m: None)
     assert not any(m["cached"] for m in first) and all(m["cached"] for m in again)
     assert (tmp_path / "a/static/assets/hero.png").read_bytes() == \
         (tmp_path / "b/static/assets/hero.png").read_bytes()
-    changed = make_assets(_spec(primary="#c2410c"), tmp_path / "c", cache, "procedural",
-                          "procedural", lambda _m: None)
+    changed = make_assets(_spec(primary="#c2410c"), tmp_path / "c", cache, Backends.procedural(), lambda _m: None)
     assert not any(m["cached"] for m in changed)
 
 
 def test_editing_a_workspace_asset_does_not_poison_the_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    make_assets(_spec(), tmp_path / "a", cache, "procedural", "procedural", lambda _m: None)
+    make_assets(_spec(), tmp_path / "a", cache, Backends.procedural(), lambda _m: None)
     (tmp_path / "a/static/assets/logo.png").write_bytes(b"edited")
-    make_assets(_spec(), tmp_path / "b", cache, "procedural", "procedural", lambda _m: None)
+    make_assets(_spec(), tmp_path / "b", cache, Backends.procedural(), lambda _m: None)
     assert (tmp_path / "b/static/assets/logo.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_unknown_backend_is_refused_by_name(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="unknown image backend 'dalle'"):
-        make_assets(_spec(), tmp_path, tmp_path / "c", "dalle", "procedural", lambda _m: None)
+def test_unknown_backend_is_refused_by_name() -> None:
+    from appforge.generators.diffusion import choose
+
+    with pytest.raises(GenerationError, match="unknown image backend 'dalle'"):
+        choose("image", "dalle", "stabilityai/sd-turbo")
+
+
+def test_auto_without_gpu_or_weights_uses_procedural_and_says_why(tmp_path: Path) -> None:
+    from appforge.config import Settings
+    from appforge.tools.assets import select_backends
+
+    settings = Settings(home=tmp_path, image_model=str(tmp_path / "no-such-model"))
+    backends = select_backends(settings, _spec())
+    assert backends.image.name == backends.video.name == "procedural"
+    assert backends.image_reason.startswith("auto: ")
+    lines: list[str] = []
+    manifest = make_assets(_spec(), tmp_path / "ws", tmp_path / "cache", backends, lines.append)
+    assert any("used the procedural renderer" in line for line in lines)
+    assert all(m["reason"].startswith("auto: ") for m in manifest)
+
+
+def test_diffusers_asked_for_without_its_model_is_a_clear_error(tmp_path: Path) -> None:
+    from appforge.config import Settings
+    from appforge.tools.assets import select_backends
+
+    settings = Settings(home=tmp_path, image_backend="diffusers",
+                        image_model=str(tmp_path / "no-such-model"))
+    with pytest.raises(GenerationError, match="diffusers image backend cannot run") as info:
+        select_backends(settings, _spec())
+    assert "APPFORGE_IMAGE_BACKEND=auto" in (info.value.hint or "")
 
 
 def test_unwritable_workspace_is_a_generation_error(tmp_path: Path) -> None:
@@ -71,4 +97,4 @@ def test_unwritable_workspace_is_a_generation_error(tmp_path: Path) -> None:
     (ws / "static").mkdir(parents=True)
     (ws / "static" / "assets").write_text("a file where a folder should be")
     with pytest.raises(GenerationError, match="cannot make the asset folder"):
-        make_assets(_spec(), ws, tmp_path / "cache", "procedural", "procedural", lambda _m: None)
+        make_assets(_spec(), ws, tmp_path / "cache", Backends.procedural(), lambda _m: None)

@@ -66,3 +66,11 @@ def test_bad_limits_are_refused_before_anything_is_written(tmp_path: Path) -> No
     assert proc.returncode == 2
     assert "memory limit 1k is below" in proc.stderr
     assert not (tmp_path / "apps").exists()
+
+
+def test_an_invalid_setting_is_named_without_a_traceback(tmp_path: Path) -> None:
+    env = appforge_env(tmp_path, "afcli", 18999) | {"APPFORGE_IMAGE_BACKEND": "dalle"}
+    proc = subprocess.run([sys.executable, "-m", "appforge.cli", "list"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "APPFORGE_IMAGE_BACKEND" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,87 @@
+"""The ``appforge`` command line: build, list, show, logs, rollback, stop, start, destroy, up,
+dns, trust, doctor.
+
+Commands say what they did in a line or a table, or print one JSON object with ``--json``. Errors
+from appforge are one clear message (with a hint and the relevant log lines) and an exit code;
+``--debug`` shows the stack trace. Heavy modules load inside the commands, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from appforge.errors import AppforgeError, InvalidInput
+
+app = typer.Typer(
+    name="appforge",
+    help="Turn a description of an app into a running app at its own domain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show stack traces.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def load_settings() -> Any:
+    from pydantic import ValidationError
+
+    from appforge.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"APPFORGE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        fail(InvalidInput(f"invalid setting: {problems}",
+                           hint="fix the environment variable or $APPFORGE_HOME/config.toml"))
+
+
+def fail(exc: AppforgeError) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    if exc.detail:
+        err.print(exc.detail.rstrip(), style="dim", highlight=False, markup=False)
+    if exc.hint:
+        err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+    if _state["debug"]:
+        err.print_exception()
+    raise typer.Exit(exc.exit_code)
+
+
+def locked(settings: Any, slug: str) -> Any:
+    from appforge.spec import validate_slug
+    from appforge.store.locks import app_lock
+
+    validate_slug(slug)
+    return app_lock(settings.home, slug, lambda m: err.print(m, style="dim"))
+
+
+def log_to(as_json: bool) -> Any:
+    console = err if as_json else out
+    return lambda message: console.print(f"  {message}", style="dim", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+# The commands register themselves on ``app`` when imported.
+from appforge.cli import build, apps, infra  # noqa: E402,F401,I001  (order of --help)

@@ -1,0 +1,5 @@
+"""`python -m appforge.cli`."""
+
+from appforge.cli import main
+
+main()

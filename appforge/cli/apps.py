@@ -1,0 +1,189 @@
+"""Commands on built apps: list, show, logs, rollback, start, stop, destroy."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from appforge.cli import JsonFlag, app, fail, load_settings, locked, log_to, out
+from appforge.errors import AppforgeError
+
+
+@app.command("list")
+def list_apps(as_json: JsonFlag = False) -> None:
+    """List the apps appforge built, with their status, version and URL."""
+    from rich.table import Table
+
+    from appforge.store import Store
+
+    apps = Store(load_settings().db_path).list_apps()
+    if as_json:
+        print(json.dumps([{"slug": a.slug, "title": a.title, "kind": a.kind,
+                           "version": a.current_version, "status": a.status, "url": a.url,
+                           "host": a.host} for a in apps]))
+        return
+    if not apps:
+        out.print('No apps yet. Try: appforge build "a todo list"')
+        return
+    table = Table("slug", "title", "kind", "version", "status", "url", box=None)
+    for a in apps:
+        colour = {"running": "green", "failed": "red"}.get(a.status, "yellow")
+        table.add_row(a.slug, a.title, a.kind, f"v{a.current_version}" if a.current_version
+                      else "-", f"[{colour}]{a.status}[/]", a.url or "-")
+    out.print(table)
+
+
+@app.command()
+def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
+         as_json: JsonFlag = False) -> None:
+    """An app's versions, status, domains, container health and resource limits."""
+    from rich.table import Table
+
+    from appforge.tools import apps
+
+    try:
+        info = apps.show(load_settings(), slug)
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps(info))
+        return
+    out.print(f"[bold]{info['title']}[/] ({info['slug']}, {info['kind']}): {info['status']}",
+              highlight=False)
+    out.print(f"  domains: {', '.join(info['domains'])}   url: {info['url'] or '-'}",
+              highlight=False)
+    c = info["container"]
+    if c:
+        lim = c["limits"]
+        out.print(f"  container {c['name']}: {c['state']}, health {c['health']}, restarts "
+                  f"{c['restarts']}; limits {lim['memory'] // 2**20} MiB, {lim['cpus']:g} CPU, "
+                  f"{lim['pids']} pids", highlight=False)
+    table = Table("version", "status", "tests", "build s", "created", box=None)
+    for v in info["versions"]:
+        mark = " *" if v["version"] == info["current_version"] else ""
+        table.add_row(f"v{v['version']}{mark}", v["status"], v["test_summary"] or v["error"][:60],
+                      f"{v['timings'].get('total', 0):.1f}",
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(v["created_at"])))
+    out.print(table)
+
+
+@app.command()
+def logs(
+    slug: Annotated[str, typer.Argument(help="The app whose logs to show.")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")]
+    = False,
+    tail: Annotated[int, typer.Option(help="How many recent lines.")] = 100,
+) -> None:
+    """The app container's log (its current version)."""
+    from appforge.tools import apps
+
+    try:
+        lines = apps.logs(load_settings(), slug, follow, tail)
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if follow:
+        for chunk in lines:
+            sys.stdout.write(chunk.decode(errors="replace"))
+            sys.stdout.flush()
+    else:
+        sys.stdout.write(lines.decode(errors="replace"))
+
+
+@app.command()
+def rollback(
+    slug: Annotated[str, typer.Argument(help="The app to roll back.")],
+    to: Annotated[int | None, typer.Option("--to", help="Version number (default: previous).")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Serve an earlier version again (blue/green; the data volume is kept)."""
+    from appforge.tools import apps
+
+    settings = load_settings()
+    try:
+        with locked(settings, slug):
+            done = apps.rollback(settings, slug, to, log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    _report_deployed(done, "rolled back to", as_json)
+
+
+@app.command()
+def start(slug: Annotated[str, typer.Argument(help="The app to start.")],
+          as_json: JsonFlag = False) -> None:
+    """Start a stopped app's current version and route it again."""
+    from appforge.tools import apps
+
+    settings = load_settings()
+    try:
+        with locked(settings, slug):
+            done = apps.start(settings, slug, log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    _report_deployed(done, "started", as_json)
+
+
+@app.command()
+def stop(slug: Annotated[str, typer.Argument(help="The app to stop.")],
+         as_json: JsonFlag = False) -> None:
+    """Take an app off its domain and stop its container (data and versions stay)."""
+    from appforge.tools import apps
+
+    settings = load_settings()
+    try:
+        with locked(settings, slug):
+            apps.stop(settings, slug, log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"slug": slug, "status": "stopped"}))
+    else:
+        out.print(f"[bold]stopped[/] {slug}", highlight=False)
+
+
+@app.command()
+def destroy(
+    slug: Annotated[str, typer.Argument(help="The app to remove.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    keep_data: Annotated[bool, typer.Option("--keep-data", help="Keep the data volume.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove an app: its route, containers, images, workspaces, and its data unless kept."""
+    from appforge.store import Store
+    from appforge.tools import apps
+
+    settings = load_settings()
+    try:
+        with locked(settings, slug):
+            Store(settings.db_path).get_app(slug)
+            if not yes and not typer.confirm(f"Destroy {slug} and all its data?", default=False):
+                raise typer.Exit(1)
+            removed = apps.destroy(settings, slug, keep_data, log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"slug": slug, "status": "destroyed", "removed": removed,
+                          "kept_data": keep_data}))
+    else:
+        out.print(f"[bold]destroyed[/] {slug}: {', '.join(removed) or 'nothing was running'}"
+                  + (" (data volume kept)" if keep_data else ""), highlight=False)
+
+
+def _report_deployed(done: Any, verb: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"slug": done.slug, "version": done.version, "url": done.url,
+                          "status": "running", "container": done.container,
+                          "healthy_after": round(done.healthy_after, 3)}))
+    else:
+        out.print(f"[bold green]✓[/] {done.slug} {verb} v{done.version} at "
+                  f"[bold underline]{done.url}[/]", highlight=False)

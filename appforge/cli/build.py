@@ -1,0 +1,78 @@
+"""`appforge build`: describe an app, get it running; progress per stage."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from appforge.cli import JsonFlag, app, err, fail, load_settings, out
+from appforge.errors import AppforgeError
+
+
+@app.command()
+def build(
+    description: Annotated[str, typer.Argument(help="What the app is, in your own words.")],
+    as_json: JsonFlag = False,
+    app_slug: Annotated[str | None, typer.Option(
+        "--app", help="Build a new version of this app (blue/green redeploy).")] = None,
+    domain: Annotated[list[str] | None, typer.Option(
+        "--domain", help="Domain to answer at (repeat for several).")] = None,
+    planner: Annotated[str | None, typer.Option(help="Planner to use (default: settings).")] = None,
+    memory: Annotated[str | None, typer.Option(help="Memory limit for this app, e.g. 512m.")]
+    = None,
+    cpus: Annotated[float | None, typer.Option(help="CPU limit for this app, e.g. 0.5.")] = None,
+    pids: Annotated[int | None, typer.Option(help="Process limit for this app.")] = None,
+) -> None:
+    """Plan, write, test, package and deploy an app; print its URL."""
+    from appforge.agent.run import build as run_build
+
+    settings = load_settings()
+    progress = _Progress(err if as_json else out)
+    try:
+        result = run_build(description, settings, on_event=progress, planner=planner,
+                           app=app_slug, domains=domain,
+                           limits={"memory": memory, "cpus": cpus, "pids": pids})
+    except AppforgeError as exc:
+        progress.close()
+        fail(exc)
+        return
+    progress.close()
+    if as_json:
+        print(json.dumps(result.as_json()))
+        return
+    out.print()
+    out.print(f"[bold green]✓[/] {result.title} v{result.version} is live at "
+              f"[bold underline]{result.url}[/]", highlight=False)
+    stages = "  ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if k != "total")
+    out.print(f"  {stages}  [bold]total {result.timings['total']:.1f}s[/]", style="dim",
+              highlight=False)
+    out.print(f"  workspace: {result.workspace}", style="dim", highlight=False)
+
+
+class _Progress:
+    """Prints one line per stage as the build streams its events."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status = console.status("starting", spinner="dots") if console.is_terminal else None
+        if self.status:
+            self.status.start()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        stage = event.get("stage", "")
+        if event.get("event") == "start":
+            if self.status:
+                self.status.update(f"{stage} …")
+        elif event.get("event") == "end":
+            self.console.print(f"[green]✓[/] {stage:<12} {event['seconds']:6.2f}s",
+                               highlight=False)
+        elif "message" in event:
+            self.console.print(f"  [dim]{stage:<12} {event['message']}[/]", highlight=False,
+                               markup=True)
+
+    def close(self) -> None:
+        if self.status:
+            self.status.stop()

@@ -1,0 +1,120 @@
+"""Commands on the installation: up, dns, trust, doctor."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from appforge.cli import JsonFlag, app, fail, load_settings, log_to, out
+from appforge.errors import AppforgeError, InvalidInput
+
+
+@app.command()
+def up(as_json: JsonFlag = False) -> None:
+    """Bring back the proxy and every app that should be serving, with all routes."""
+    from appforge.tools import apps
+
+    try:
+        restored = apps.up(load_settings(), log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"status": "up", "restored": restored}))
+    else:
+        out.print("[bold green]✓[/] proxy and routes are up"
+                  + (f"; restarted {', '.join(restored)}" if restored else ""), highlight=False)
+
+
+@app.command()
+def dns(
+    slug: Annotated[str, typer.Argument(help="The app whose domains need DNS records.")],
+    apply: Annotated[bool, typer.Option("--apply", help="Create them with the DNS provider.")]
+    = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The DNS records each of an app's domains needs (and, with --apply, create them)."""
+    from appforge.dns import format_zone_lines, get_dns_provider, needs_dns, records_for
+    from appforge.store import Store
+
+    settings = load_settings()
+    try:
+        hosts = Store(settings.db_path).domains(Store(settings.db_path).get_app(slug).slug)
+        plan = []
+        for host in hosts:
+            need = needs_dns(host)
+            plan.append((host, need.reason, records_for(host, settings) if need else []))
+        changes: list[str] = []
+        wanted = [r for _, _, records in plan for r in records]
+        if apply and wanted:
+            provider = get_dns_provider(settings)
+            if provider is None:
+                raise InvalidInput("no DNS provider is configured",
+                                   hint="set APPFORGE_DNS_PROVIDER=cloudflare and "
+                                   "APPFORGE_CLOUDFLARE_API_TOKEN, or create the records by hand")
+            with provider:  # type: ignore[attr-defined]
+                changes = provider.ensure_records(wanted)
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"slug": slug, "domains": [
+            {"domain": host, "reason": reason, "records": [r.__dict__ for r in records]}
+            for host, reason, records in plan], "changes": changes}))
+        return
+    for host, reason, records in plan:
+        if not records:
+            out.print(f"{host}: no record needed ({reason})", highlight=False)
+            continue
+        out.print(f"{host}: create these records at your DNS provider:", highlight=False)
+        for line in format_zone_lines(records):
+            out.print(f"  {line}", highlight=False, markup=False)
+    for line in changes:
+        out.print(f"[green]✓[/] {line}", highlight=False)
+
+
+@app.command()
+def trust(as_json: JsonFlag = False) -> None:
+    """Export the proxy's local CA certificate and say how to trust it (TLS=internal)."""
+    from appforge.sandbox.engine import connect
+    from appforge.sandbox.proxy import export_root_certificate
+
+    settings = load_settings()
+    try:
+        path = export_root_certificate(connect(settings), settings)
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"certificate": str(path)}))
+        return
+    out.print(f"The proxy's local CA certificate is at [bold]{path}[/]", highlight=False)
+    out.print("Trust it on this machine (Debian/Ubuntu):", highlight=False)
+    out.print(f"  sudo cp {path} /usr/local/share/ca-certificates/appforge-local-ca.crt && "
+              "sudo update-ca-certificates", highlight=False, markup=False)
+    out.print("Firefox and Chrome: Settings → Certificates → Import, and trust it for websites.",
+              highlight=False)
+    out.print(f"curl: curl --cacert {path} https://<app>.localhost"
+              + ("" if settings.https_port == 443 else f":{settings.https_port}"),
+              highlight=False, markup=False)
+
+
+@app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check this machine: Docker engine, base images, proxy, data dir, disk space."""
+    from appforge.doctor import run_checks
+
+    checks = run_checks(load_settings())
+    failed = any(c.status == "fail" for c in checks)
+    if as_json:
+        print(json.dumps({"ok": not failed, "checks": [c.as_json() for c in checks]}))
+    else:
+        marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
+        for c in checks:
+            out.print(f"{marks[c.status]} [bold]{c.name}[/]: {c.detail}", highlight=False)
+            if c.fix:
+                out.print(f"    fix: {c.fix}", style="dim", highlight=False)
+    if failed:
+        raise typer.Exit(1)

@@ -168,13 +168,14 @@ def _load(path: str, device: str, dtype: Any, options: DiffusionOptions,
     cls = pipeline_class or DiffusionPipeline
     try:
         pipe = cls.from_pretrained(path, torch_dtype=dtype, local_files_only=True)
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise GenerationError(f"could not load the diffusers model at {path}: {exc}") from None
     if options.cpu_offload and device == "cuda":
         pipe.enable_model_cpu_offload()
     else:
         pipe.to(device)
-    optimise(pipe, options)
+    # Kept on the pipeline so every backend using it can report what was applied.
+    pipe.appforge_optimisations = optimise(pipe, options)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -205,7 +206,9 @@ def optimise(pipe: Any, options: DiffusionOptions) -> list[str]:
         applied.append(f"first-block cache {options.step_cache:g}")
     if options.compile and denoiser is not None:
         if hasattr(denoiser, "compile_repeated_blocks"):
-            denoiser.compile_repeated_blocks(fullgraph=True)
+            # The first-block cache decides per step, in Python, whether to run the other
+            # blocks; that graph break makes fullgraph compilation fail, so allow it then.
+            denoiser.compile_repeated_blocks(fullgraph=not options.step_cache)
             applied.append("regional torch.compile")
         else:
             import torch

@@ -78,8 +78,12 @@ def resolve_model(model: str) -> Path | None:
     return local if (local / "model_index.json").is_file() else None
 
 
-def choose(kind: Kind, setting: str, model: str) -> Choice:
-    """The backend to use for ``kind``, and why. ``diffusers`` asked for and impossible raises."""
+def choose(kind: Kind, setting: str, model: str, device: str = "auto") -> Choice:
+    """The backend to use for ``kind``, and why. ``diffusers`` asked for and impossible raises.
+
+    Without a GPU, ``diffusers`` runs only when the device is set to ``cpu`` on purpose: the
+    default models take minutes per image and hours per video on a CPU.
+    """
     if setting == "procedural":
         return Choice("procedural", "procedural backend chosen in the settings")
     if setting not in ("auto", "diffusers"):
@@ -93,8 +97,10 @@ def choose(kind: Kind, setting: str, model: str) -> Choice:
     elif path is None:
         problem = (f"the weights of {model} are not on this machine (a folder with "
                    "model_index.json, or the Hugging Face cache); appforge never downloads")
-    elif setting == "auto" and not gpu_present():
+    elif not gpu_present() and (setting == "auto" or device != "cpu"):
         problem = "no CUDA GPU found"
+        if setting == "diffusers":
+            problem += " (set APPFORGE_DIFFUSERS_DEVICE=cpu to run it on the CPU anyway)"
     if problem:
         if setting == "diffusers":
             raise GenerationError(f"the diffusers {kind} backend cannot run: {problem}",

@@ -42,6 +42,8 @@ class Backends:
     video_reason: str = "procedural"
     image_tag: str = "procedural"
     video_tag: str = "procedural"
+    #: ``auto`` chose diffusers: a failure there (out of GPU memory...) falls back to procedural.
+    fallback: bool = False
 
     @classmethod
     def procedural(cls) -> Backends:
@@ -58,7 +60,8 @@ def select_backends(settings: Settings, spec: AppSpec) -> Backends:
     chosen = Backends.procedural()
     kinds = {a.kind for a in spec.assets}
     if "image" in kinds:
-        choice = choose("image", settings.image_backend, settings.image_model)
+        choice = choose("image", settings.image_backend, settings.image_model,
+                        settings.diffusers_device)
         chosen.image_reason = choice.reason
         if choice.backend == "diffusers":
             from appforge.generators.image.diffusers_backend import DiffusersImageBackend
@@ -66,8 +69,10 @@ def select_backends(settings: Settings, spec: AppSpec) -> Backends:
             options = settings.diffusion_options("image")
             chosen.image = DiffusersImageBackend(choice.model, choice.model_path, options)
             chosen.image_tag = f"diffusers:{choice.model}:{options}"
+            chosen.fallback = settings.image_backend == "auto"
     if "video" in kinds:
-        choice = choose("video", settings.video_backend, settings.video_model)
+        choice = choose("video", settings.video_backend, settings.video_model,
+                        settings.diffusers_device)
         chosen.video_reason = choice.reason
         if choice.backend == "diffusers":
             from appforge.generators.video.diffusers_backend import DiffusersVideoBackend
@@ -75,7 +80,22 @@ def select_backends(settings: Settings, spec: AppSpec) -> Backends:
             options = settings.diffusion_options("video")
             chosen.video = DiffusersVideoBackend(choice.model, choice.model_path, options)
             chosen.video_tag = f"diffusers:{choice.model}:{options}"
+            chosen.fallback = chosen.fallback or settings.video_backend == "auto"
     return chosen
+
+
+def _fall_back(backends: Backends, video: bool, exc: GenerationError,
+               log: Callable[[str], None]) -> None:
+    """``auto`` picked diffusers and it failed: say why and use the procedural renderer."""
+    procedural = Backends.procedural()
+    reason = f"auto: diffusers failed ({exc}); used the procedural renderer"
+    log(reason)
+    if video:
+        backends.video, backends.video_reason = procedural.video, reason
+        backends.video_tag = "procedural"
+    else:
+        backends.image, backends.image_reason = procedural.image, reason
+        backends.image_tag = "procedural"
 
 
 def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Backends,
@@ -98,13 +118,20 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Back
     manifest = []
     for request in ordered:
         video = request.kind == "video"
-        backend = backends.video if video else backends.image
-        key = _cache_key(backends.video_tag if video else backends.image_tag, request, spec)
-        cached = cache_root / key
         start = time.monotonic()
-        hit = (cached / request.filename).exists()
-        if not hit:
-            _render(request, spec, backend, cached, out_dir)
+        while True:
+            backend = backends.video if video else backends.image
+            key = _cache_key(backends.video_tag if video else backends.image_tag, request, spec)
+            cached = cache_root / key
+            hit = (cached / request.filename).exists()
+            try:
+                if not hit:
+                    _render(request, spec, backend, cached, out_dir)
+                break
+            except GenerationError as exc:
+                if backend.name != "diffusers" or not backends.fallback:
+                    raise
+                _fall_back(backends, video, exc, log)
         files = [request.filename] + ([request.poster_filename] if request.poster_filename else [])
         try:
             for name in files:

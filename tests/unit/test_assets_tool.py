@@ -98,3 +98,29 @@ def test_unwritable_workspace_is_a_generation_error(tmp_path: Path) -> None:
     (ws / "static" / "assets").write_text("a file where a folder should be")
     with pytest.raises(GenerationError, match="cannot make the asset folder"):
         make_assets(_spec(), ws, tmp_path / "cache", Backends.procedural(), lambda _m: None)
+
+
+def test_auto_falls_back_to_procedural_when_diffusers_fails(tmp_path: Path) -> None:
+    """auto picked diffusers (GPU and weights present) but the model fails, e.g. out of memory."""
+    from appforge.generators.image.diffusers_backend import DiffusersImageBackend
+    from appforge.generators.diffusion import DiffusionOptions
+    from appforge.tools.assets import Backends
+
+    pytest.importorskip("diffusers")
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    backends = Backends.procedural()
+    backends.image = DiffusersImageBackend("broken", str(broken), DiffusionOptions(device="cpu"))
+    backends.image_reason, backends.image_tag, backends.fallback = "auto: ...", "diffusers:x", True
+    lines: list[str] = []
+    manifest = make_assets(_spec(), tmp_path / "ws", tmp_path / "cache", backends, lines.append)
+    hero = next(m for m in manifest if m["file"].endswith("hero.png"))
+    assert hero["backend"] == "procedural"
+    assert hero["reason"].startswith("auto: diffusers failed")
+    assert any("used the procedural renderer" in line for line in lines)
+    backends.fallback = False  # asked for diffusers explicitly: the error stands
+    backends.image = DiffusersImageBackend("broken", str(broken), DiffusionOptions(device="cpu"))
+    backends.image_tag = "diffusers:x"
+    with pytest.raises(GenerationError):
+        make_assets(_spec(), tmp_path / "ws2", tmp_path / "cache", backends, lines.append)

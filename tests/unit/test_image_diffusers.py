@@ -54,7 +54,7 @@ def sd_turbo(models: dict[str, Path]) -> Path:
 
 
 def _backend(model: Path, options: DiffusionOptions = CPU) -> DiffusersImageBackend:
-    choice = choose("image", "diffusers", str(model))
+    choice = choose("image", "diffusers", str(model), device="cpu")
     return DiffusersImageBackend(choice.model, choice.model_path, options)
 
 

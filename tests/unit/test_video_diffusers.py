@@ -174,7 +174,10 @@ def test_auto_picks_procedural_without_a_gpu_and_diffusers_when_asked(
     auto = diffusion.choose("video", "auto", str(models["wan"]))
     assert auto.backend == "procedural" and "no CUDA GPU" in auto.reason
 
-    asked = diffusion.choose("video", "diffusers", str(models["wan"]))
+    with pytest.raises(GenerationError, match="no CUDA GPU found") as info:
+        diffusion.choose("video", "diffusers", str(models["wan"]))
+    assert "APPFORGE_DIFFUSERS_DEVICE=cpu" in str(info.value)
+    asked = diffusion.choose("video", "diffusers", str(models["wan"]), device="cpu")
     assert (asked.backend, asked.model_path) == ("diffusers", str(models["wan"]))
 
 

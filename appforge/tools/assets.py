@@ -29,28 +29,34 @@ MANIFEST = "assets.json"
 
 
 @dataclass
-class Backends:
-    """The image and video backends of one build, why each was chosen, and a cache tag each.
+class Slot:
+    """The backend making one kind of asset (image or video) in a build, and why.
 
-    The tag names everything besides the request that decides the pixels (model, steps, ...),
-    so a render made by another model or setting is never taken from the cache.
+    ``tag`` names everything besides the request that decides the pixels (model, steps, ...), so
+    a render made by another model or setting is never taken from the cache. ``fallback``: auto
+    chose diffusers, so if it fails (out of GPU memory...) the procedural renderer steps in.
     """
 
-    image: Any
-    video: Any
-    image_reason: str = "procedural"
-    video_reason: str = "procedural"
-    image_tag: str = "procedural"
-    video_tag: str = "procedural"
-    #: ``auto`` chose diffusers: a failure there (out of GPU memory...) falls back to procedural.
+    backend: Any
+    reason: str = "procedural"
+    tag: str = "procedural"
     fallback: bool = False
+
+
+@dataclass
+class Backends:
+    image: Slot
+    video: Slot
 
     @classmethod
     def procedural(cls) -> Backends:
         from appforge.generators.image.procedural import ProceduralImageBackend
         from appforge.generators.video.procedural import ProceduralVideoBackend
 
-        return cls(ProceduralImageBackend(), ProceduralVideoBackend())
+        return cls(Slot(ProceduralImageBackend()), Slot(ProceduralVideoBackend()))
+
+    def slot(self, kind: str) -> Slot:
+        return self.video if kind == "video" else self.image
 
 
 def select_backends(settings: Settings, spec: AppSpec) -> Backends:
@@ -58,44 +64,36 @@ def select_backends(settings: Settings, spec: AppSpec) -> Backends:
     from appforge.generators.diffusion import choose
 
     chosen = Backends.procedural()
-    kinds = {a.kind for a in spec.assets}
-    if "image" in kinds:
-        choice = choose("image", settings.image_backend, settings.image_model,
-                        settings.diffusers_device)
-        chosen.image_reason = choice.reason
+    for kind in sorted({a.kind for a in spec.assets}):
+        setting, model = ((settings.video_backend, settings.video_model) if kind == "video"
+                          else (settings.image_backend, settings.image_model))
+        choice = choose(kind, setting, model, settings.diffusers_device)
+        slot = chosen.slot(kind)
+        slot.reason = choice.reason
         if choice.backend == "diffusers":
-            from appforge.generators.image.diffusers_backend import DiffusersImageBackend
-
-            options = settings.diffusion_options("image")
-            chosen.image = DiffusersImageBackend(choice.model, choice.model_path, options)
-            chosen.image_tag = f"diffusers:{choice.model}:{options}"
-            chosen.fallback = settings.image_backend == "auto"
-    if "video" in kinds:
-        choice = choose("video", settings.video_backend, settings.video_model,
-                        settings.diffusers_device)
-        chosen.video_reason = choice.reason
-        if choice.backend == "diffusers":
-            from appforge.generators.video.diffusers_backend import DiffusersVideoBackend
-
-            options = settings.diffusion_options("video")
-            chosen.video = DiffusersVideoBackend(choice.model, choice.model_path, options)
-            chosen.video_tag = f"diffusers:{choice.model}:{options}"
-            chosen.fallback = chosen.fallback or settings.video_backend == "auto"
+            options = settings.diffusion_options(kind)
+            slot.backend = _diffusers_backend(kind)(choice.model, choice.model_path, options)
+            slot.tag = f"diffusers:{choice.model}:{options}"
+            slot.fallback = setting == "auto"
     return chosen
 
 
-def _fall_back(backends: Backends, video: bool, exc: GenerationError,
-               log: Callable[[str], None]) -> None:
+def _diffusers_backend(kind: str) -> Any:
+    if kind == "video":
+        from appforge.generators.video.diffusers_backend import DiffusersVideoBackend
+
+        return DiffusersVideoBackend
+    from appforge.generators.image.diffusers_backend import DiffusersImageBackend
+
+    return DiffusersImageBackend
+
+
+def _fall_back(slot: Slot, kind: str, exc: GenerationError, log: Callable[[str], None]) -> None:
     """``auto`` picked diffusers and it failed: say why and use the procedural renderer."""
-    procedural = Backends.procedural()
-    reason = f"auto: diffusers failed ({exc}); used the procedural renderer"
-    log(reason)
-    if video:
-        backends.video, backends.video_reason = procedural.video, reason
-        backends.video_tag = "procedural"
-    else:
-        backends.image, backends.image_reason = procedural.image, reason
-        backends.image_tag = "procedural"
+    slot.backend = Backends.procedural().slot(kind).backend
+    slot.reason = f"auto: diffusers failed ({exc}); used the procedural renderer"
+    slot.tag, slot.fallback = "procedural", False
+    log(slot.reason)
 
 
 def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Backends,
@@ -107,31 +105,26 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Back
     except OSError as exc:
         raise GenerationError(f"cannot make the asset folder {out_dir}: "
                               f"{exc.strerror or exc}") from None
-    if spec.assets:
-        reasons = {backends.image_reason} if any(a.kind == "image" for a in spec.assets) else set()
-        if any(a.kind == "video" for a in spec.assets):
-            reasons.add(backends.video_reason)
-        for reason in sorted(reasons):
-            log(reason)
+    for reason in sorted({backends.slot(a.kind).reason for a in spec.assets}):
+        log(reason)
     # Images first: a video with the same role animates its still.
     ordered = sorted(spec.assets, key=lambda a: a.kind == "video")
     manifest = []
     for request in ordered:
-        video = request.kind == "video"
+        slot = backends.slot(request.kind)
         start = time.monotonic()
         while True:
-            backend = backends.video if video else backends.image
-            key = _cache_key(backends.video_tag if video else backends.image_tag, request, spec)
+            key = _cache_key(slot.tag, request, spec)
             cached = cache_root / key
             hit = (cached / request.filename).exists()
             try:
                 if not hit:
-                    _render(request, spec, backend, cached, out_dir)
+                    _render(request, spec, slot.backend, cached, out_dir)
                 break
             except GenerationError as exc:
-                if backend.name != "diffusers" or not backends.fallback:
+                if not slot.fallback:
                     raise
-                _fall_back(backends, video, exc, log)
+                _fall_back(slot, request.kind, exc, log)
         files = [request.filename] + ([request.poster_filename] if request.poster_filename else [])
         try:
             for name in files:
@@ -147,11 +140,10 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Back
                        if request.poster_filename else None),
             "kind": request.kind, "role": request.role, "prompt": request.prompt,
             "seed": request.seed, "width": request.width, "height": request.height,
-            "seconds": request.seconds, "backend": backend.name,
-            "reason": backends.video_reason if video else backends.image_reason,
+            "seconds": request.seconds, "backend": slot.backend.name, "reason": slot.reason,
             "cached": hit, "render_seconds": round(seconds, 3),
-            **({"report": asdict(backend.last_report)}
-               if not hit and getattr(backend, "last_report", None) else {}),
+            **({"report": asdict(slot.backend.last_report)}
+               if not hit and getattr(slot.backend, "last_report", None) else {}),
         })
     (workspace / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -13,7 +13,8 @@ from appforge.tools.assets import Backends, make_assets
 
 
 def _spec(**theme: str) -> AppSpec:
-    return AppSpec(name="Surf", slug="surf", title="Surf", kind="landing", theme=theme or {}, assets=[
+    return AppSpec(name="Surf", slug="surf", title="Surf", kind="landing", theme=theme or {},
+                   assets=[
         AssetRequest(kind="video", role="hero", name="hero-video", prompt="waves at sunrise",
                      width=160, height=96, seconds=1, seed=3),
         AssetRequest(kind="image", role="hero", name="hero", prompt="waves at sunrise",
@@ -48,7 +49,8 @@ def test_unchanged_assets_are_not_redrawn_and_a_theme_change_redraws(tmp_path: P
     assert not any(m["cached"] for m in first) and all(m["cached"] for m in again)
     assert (tmp_path / "a/static/assets/hero.png").read_bytes() == \
         (tmp_path / "b/static/assets/hero.png").read_bytes()
-    changed = make_assets(_spec(primary="#c2410c"), tmp_path / "c", cache, Backends.procedural(), lambda _m: None)
+    changed = make_assets(_spec(primary="#c2410c"), tmp_path / "c", cache,
+                          Backends.procedural(), lambda _m: None)
     assert not any(m["cached"] for m in changed)
 
 
@@ -73,8 +75,8 @@ def test_auto_without_gpu_or_weights_uses_procedural_and_says_why(tmp_path: Path
 
     settings = Settings(home=tmp_path, image_model=str(tmp_path / "no-such-model"))
     backends = select_backends(settings, _spec())
-    assert backends.image.name == backends.video.name == "procedural"
-    assert backends.image_reason.startswith("auto: ")
+    assert backends.image.backend.name == backends.video.backend.name == "procedural"
+    assert backends.image.reason.startswith("auto: ")
     lines: list[str] = []
     manifest = make_assets(_spec(), tmp_path / "ws", tmp_path / "cache", backends, lines.append)
     assert any("used the procedural renderer" in line for line in lines)
@@ -104,23 +106,22 @@ def test_auto_falls_back_to_procedural_when_diffusers_fails(tmp_path: Path) -> N
     """auto picked diffusers (GPU and weights present) but the model fails, e.g. out of memory."""
     from appforge.generators.image.diffusers_backend import DiffusersImageBackend
     from appforge.generators.diffusion import DiffusionOptions
-    from appforge.tools.assets import Backends
+    from appforge.tools.assets import Backends, Slot
 
     pytest.importorskip("diffusers")
     broken = tmp_path / "broken-model"
     broken.mkdir()
     (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    backend = DiffusersImageBackend("broken", str(broken), DiffusionOptions(device="cpu"))
     backends = Backends.procedural()
-    backends.image = DiffusersImageBackend("broken", str(broken), DiffusionOptions(device="cpu"))
-    backends.image_reason, backends.image_tag, backends.fallback = "auto: ...", "diffusers:x", True
+    backends.image = Slot(backend, reason="auto: ...", tag="diffusers:x", fallback=True)
     lines: list[str] = []
     manifest = make_assets(_spec(), tmp_path / "ws", tmp_path / "cache", backends, lines.append)
     hero = next(m for m in manifest if m["file"].endswith("hero.png"))
     assert hero["backend"] == "procedural"
     assert hero["reason"].startswith("auto: diffusers failed")
     assert any("used the procedural renderer" in line for line in lines)
-    backends.fallback = False  # asked for diffusers explicitly: the error stands
-    backends.image = DiffusersImageBackend("broken", str(broken), DiffusionOptions(device="cpu"))
-    backends.image_tag = "diffusers:x"
+    # asked for diffusers explicitly: the error stands
+    backends.image = Slot(backend, reason="diffusers: ...", tag="diffusers:x", fallback=False)
     with pytest.raises(GenerationError):
         make_assets(_spec(), tmp_path / "ws2", tmp_path / "cache", backends, lines.append)

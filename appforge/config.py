@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from appforge.spec import validate_domain
@@ -24,7 +24,8 @@ def _default_home() -> Path:
 class Settings(BaseSettings):
     """Every knob appforge has, with defaults that work offline on one machine."""
 
-    model_config = SettingsConfigDict(env_prefix="APPFORGE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="APPFORGE_", extra="ignore",
+                                      populate_by_name=True)
 
     #: Data dir: workspaces, SQLite store and checkpoints, wheelhouse, proxy socket.
     home: Path = Field(default_factory=_default_home)
@@ -83,7 +84,14 @@ class Settings(BaseSettings):
     #: First-block cache threshold for video (0 = off): faster, slightly different output.
     diffusers_step_cache: float = Field(default=0.0, ge=0.0, le=1.0)
     diffusers_compile: bool = False
-    planner: str = "blueprint"
+    #: ``auto``: the LLM planner when an endpoint or model is configured, else the blueprint one.
+    planner: Literal["auto", "blueprint", "llm"] = "auto"
+    #: Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp's server, LM Studio).
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = Field(default="", validation_alias=AliasChoices(
+        "APPFORGE_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"))
+    llm_timeout: float = Field(default=120.0, gt=0)
 
     @field_validator("base_domain")
     @classmethod
@@ -121,6 +129,13 @@ class Settings(BaseSettings):
     @property
     def proxy_dir(self) -> Path:
         return self.home / "proxy"
+
+    @property
+    def planner_name(self) -> str:
+        """The planner ``auto`` stands for here."""
+        if self.planner != "auto":
+            return self.planner
+        return "llm" if (self.llm_base_url or self.llm_model) else "blueprint"
 
     def diffusion_options(self, kind: str) -> Any:
         from appforge.generators.diffusion import DiffusionOptions

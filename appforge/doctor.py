@@ -33,7 +33,7 @@ class Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     checks = [_python(), _data_dir(settings), _disk(settings), _video_encoder(),
-              *_diffusion(settings)]
+              _llm(settings), *_diffusion(settings)]
     engine = _engine(settings)
     checks.append(engine[0])
     client = engine[1]
@@ -83,6 +83,36 @@ def _video_encoder() -> Check:
         return Check("video encoder", "warn", f"no libx264 encoder in PyAV: {exc}",
                      "pip install --upgrade av")
     return Check("video encoder", "ok", f"PyAV {av.__version__} with libx264")
+
+
+def _llm(settings: Settings) -> Check:
+    """Which planner builds will use; for the LLM one, whether the endpoint knows the model."""
+    planner = settings.planner_name
+    if planner != "llm":
+        return Check("planner", "ok", f"{planner} planner (rules, no LLM); set "
+                     "APPFORGE_LLM_MODEL (and APPFORGE_LLM_BASE_URL) to plan with an LLM")
+    from appforge.agent.planners import OPENAI_BASE_URL
+
+    base = settings.llm_base_url or OPENAI_BASE_URL
+    if not settings.llm_model:
+        return Check("planner", "fail", f"LLM planner at {base} but no model is set",
+                     "set APPFORGE_LLM_MODEL")
+    import openai
+
+    client = openai.OpenAI(base_url=base, api_key=settings.llm_api_key or "not-needed",
+                           timeout=10, max_retries=0)
+    try:
+        models = [m.id for m in client.models.list()]
+    except openai.APIError as exc:
+        return Check("planner", "fail", f"the LLM endpoint {base} does not answer: "
+                     f"{str(exc).splitlines()[0][:160]}",
+                     "start the server (ollama serve, vllm serve ..., llama-server ...) or fix "
+                     "APPFORGE_LLM_BASE_URL / APPFORGE_LLM_API_KEY")
+    if models and settings.llm_model not in models:
+        return Check("planner", "fail", f"{base} does not serve {settings.llm_model} "
+                     f"(it serves: {', '.join(models[:8])})", "set APPFORGE_LLM_MODEL to one "
+                     "of those, or pull the model first (e.g. ollama pull NAME)")
+    return Check("planner", "ok", f"LLM planner: {settings.llm_model} at {base}")
 
 
 def _diffusion(settings: Settings) -> list[Check]:

@@ -17,7 +17,9 @@ exits with ``error.exit_code``. Stack traces are shown only with ``--debug``.
     ├── TestsFailed           the app's own tests failed in the sandbox (output attached)
     ├── UnhealthyDeployment   the container never turned healthy (last log lines attached)
     ├── ProxyError            the Caddy proxy could not be started or configured
-    └── GenerationError       an image or video could not be made
+    ├── GenerationError       an image or video could not be made
+    ├── LLMUnavailable        the LLM endpoint is down, times out or refuses the request
+    └── PlanningFailed        the LLM answered, but gave no usable plan
 """
 
 from __future__ import annotations
@@ -85,3 +87,11 @@ class ProxyError(AppforgeError):
 
 class GenerationError(AppforgeError):
     pass
+
+
+class LLMUnavailable(AppforgeError):
+    """The LLM endpoint cannot be reached, times out, or refuses the request."""
+
+
+class PlanningFailed(AppforgeError):
+    """The model answered, but gave no usable plan within the allowed attempts."""

@@ -27,7 +27,11 @@ class Installation:
     env: dict[str, str]
 
     def run(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, "-m", "appforge.cli", *args], env=self.env,
+        return self.run_with_env(self.env, *args, check=check, timeout=timeout)
+
+    def run_with_env(self, env: dict[str, str], *args: str, check: bool = True,
+                     timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "appforge.cli", *args], env=env,
                               capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError(f"appforge {' '.join(args)} exited {proc.returncode}\n"

@@ -7,10 +7,13 @@ and needs no network or model.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from appforge.errors import InvalidInput
 from appforge.spec import AppSpec
+
+if TYPE_CHECKING:
+    from appforge.config import Settings
 
 
 @runtime_checkable
@@ -22,13 +25,27 @@ class Planner(Protocol):
     def plan(self, description: str) -> AppSpec: ...
 
 
-PLANNERS = ("blueprint",)
+PLANNERS = ("auto", "blueprint", "llm")
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
-def get_planner(name: str) -> Planner:
-    """The planner called ``name``; InvalidInput naming the known planners for any other name."""
+def get_planner(name: str, settings: Settings | None = None) -> Planner:
+    """The planner called ``name`` (``auto``: the LLM one when the settings configure an endpoint
+    or a model, else the blueprint one); InvalidInput naming the known planners otherwise."""
+    if name == "auto":
+        name = settings.planner_name if settings is not None else "blueprint"
     if name == "blueprint":
         from appforge.agent.planners.blueprint import BlueprintPlanner
 
         return BlueprintPlanner()
+    if name == "llm":
+        from appforge.agent.planners.llm import LLMPlanner
+
+        if settings is None or not settings.llm_model:
+            raise InvalidInput("the LLM planner needs a model name",
+                               hint="set APPFORGE_LLM_MODEL (and APPFORGE_LLM_BASE_URL for a "
+                               "server other than OpenAI's, APPFORGE_LLM_API_KEY or "
+                               "OPENAI_API_KEY for its key)")
+        return LLMPlanner(settings.llm_base_url or OPENAI_BASE_URL, settings.llm_model,
+                          settings.llm_api_key or "not-needed", timeout=settings.llm_timeout)
     raise InvalidInput(f"unknown planner {name!r}; available: {', '.join(PLANNERS)}")

@@ -105,7 +105,7 @@ def plan_assets(*, kind: Kind, slug: str, name: str, text: str, hero_subject: st
     def add(**request: object) -> None:
         prompt = re.sub(r"\s+", " ", str(request.pop("prompt"))).strip()[:500]
         asset_name = str(request["name"])
-        assets.append(AssetRequest(prompt=prompt or name, seed=_seed(slug, asset_name),
+        assets.append(AssetRequest(prompt=prompt or name, seed=asset_seed(slug, asset_name),
                                    **request))  # type: ignore[arg-type]
 
     logo_match = _LOGO.search(text)
@@ -157,5 +157,5 @@ def _clip(prompt: str) -> str:
     return _PROMPT_CUT.sub("", prompt).strip(" ,.'\"")[:200]
 
 
-def _seed(slug: str, asset_name: str) -> int:
+def asset_seed(slug: str, asset_name: str) -> int:
     return int(hashlib.sha256(f"{slug}/{asset_name}".encode()).hexdigest()[:8], 16)

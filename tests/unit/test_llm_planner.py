@@ -1,0 +1,282 @@
+"""The LLM planner against a local fake of the OpenAI API, with the real openai client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from appforge.agent.planners import llm
+from appforge.agent.planners.llm import LLMPlanner, LLMUnavailable, PlanningFailed
+from appforge.errors import AppforgeError, InvalidInput
+from appforge.spec import AppSpec, Kind
+from tests.fake_openai import FakeOpenAI, error, rate_limited, reply, slow, tool_call
+
+SPROUT = "A plant-watering tracker called Sprout. Each plant has a name, a location and days " \
+         "between waterings."
+LLAMA_CPP_REJECTION = "Input should be 'text' or 'json_object'"
+
+
+def sprout_plan(**changes: Any) -> dict[str, Any]:
+    plan: dict[str, Any] = {
+        "name": "Sprout", "slug": "sprout", "title": "Sprout: Plant Watering Tracker",
+        "tagline": "Water every plant on time.", "kind": "crud",
+        "entities": [{"name": "plant", "plural": "plants", "label": "Plant",
+                      "label_plural": "Plants", "fields": [
+                          {"name": "name", "label": "Name", "type": "text"},
+                          {"name": "location", "label": "Location", "type": "text",
+                           "required": False},
+                          {"name": "days_between_waterings", "label": "Days between waterings",
+                           "type": "integer", "min": 1, "max": 60}]}],
+        "features": [],
+        "assets": [{"kind": "image", "role": "logo", "name": "logo",
+                    "prompt": "a green leaf logo", "alt": "Sprout logo"},
+                   {"kind": "image", "role": "hero", "name": "hero",
+                    "prompt": "houseplants on a windowsill", "alt": "Plants"}],
+        "call_to_action": "Add a plant", "language": "en",
+    }
+    plan.update(changes)
+    return plan
+
+
+@pytest.fixture(autouse=True)
+def _forget_endpoints() -> Iterator[None]:
+    llm.ENDPOINT_MODES.clear()
+    yield
+    llm.ENDPOINT_MODES.clear()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def planner_for(server: FakeOpenAI, **options: Any) -> LLMPlanner:
+    return LLMPlanner(server.base_url, server.model, "test-key", timeout=5, **options)
+
+
+def formats(server: FakeOpenAI) -> list[str]:
+    """How each recorded request asked for JSON."""
+    return [r["response_format"]["type"] if "response_format" in r
+            else "tools" if "tools" in r else "prompt" for r in server.requests]
+
+
+def test_plan_from_a_json_schema_answer(server: FakeOpenAI) -> None:
+    server.script(reply(sprout_plan()))
+    planner = planner_for(server)
+
+    spec = planner.plan(SPROUT)
+
+    assert isinstance(spec, AppSpec)
+    assert spec.kind == Kind.crud and spec.slug == "sprout"
+    assert [e.name for e in spec.entities] == ["plant"]
+    assert [f.name for f in spec.entities[0].fields] == ["name", "location",
+                                                         "days_between_waterings"]
+    assert spec.entities[0].fields[2].max == 60
+    assert spec.description == SPROUT
+    sent = server.requests[0]
+    assert sent["model"] == server.model
+    assert sent["response_format"]["type"] == "json_schema"
+    assert sent["response_format"]["json_schema"]["name"] == "AppSpec"
+    assert "kind" in sent["response_format"]["json_schema"]["schema"]["properties"]
+    assert [m["role"] for m in sent["messages"]] == ["system", "user"]
+    assert sent["messages"][1]["content"] == SPROUT
+    assert planner.mode == "json_schema"
+
+
+def test_json_schema_rejected_falls_back_to_json_object_and_remembers(
+        server: FakeOpenAI) -> None:
+    server.script(error(500, LLAMA_CPP_REJECTION), reply(sprout_plan()), reply(sprout_plan()))
+    planner = planner_for(server)
+
+    assert planner.plan(SPROUT).slug == "sprout"
+    assert formats(server) == ["json_schema", "json_object"]  # the rejection is not retried
+    assert server.requests[1]["response_format"]["schema"]["properties"]["kind"]
+    assert any("json_schema" in note for note in planner.last_notes)
+
+    # A second plan, even by a new planner, starts with what this endpoint accepted.
+    planner_for(server).plan(SPROUT)
+    assert formats(server) == ["json_schema", "json_object", "json_object"]
+
+
+def test_tool_call_when_no_response_format_is_taken(server: FakeOpenAI) -> None:
+    server.script(error(400, "response_format is not supported"),
+                  error(400, "response_format json_object is not supported"),
+                  tool_call(sprout_plan()))
+    planner = planner_for(server)
+
+    assert planner.plan(SPROUT).entities[0].name == "plant"
+    assert formats(server) == ["json_schema", "json_object", "tools"]
+    tools = server.requests[2]
+    assert tools["tools"][0]["function"]["name"] == "submit_plan"
+    assert tools["tool_choice"] == {"type": "function", "function": {"name": "submit_plan"}}
+    assert planner.mode == "tools"
+
+
+def test_plain_prompt_when_nothing_structured_is_taken(server: FakeOpenAI) -> None:
+    server.script(error(422, "response_format: unknown field"),
+                  error(422, "response_format: unknown field"),
+                  error(500, "tools are not supported by this model"),
+                  reply("```json\n" + json.dumps(sprout_plan()) + "\n```"))
+
+    assert planner_for(server).plan(SPROUT).slug == "sprout"
+    assert formats(server) == ["json_schema", "json_object", "tools", "prompt"]
+
+
+def test_invalid_json_is_retried_with_the_problems(server: FakeOpenAI) -> None:
+    server.script(reply('{"name": "Sprout", "kind": crud}'), reply(sprout_plan()))
+
+    spec = planner_for(server).plan(SPROUT)
+
+    assert spec.name == "Sprout"
+    retry = server.requests[1]["messages"]
+    assert [m["role"] for m in retry] == ["system", "user", "assistant", "user"]
+    assert retry[2]["content"] == '{"name": "Sprout", "kind": crud}'
+    assert "not valid JSON" in retry[3]["content"]
+
+
+def test_crud_plan_without_fields_then_loops_fails_after_the_limit(server: FakeOpenAI) -> None:
+    no_fields = sprout_plan(entities=[{"name": "plant", "plural": "plants", "fields": []}])
+    looping = sprout_plan(features=[{"title": "Reminders", "text": "Never forget."}] * 6)
+    cut_off = json.dumps(sprout_plan())[:-40] + '"name": "plant", ' * 30
+    server.script(reply(no_fields), reply(looping), reply(cut_off, finish_reason="length"))
+
+    with pytest.raises(PlanningFailed) as failed:
+        planner_for(server, attempts=3).plan(SPROUT)
+
+    assert len(server.requests) == 3
+    assert "no fields" in server.requests[1]["messages"][-1]["content"]
+    assert "repeats 'Reminders' 6 times" in server.requests[2]["messages"][-1]["content"]
+    message = str(failed.value)
+    assert "gave no usable plan in 3 attempts" in message
+    assert "cut off" in message and "repeats" in message
+    assert "Traceback" not in message
+
+
+def test_truncated_json_is_reported_as_cut_off(server: FakeOpenAI) -> None:
+    server.script(reply(json.dumps(sprout_plan())[:200]), reply(sprout_plan()))
+
+    assert planner_for(server).plan(SPROUT).slug == "sprout"
+    assert "cut off" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_duplicate_field_names_are_sent_back(server: FakeOpenAI) -> None:
+    twice = sprout_plan(entities=[{"name": "plant", "fields": [
+        {"name": "name", "type": "text"}, {"name": "name", "type": "string"}]}])
+    server.script(reply(twice))
+
+    with pytest.raises(PlanningFailed, match="repeats fields: name"):
+        planner_for(server, attempts=1).plan(SPROUT)
+
+
+def test_missing_parts_are_filled_from_the_blueprint_with_notes(server: FakeOpenAI) -> None:
+    sparse = {"name": "Sprout", "kind": "crud", "entities": [
+        {"name": "plant", "fields": [{"name": "nickname", "type": "string"}]}]}
+    server.script(reply(sparse))
+    planner = planner_for(server)
+
+    spec = planner.plan(SPROUT)
+
+    entity = spec.entities[0]
+    assert (entity.plural, entity.label, entity.label_plural) == ("plants", "Plant", "Plants")
+    assert entity.fields[0].label == "Nickname" and entity.fields[0].type == "text"
+    assert spec.slug == "sprout" and spec.title == "Sprout"
+    assert spec.tagline  # from the blueprint
+    assert spec.theme.primary != "#2563eb"  # the blueprint's green, not the default blue
+    assert {a.role for a in spec.assets} >= {"logo", "hero"}
+    notes = " | ".join(planner.last_notes)
+    for part in ("theme", "tagline", "logo asset", "hero asset", "call to action"):
+        assert part in notes
+
+
+def test_endpoint_down_is_a_clear_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the planner calls it
+    planner = LLMPlanner(f"http://127.0.0.1:{port}/v1", "m", "", timeout=2, max_retries=0)
+
+    with pytest.raises(LLMUnavailable) as down:
+        planner.plan(SPROUT)
+
+    assert isinstance(down.value, AppforgeError)
+    message = str(down.value)
+    assert message.startswith(f"the LLM endpoint at http://127.0.0.1:{port}/v1 is not answering")
+    assert "Traceback" not in message and down.value.hint
+
+
+def test_a_slow_endpoint_times_out_clearly(server: FakeOpenAI) -> None:
+    server.script(slow(1.5, reply(sprout_plan())))
+    planner = LLMPlanner(server.base_url, server.model, "k", timeout=0.3, max_retries=0)
+
+    with pytest.raises(LLMUnavailable, match="did not answer within 0.3 s"):
+        planner.plan(SPROUT)
+
+
+def test_rate_limit_is_retried(server: FakeOpenAI) -> None:
+    server.script(rate_limited(), reply(sprout_plan()))
+    started = time.monotonic()
+
+    assert planner_for(server).plan(SPROUT).slug == "sprout"
+    assert len(server.requests) == 2 and time.monotonic() - started < 3
+
+
+def test_rate_limit_on_a_known_endpoint_uses_the_client_backoff(server: FakeOpenAI) -> None:
+    server.script(reply(sprout_plan()), rate_limited(), rate_limited(), reply(sprout_plan()))
+    planner = planner_for(server)
+    planner.plan(SPROUT)
+
+    assert planner.plan(SPROUT).slug == "sprout"
+    assert formats(server) == ["json_schema"] * 4
+
+
+def test_wrong_api_key_is_a_clear_error(server: FakeOpenAI) -> None:
+    server.script(error(401, "Incorrect API key provided"))
+
+    with pytest.raises(LLMUnavailable, match=r"refused the API key \(401\)"):
+        planner_for(server).plan(SPROUT)
+
+
+def test_empty_description_is_refused_before_any_request(server: FakeOpenAI) -> None:
+    with pytest.raises(InvalidInput, match="empty"):
+        planner_for(server).plan("   ")
+    assert server.requests == []
+
+
+def test_landing_plan_gets_blueprint_features_and_no_entities(server: FakeOpenAI) -> None:
+    description = "A landing page for Bean There, a small coffee shop in Lisbon."
+    server.script(reply({"name": "Bean There", "kind": "landing", "title": "Bean There",
+                         "entities": [{"name": "coffee", "fields": [{"name": "name"}]}]}))
+    planner = planner_for(server)
+
+    spec = planner.plan(description)
+
+    assert spec.kind == Kind.landing and spec.entities == [] and spec.features
+    assert any("dropped the entities" in note for note in planner.last_notes)
+
+
+def test_fake_server_lists_its_model(server: FakeOpenAI) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server.base_url, api_key="k")
+    assert [m.id for m in client.models.list()] == [server.model]
+
+
+def test_doctor_checks_the_endpoint_and_the_model(server: FakeOpenAI, tmp_path: Any) -> None:
+    from appforge.config import Settings
+    from appforge.doctor import _llm
+
+    ok = _llm(Settings(home=tmp_path, llm_base_url=server.base_url, llm_model=server.model))
+    assert ok.status == "ok" and server.model in ok.detail
+    wrong = _llm(Settings(home=tmp_path, llm_base_url=server.base_url, llm_model="nope"))
+    assert wrong.status == "fail" and "does not serve nope" in wrong.detail
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    down = _llm(Settings(home=tmp_path, llm_base_url=closed, llm_model="m"))
+    assert down.status == "fail" and "does not answer" in down.detail
+    assert _llm(Settings(home=tmp_path)).detail.startswith("blueprint planner")

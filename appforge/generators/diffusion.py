@@ -238,6 +238,19 @@ def oom_error(kind: str, exc: BaseException) -> GenerationError:
         "ask for a smaller size, or use APPFORGE_" + kind.upper() + "_BACKEND=procedural")
 
 
+class DiffusersBackend:
+    """What the image and video backends share: the model they run and their last report."""
+
+    name: str = "diffusers"
+
+    def __init__(self, model: str, model_path: str, options: DiffusionOptions) -> None:
+        self.model = model
+        self.model_path = model_path
+        self.options = options
+        #: What the last ``generate`` did (steps, seed, seconds, pipeline, speed-ups).
+        self.last_report: Report | None = None
+
+
 @dataclass
 class Report:
     """What a diffusers run did, recorded in the asset manifest."""

@@ -23,7 +23,7 @@ from PIL import Image
 
 from appforge.errors import GenerationError
 from appforge.generators import diffusion
-from appforge.generators.diffusion import DiffusionOptions, Report
+from appforge.generators.diffusion import DiffusersBackend, Report
 from appforge.generators.image.files import write_file
 from appforge.spec import AssetRequest, Theme
 
@@ -114,17 +114,8 @@ def _native_side(pipe: Any) -> int | None:
     return sample * int(getattr(pipe, "vae_scale_factor", 8))
 
 
-class DiffusersImageBackend:
+class DiffusersImageBackend(DiffusersBackend):
     """Makes an app's pictures with a local diffusers text-to-image model."""
-
-    name: str = "diffusers"
-
-    def __init__(self, model: str, model_path: str, options: DiffusionOptions) -> None:
-        self.model = model
-        self.model_path = model_path
-        self.options = options
-        #: What the last :meth:`generate` did (steps, seed, seconds, pipeline, speed-ups).
-        self.last_report: Report | None = None
 
     def generate(self, request: AssetRequest, theme: Theme, title: str, out: Path) -> Path:
         """Make ``request`` with the model and write it as a PNG at ``out``; returns ``out``.

@@ -31,7 +31,7 @@ from PIL import Image, ImageOps
 
 from appforge.errors import GenerationError
 from appforge.generators import diffusion
-from appforge.generators.diffusion import DiffusionOptions, Report
+from appforge.generators.diffusion import DiffusersBackend, Report
 from appforge.generators.image.diffusers_backend import prompt_for
 from appforge.generators.image.files import write_error, write_file
 from appforge.generators.image.procedural import ProceduralImageBackend
@@ -102,17 +102,8 @@ def pipeline_class(model_path: str) -> str:
         raise GenerationError(f"{model_path} is not a diffusers model folder: {exc}") from None
 
 
-class DiffusersVideoBackend:
+class DiffusersVideoBackend(DiffusersBackend):
     """Makes an app's clips with a local diffusers video model; see the module docstring."""
-
-    name: str = "diffusers"
-
-    def __init__(self, model: str, model_path: str, options: DiffusionOptions) -> None:
-        self.model = model
-        self.model_path = model_path
-        self.options = options
-        #: What the last :meth:`generate` did (steps, seed, seconds, pipeline, frames, speed-ups).
-        self.last_report: Report | None = None
 
     def generate(
         self, request: AssetRequest, theme: Theme, title: str, out: Path, still: Path | None = None

@@ -95,8 +95,8 @@ def choose(kind: Kind, setting: str, model: str, device: str = "auto") -> Choice
     if missing:
         problem = f"{', '.join(missing)} not installed (pip install 'appforge[diffusers]')"
     elif path is None:
-        problem = (f"the weights of {model} are not on this machine (a folder with "
-                   "model_index.json, or the Hugging Face cache); appforge never downloads")
+        problem = (f"{model} is not on this machine (a model folder or the Hugging Face "
+                   "cache; appforge never downloads)")
     elif not gpu_present() and (setting == "auto" or device != "cpu"):
         problem = "no CUDA GPU found"
         if setting == "diffusers":
@@ -106,7 +106,7 @@ def choose(kind: Kind, setting: str, model: str, device: str = "auto") -> Choice
             raise GenerationError(f"the diffusers {kind} backend cannot run: {problem}",
                                   hint=f"set APPFORGE_{kind.upper()}_BACKEND=auto to fall back "
                                   "to the procedural renderer")
-        return Choice("procedural", f"auto: {problem}; used the procedural renderer")
+        return Choice("procedural", f"{kind}s: procedural renderer (auto: {problem})")
     return Choice("diffusers", f"{setting}: {model} found at {path}", model, str(path))
 
 

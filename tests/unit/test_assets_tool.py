@@ -76,11 +76,11 @@ def test_auto_without_gpu_or_weights_uses_procedural_and_says_why(tmp_path: Path
     settings = Settings(home=tmp_path, image_model=str(tmp_path / "no-such-model"))
     backends = select_backends(settings, _spec())
     assert backends.image.backend.name == backends.video.backend.name == "procedural"
-    assert backends.image.reason.startswith("auto: ")
+    assert backends.image.reason.startswith("images: procedural renderer (auto: ")
     lines: list[str] = []
     manifest = make_assets(_spec(), tmp_path / "ws", tmp_path / "cache", backends, lines.append)
-    assert any("used the procedural renderer" in line for line in lines)
-    assert all(m["reason"].startswith("auto: ") for m in manifest)
+    assert any("no-such-model is not on this machine" in line for line in lines)
+    assert all("procedural renderer (auto: " in m["reason"] for m in manifest)
 
 
 def test_diffusers_asked_for_without_its_model_is_a_clear_error(tmp_path: Path) -> None:

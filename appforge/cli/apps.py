@@ -29,11 +29,21 @@ def list_apps(as_json: JsonFlag = False) -> None:
     if not apps:
         out.print('No apps yet. Try: appforge build "a todo list"')
         return
-    table = Table("slug", "title", "kind", "version", "status", "url", box=None)
+    def width(values: list[str], header: str) -> int:
+        return max([len(header), *map(len, values)])
+
+    # Only the title may be shortened to fit the terminal; the URL is what people copy.
+    table = Table(box=None)
+    for header, values in (("slug", [a.slug for a in apps]), ("status", [a.status for a in apps]),
+                           ("version", ["v999"]), ("url", [a.url or "-" for a in apps]),
+                           ("kind", [a.kind for a in apps])):
+        table.add_column(header, no_wrap=True, min_width=width(values, header))
+    table.add_column("title", overflow="ellipsis", no_wrap=True)
     for a in apps:
         colour = {"running": "green", "failed": "red"}.get(a.status, "yellow")
-        table.add_row(a.slug, a.title, a.kind, f"v{a.current_version}" if a.current_version
-                      else "-", f"[{colour}]{a.status}[/]", a.url or "-")
+        table.add_row(a.slug, f"[{colour}]{a.status}[/]",
+                      f"v{a.current_version}" if a.current_version else "-", a.url or "-",
+                      a.kind, a.title)
     out.print(table)
 
 

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     llm_api_key: str = Field(default="", validation_alias=AliasChoices(
         "APPFORGE_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"))
     llm_timeout: float = Field(default=120.0, gt=0)
+    #: ``llm``: after the blueprint writes its code, the LLM edits it (tools confined to the
+    #: workspace, tests run in the sandbox) until the tests pass or a budget is spent.
+    coder: Literal["blueprint", "llm"] = "blueprint"
+    coder_max_steps: int = Field(default=40, ge=1, le=500)
 
     @field_validator("base_domain")
     @classmethod

@@ -100,8 +100,38 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     (workspace / ".appforge" / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
     store.add_event(spec.slug, "build", f"v{record.version}: wrote {len(files)} files")
     _say("write_code")(f"v{record.version}: {len(files)} files in {workspace}")
+    if runtime.context.settings.coder == "llm":
+        _code_with_llm(state, runtime, spec, record.version, workspace)
     return {"version": record.version, "workspace": str(workspace),
             "files": [str(f) for f in files]}
+
+
+def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, version: int,
+                   workspace: Path) -> None:
+    """Let the LLM adapt the blueprint's code to the description, testing in the sandbox."""
+    import json
+
+    from appforge.agent.coder import CoderContext, code
+    from appforge.agent.planners import get_planner
+    from appforge.tools.sandbox import try_tests
+    from appforge.tools.workspace import Workspace
+
+    ctx, say = runtime.context, _say("write_code")
+    planner = get_planner("llm", ctx.settings)  # the same endpoint and model as the planner
+    task = (f"The user asked for this app:\n\n{state['description']}\n\nThe workspace holds a "
+            f"working {spec.kind.value} app generated from that request as a starting point. "
+            "Change it so it does what the user asked, keep its tests passing, and call finish.")
+    result = code(task, CoderContext(
+        client=planner.client, model=ctx.settings.llm_model, workspace=Workspace(workspace),
+        run_tests=lambda: try_tests(ctx.docker, ctx.settings, spec.slug, version, workspace,
+                                    lambda _m: None),
+        max_steps=ctx.settings.coder_max_steps, log=say))
+    (workspace / ".appforge" / "coder.json").write_text(json.dumps(
+        {"finished": result.finished, "stop_reason": result.stop_reason,
+         "summary": result.summary, "steps": result.steps, "tokens": result.tokens,
+         "messages": result.messages}, indent=2))
+    say(f"coder: {result.stop_reason} after {result.steps} steps, {result.tokens} tokens"
+        + (f": {result.summary}" if result.summary else ""))
 
 
 @timed("make_assets")

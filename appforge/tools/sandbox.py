@@ -51,6 +51,20 @@ def build_and_test(client: docker.DockerClient, settings: Settings, slug: str, v
     return tag, report.summary
 
 
+def try_tests(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+              workspace: Path, log: Log) -> tuple[bool, str]:
+    """Build the test stage and run the tests, for the coder: (passed, output or build log)."""
+    from appforge.errors import BuildFailed, DependencyError
+
+    try:
+        tag = _build(client, settings, slug, version, workspace, "test",
+                     image_tag(settings, slug, version, "-test"), log)
+    except (BuildFailed, DependencyError) as exc:
+        return False, f"{exc}\n{exc.detail or ''}"
+    report = run_tests(client, settings, tag, log)
+    return report.passed, report.output
+
+
 def build_runtime_image(client: docker.DockerClient, settings: Settings, slug: str, version: int,
                         workspace: Path, log: Log) -> str:
     """Build and tag the image that gets deployed."""

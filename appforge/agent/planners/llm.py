@@ -75,6 +75,11 @@ class LLMPlanner:
             max_retries=max_retries, http_client=http_client)
         self._schema = plan_schema()
 
+    @property
+    def client(self) -> Any:
+        """The endpoint's client, for the coder that works with the same model."""
+        return self._client
+
     def plan(self, description: str) -> AppSpec:
         # The blueprint's reading checks the description before any request and fills the gaps.
         base = self.blueprint.plan(description)

@@ -1,0 +1,165 @@
+"""The LLM coder: a LangGraph tool-calling loop that edits an app's workspace until its tests pass.
+
+The model sees the workspace only through the tools in ``tools/workspace.py`` (confined to the
+workspace) plus ``run_tests`` (the app's tests in the sandbox, output trimmed) and ``finish``.
+The loop stops when the model calls ``finish``, when it stops calling tools, when the step
+budget is spent, or when the tests fail the same way three times in a row. Every message is
+kept in the state, so each attempt can be reviewed.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from appforge.agent.prompts import CODER_SYSTEM
+from appforge.errors import LLMUnavailable
+from appforge.tools.workspace import TOOL_SPECS, Workspace, call_tool
+
+#: The most of a test log sent back to the model (its tail: where pytest puts the summary).
+TEST_OUTPUT_CHARS = 4000
+SAME_FAILURE_LIMIT = 3
+
+RUN_TESTS = {"type": "function", "function": {
+    "name": "run_tests", "description": "Run the app's pytest suite in the sandbox; returns the "
+    "exit status and the end of the output.",
+    "parameters": {"type": "object", "properties": {}, "required": []}}}
+FINISH = {"type": "function", "function": {
+    "name": "finish", "description": "Stop: the work is done and the tests pass.",
+    "parameters": {"type": "object", "properties": {"summary": {"type": "string"}},
+                   "required": ["summary"]}}}
+TOOLS = [*TOOL_SPECS, RUN_TESTS, FINISH]
+
+
+@dataclass
+class CoderContext:
+    client: Any  # openai.OpenAI
+    model: str
+    workspace: Workspace
+    #: Runs the app's tests in the sandbox: (passed, output).
+    run_tests: Callable[[], tuple[bool, str]]
+    max_steps: int = 30
+    log: Callable[[str], None] = lambda _m: None
+
+
+class CoderState(TypedDict, total=False):
+    messages: Annotated[list[dict[str, Any]], operator.add]
+    steps: int
+    tokens: int
+    finished: bool
+    summary: str
+    stop_reason: str
+    test_failures: Annotated[list[str], operator.add]
+    tests_passed: bool
+    max_steps: int
+
+
+def call_model(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, Any]:
+    import openai
+
+    ctx = runtime.context
+    try:
+        reply = ctx.client.chat.completions.create(model=ctx.model, messages=state["messages"],
+                                                   tools=TOOLS, tool_choice="auto")
+    except openai.APIError as exc:
+        raise LLMUnavailable(f"the LLM endpoint failed while coding: {exc}") from None
+    message = reply.choices[0].message
+    entry: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
+    if message.tool_calls:
+        entry["tool_calls"] = [{"id": c.id, "type": "function", "function": {
+            "name": c.function.name, "arguments": c.function.arguments}}
+            for c in message.tool_calls]
+    used = reply.usage.total_tokens if reply.usage else 0
+    return {"messages": [entry], "steps": state.get("steps", 0) + 1,
+            "tokens": state.get("tokens", 0) + used}
+
+
+def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    update: dict[str, Any] = {"messages": [], "test_failures": []}
+    for call in state["messages"][-1].get("tool_calls", []):
+        name, arguments = call["function"]["name"], call["function"]["arguments"]
+        if name == "finish":
+            summary = _argument(arguments, "summary")
+            update.update(finished=True, summary=summary, stop_reason="finished")
+            result = "ok"
+        elif name == "run_tests":
+            passed, output = ctx.run_tests()
+            update["tests_passed"] = passed
+            if not passed:
+                update["test_failures"].append(output[-TEST_OUTPUT_CHARS:])
+            result = f"{'passed' if passed else 'FAILED'}\n{output[-TEST_OUTPUT_CHARS:]}"
+        else:
+            result = call_tool(ctx.workspace, name, arguments)
+        ctx.log(f"{name}: {result.splitlines()[0][:100] if result else ''}")
+        update["messages"].append({"role": "tool", "tool_call_id": call["id"],
+                                   "content": result})
+    return update
+
+
+def _argument(arguments: str, key: str) -> str:
+    try:
+        return str(json.loads(arguments or "{}").get(key, ""))
+    except (json.JSONDecodeError, AttributeError):
+        return ""
+
+
+def after_model(state: CoderState) -> Literal["run_tools", "__end__"]:
+    return "run_tools" if state["messages"][-1].get("tool_calls") else END
+
+
+def after_tools(state: CoderState) -> Literal["call_model", "__end__"]:
+    if state.get("finished"):
+        return END
+    if state.get("steps", 0) >= state["max_steps"]:
+        return END
+    failures = state.get("test_failures", [])
+    if len(failures) >= SAME_FAILURE_LIMIT and len(set(failures[-SAME_FAILURE_LIMIT:])) == 1:
+        return END
+    return "call_model"
+
+
+builder = StateGraph(CoderState, context_schema=CoderContext)
+builder.add_node("call_model", call_model)
+builder.add_node("run_tools", run_tools)
+builder.add_edge(START, "call_model")
+builder.add_conditional_edges("call_model", after_model)
+builder.add_conditional_edges("run_tools", after_tools)
+graph = builder.compile(name="appforge-coder")
+
+
+@dataclass
+class CoderResult:
+    finished: bool
+    stop_reason: str
+    summary: str
+    steps: int
+    tokens: int
+    tests_passed: bool
+    messages: list[dict[str, Any]]
+
+
+def code(task: str, ctx: CoderContext) -> CoderResult:
+    """Let the model work on the workspace until it finishes or a limit stops it."""
+    state = graph.invoke({"messages": [{"role": "system", "content": CODER_SYSTEM},
+                                       {"role": "user", "content": task}],
+                          "steps": 0, "tokens": 0, "test_failures": [],
+                          "max_steps": ctx.max_steps},
+                         context=ctx, config={"recursion_limit": 4 * ctx.max_steps + 10})
+    failures = state.get("test_failures", [])
+    reason = state.get("stop_reason") or (
+        "step budget spent" if state.get("steps", 0) >= ctx.max_steps
+        else "the same test failure repeated" if len(failures) >= SAME_FAILURE_LIMIT
+        and len(set(failures[-SAME_FAILURE_LIMIT:])) == 1
+        else "the model stopped calling tools")
+    return CoderResult(finished=bool(state.get("finished")), stop_reason=reason,
+                       summary=state.get("summary", ""), steps=state.get("steps", 0),
+                       tokens=state.get("tokens", 0),
+                       tests_passed=bool(state.get("tests_passed")),
+                       messages=state["messages"])

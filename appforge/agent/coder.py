@@ -34,7 +34,17 @@ FINISH = {"type": "function", "function": {
     "name": "finish", "description": "Stop: the work is done and the tests pass.",
     "parameters": {"type": "object", "properties": {"summary": {"type": "string"}},
                    "required": ["summary"]}}}
-TOOLS = [*TOOL_SPECS, RUN_TESTS, FINISH]
+GENERATE_IMAGE = {"type": "function", "function": {
+    "name": "generate_image", "description": "Make a picture for the app with the configured "
+    "image backend; it is saved as static/assets/<name>.png and served at "
+    "/static/assets/<name>.png.",
+    "parameters": {"type": "object", "properties": {
+        "name": {"type": "string", "description": "file stem: lowercase letters, digits, -"},
+        "prompt": {"type": "string"},
+        "width": {"type": "integer", "minimum": 64, "maximum": 2048},
+        "height": {"type": "integer", "minimum": 64, "maximum": 2048}},
+        "required": ["name", "prompt"]}}}
+TOOLS = [*TOOL_SPECS, RUN_TESTS, GENERATE_IMAGE, FINISH]
 
 
 @dataclass
@@ -44,6 +54,8 @@ class CoderContext:
     workspace: Workspace
     #: Runs the app's tests in the sandbox: (passed, output).
     run_tests: Callable[[], tuple[bool, str]]
+    #: Makes static/assets/<name>.png from (name, prompt, width, height); returns a summary.
+    make_image: Callable[[str, str, int, int], str] | None = None
     max_steps: int = 30
     log: Callable[[str], None] = lambda _m: None
 
@@ -95,12 +107,34 @@ def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, An
             if not passed:
                 update["test_failures"].append(output[-TEST_OUTPUT_CHARS:])
             result = f"{'passed' if passed else 'FAILED'}\n{output[-TEST_OUTPUT_CHARS:]}"
+        elif name == "generate_image":
+            result = _generate_image(ctx, arguments)
         else:
             result = call_tool(ctx.workspace, name, arguments)
         ctx.log(f"{name}: {result.splitlines()[0][:100] if result else ''}")
         update["messages"].append({"role": "tool", "tool_call_id": call["id"],
                                    "content": result})
     return update
+
+
+def _generate_image(ctx: CoderContext, arguments: str) -> str:
+    from pydantic import ValidationError
+
+    from appforge.errors import AppforgeError
+    from appforge.spec import AssetRequest
+
+    if ctx.make_image is None:
+        return "error: generate_image: no image backend in this run"
+    try:
+        args = json.loads(arguments or "{}")
+        request = AssetRequest(kind="image", role="feature", name=args.get("name", ""),
+                               prompt=args.get("prompt", ""), width=args.get("width", 768),
+                               height=args.get("height", 512))
+        return ctx.make_image(request.name, request.prompt, request.width, request.height)
+    except (json.JSONDecodeError, AttributeError, ValidationError) as exc:
+        return f"error: generate_image: bad arguments: {str(exc).splitlines()[0]}"
+    except AppforgeError as exc:
+        return f"error: generate_image: {exc}"
 
 
 def _argument(arguments: str, key: str) -> str:

@@ -113,6 +113,7 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
 
     from appforge.agent.coder import CoderContext, code
     from appforge.agent.planners import get_planner
+    from appforge.tools.assets import make_image
     from appforge.tools.sandbox import try_tests
     from appforge.tools.workspace import Workspace
 
@@ -125,6 +126,7 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
         client=planner.client, model=ctx.settings.llm_model, workspace=Workspace(workspace),
         run_tests=lambda: try_tests(ctx.docker, ctx.settings, spec.slug, version, workspace,
                                     lambda _m: None),
+        make_image=lambda *args: make_image(ctx.settings, spec, workspace, *args),
         max_steps=ctx.settings.coder_max_steps, log=say))
     (workspace / ".appforge" / "coder.json").write_text(json.dumps(
         {"finished": result.finished, "stop_reason": result.stop_reason,

@@ -190,3 +190,17 @@ def _cache_key(backend: str, request: AssetRequest, spec: AppSpec) -> str:
                                     and a.role == request.role]},
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def make_image(settings: Settings, spec: AppSpec, workspace: Path, name: str, prompt: str,
+               width: int, height: int) -> str:
+    """One picture asked for while coding (the coder's generate_image tool); returns a summary."""
+    request = AssetRequest(kind="image", role="feature", name=name, prompt=prompt, width=width,
+                           height=height, seed=int(hashlib.sha256(name.encode()).hexdigest()[:8],
+                                                   16))
+    one = spec.model_copy(update={"assets": [request]})
+    slot = select_backends(settings, one).image
+    out = workspace / ASSET_DIR / request.filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    slot.backend.generate(request, spec.theme, spec.title, out)
+    return f"made {ASSET_DIR.as_posix()}/{request.filename} ({width}x{height}, {slot.reason})"

@@ -95,3 +95,33 @@ def test_step_budget_and_repeated_failures_stop_the_loop(server: FakeOpenAI,
         ctx, _ = _ctx(fresh, root, [], max_steps=2)
         result = code("look around", ctx)
     assert result.stop_reason == "step budget spent" and result.steps == 2
+
+
+def test_generate_image_tool_and_endpoint_failure(server: FakeOpenAI, tmp_path: Path) -> None:
+    from appforge.config import Settings
+    from appforge.errors import LLMUnavailable
+    from appforge.spec import AppSpec
+    from appforge.tools.assets import make_image
+    from tests.fake_openai import error
+
+    root = tmp_path / "ws"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "main.py").write_text("x = 1\n")
+    spec = AppSpec(name="Cafe", slug="cafe", title="Cafe", kind="landing")
+    settings = Settings(home=tmp_path / "home", image_backend="procedural")
+    server.script(
+        tool_call({"name": "latte-art", "prompt": "latte art", "width": 320, "height": 200},
+                  name="generate_image"),
+        tool_call({"name": "../evil", "prompt": "x"}, name="generate_image"),
+        error(500, "model crashed"),
+    )
+    ctx, _ = _ctx(server, root, [])
+    ctx.make_image = lambda *args: make_image(settings, spec, root, *args)
+    with pytest.raises(LLMUnavailable, match="failed while coding"):
+        code("add a picture of latte art", ctx)
+    from PIL import Image
+
+    assert Image.open(root / "static/assets/latte-art.png").size == (320, 200)
+    tool_results = [m["content"] for m in server.requests[-1]["messages"] if m["role"] == "tool"]
+    assert tool_results[0].startswith("made static/assets/latte-art.png")
+    assert tool_results[1].startswith("error: generate_image: bad arguments")

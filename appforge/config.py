@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     #: workspace, tests run in the sandbox) until the tests pass or a budget is spent.
     coder: Literal["blueprint", "llm"] = "blueprint"
     coder_max_steps: int = Field(default=40, ge=1, le=500)
+    #: Rounds of the fix loop (failing tests or an unhealthy version back to the LLM coder).
+    coder_fix_rounds: int = Field(default=2, ge=0, le=10)
 
     @field_validator("base_domain")
     @classmethod

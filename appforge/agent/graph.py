@@ -1,4 +1,5 @@
-"""The build graph: plan → write_code → make_assets → test → package → deploy → verify.
+"""The build graph: plan → write_code → make_assets → test → package → deploy → verify, with a
+fix loop (test or deploy → fix → test) when the LLM writes the code.
 
 Read top to bottom, as in LangGraph's templates. ``langgraph.json`` points LangGraph Studio here.
 A failing node stops the run with its error; the checkpoint keeps every finished node's output.
@@ -22,9 +23,17 @@ builder.add_node("test", nodes.test)
 builder.add_node("package", nodes.package)
 builder.add_node("deploy", nodes.deploy)
 builder.add_node("verify", nodes.verify)
+builder.add_node("fix", nodes.fix)
 builder.add_edge(START, "plan")
-for before, after in zip(STAGES, STAGES[1:]):
-    builder.add_edge(before, after)
+builder.add_edge("plan", "write_code")
+builder.add_edge("write_code", "make_assets")
+builder.add_edge("make_assets", "test")
+# With the LLM coder, failing tests or an unhealthy version go back to it ("fix"), a bounded
+# number of rounds; with the blueprint coder those failures end the build.
+builder.add_conditional_edges("test", nodes.after_test)
+builder.add_edge("package", "deploy")
+builder.add_conditional_edges("deploy", nodes.after_deploy)
+builder.add_edge("fix", "test")
 builder.add_edge("verify", END)
 
 graph = builder.compile(name="appforge-build")

@@ -35,4 +35,7 @@ class BuildState(TypedDict, total=False):
     hosts: list[str]
     url: str
     status: str
+    #: The LLM coder's fix loop: the failure it is asked to fix, and how many rounds ran.
+    fix_log: str
+    fix_rounds: int
     timings: Annotated[dict[str, float], merge]

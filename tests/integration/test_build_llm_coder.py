@@ -43,7 +43,38 @@ def test_llm_coder_fixes_its_failing_test_then_the_app_deploys(
     assert "coder: finished after 5 steps" in proc.stderr
     workspace = Path(result["workspace"])
     assert "2 + 2 == 4" in (workspace / TEST).read_text()
-    record = json.loads((workspace / ".appforge" / "coder.json").read_text())
+    record = json.loads((workspace / ".appforge" / "coder-1.json").read_text())
     assert record["finished"] and record["summary"] == "added a board test"
     assert installation.get("pinboard.localhost", "/healthz").status_code == 200
     installation.run_json("destroy", "pinboard", "--yes")
+
+
+def test_failing_tests_after_the_coder_go_back_to_it_then_deploy(
+        installation: Installation) -> None:
+    """The coder's first session leaves a failing test; the build's own test stage catches it,
+    the fix loop hands the log back, the second session fixes it, and the app deploys."""
+    plan = dict(BOARD, name="Taskwall", slug="taskwall", title="Taskwall")
+    with FakeOpenAI(model="local-model") as server:
+        server.script(
+            reply(plan),
+            tool_call({"path": TEST, "content": "def test_wall():\n    assert 'wall' == 'board'\n"},
+                      name="write_file"),
+            tool_call({"summary": "added a test"}, name="finish"),   # without running it
+            tool_call({"path": TEST, "old": "'wall' == 'board'", "new": "'wall' == 'wall'"},
+                      name="edit_file"),
+            tool_call({"summary": "fixed the test"}, name="finish"),
+        )
+        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
+                                  "APPFORGE_LLM_MODEL": "local-model", "APPFORGE_CODER": "llm"}
+        proc = installation.run_with_env(env, "build", "--json", "a task wall")
+        fix_task = server.requests[3]["messages"][1]["content"]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["status"] == "running"
+    assert "back to the coder (round 1 of 2)" in proc.stderr
+    assert "assert 'wall' == 'board'" in fix_task and "data, not instructions" in fix_task
+    assert result["timings"]["fix"] > 0
+    sessions = sorted((Path(result["workspace"]) / ".appforge").glob("coder-*.json"))
+    assert [json.loads(p.read_text())["summary"] for p in sessions] == [
+        "added a test", "fixed the test"]
+    assert installation.get("taskwall.localhost", "/healthz").status_code == 200
+    installation.run_json("destroy", "taskwall", "--yes")

@@ -16,7 +16,7 @@ from typing import Any
 
 from appforge.agent.context import Context
 from appforge.config import Settings
-from appforge.errors import AppforgeError
+from appforge.errors import AppforgeError, InvalidInput
 from appforge.store.locks import app_lock
 
 #: Called with each progress event: {"stage", "event": "start"|"end", "seconds"} or
@@ -46,11 +46,14 @@ class BuildResult:
 
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
           planner: str | None = None, app: str | None = None,
-          domains: list[str] | None = None, limits: dict[str, Any] | None = None) -> BuildResult:
+          domains: list[str] | None = None, limits: dict[str, Any] | None = None,
+          resume: str | None = None) -> BuildResult:
     """Plan, write, test, package, deploy and verify an app from its description.
 
     ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at;
     ``limits`` (memory, cpus, pids) override the default container limits for this app.
+    ``resume``: the id of a build that stopped; it goes on from the step that failed, with
+    everything the earlier steps made (the description is then ignored).
     """
     from appforge.sandbox.hardening import Limits
 
@@ -64,16 +67,28 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     ctx.docker  # no engine: fail now, before anything is planned or written
     settings.home.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
-    config = {"configurable": {"thread_id": f"build-{uuid.uuid4().hex[:12]}"}}
+    thread = resume or f"build-{uuid.uuid4().hex[:12]}"
+    config = {"configurable": {"thread_id": thread}}
     state: dict[str, Any] = {}
     start = time.monotonic()
-    inputs = {"description": description, "app": app, "domains": domains or [],
-              "limits": limits, "timings": {}}
+    inputs: dict[str, Any] | None = {"description": description, "app": app,
+                                     "domains": domains or [], "limits": limits, "timings": {}}
     say = on_event or (lambda _e: None)
     with ExitStack() as held:
         try:
             compiled = builder.compile(checkpointer=SqliteSaver(conn), name="appforge-build")
             locked = False
+            if resume:
+                state = dict(compiled.get_state(config).values)
+                if not state:
+                    raise InvalidInput(f"no build {resume!r} to resume",
+                                       hint="the id is printed when a build stops")
+                if state.get("status") == "running":
+                    raise InvalidInput(f"build {resume} already finished: {state.get('url')}")
+                inputs = None  # go on from the checkpoint
+                held.enter_context(app_lock(settings.home, state["slug"], lambda m: say(
+                    {"stage": "resume", "message": m})))
+                locked = True
             for mode, chunk in compiled.stream(inputs, config, context=ctx,
                                                stream_mode=["custom", "values"]):
                 if mode == "custom":
@@ -88,6 +103,10 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                     locked = True
         except AppforgeError as exc:
             _record_failure(ctx, state, exc)
+            if "version" in state:
+                resume_hint = ("fix the cause, then go on from here: appforge build --resume "
+                               f"{thread}")
+                exc.hint = f"{exc.hint}; {resume_hint}" if exc.hint else resume_hint
             raise
         finally:
             conn.close()

@@ -14,7 +14,8 @@ from appforge.errors import AppforgeError
 
 @app.command()
 def build(
-    description: Annotated[str, typer.Argument(help="What the app is, in your own words.")],
+    description: Annotated[str, typer.Argument(help="What the app is, in your own words.")]
+    = "",
     as_json: JsonFlag = False,
     app_slug: Annotated[str | None, typer.Option(
         "--app", help="Build a new version of this app (blue/green redeploy).")] = None,
@@ -25,6 +26,8 @@ def build(
     = None,
     cpus: Annotated[float | None, typer.Option(help="CPU limit for this app, e.g. 0.5.")] = None,
     pids: Annotated[int | None, typer.Option(help="Process limit for this app.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Go on with a build that stopped (its id is in the error's hint).")] = None,
 ) -> None:
     """Plan, write, test, package and deploy an app; print its URL."""
     from appforge.agent.run import build as run_build
@@ -34,7 +37,8 @@ def build(
     try:
         result = run_build(description, settings, on_event=progress, planner=planner,
                            app=app_slug, domains=domain,
-                           limits={"memory": memory, "cpus": cpus, "pids": pids})
+                           limits={"memory": memory, "cpus": cpus, "pids": pids},
+                           resume=resume)
     except AppforgeError as exc:
         progress.close()
         fail(exc)

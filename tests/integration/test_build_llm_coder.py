@@ -78,3 +78,36 @@ def test_failing_tests_after_the_coder_go_back_to_it_then_deploy(
         "added a test", "fixed the test"]
     assert installation.get("taskwall.localhost", "/healthz").status_code == 200
     installation.run_json("destroy", "taskwall", "--yes")
+
+
+def test_a_stopped_build_resumes_from_the_failed_step(installation: Installation) -> None:
+    """No fix rounds: the failing test stops the build. The user fixes the file and resumes;
+    the plan and the code are not made again (the LLM gets no further request)."""
+    import re
+
+    plan = dict(BOARD, name="Stickies", slug="stickies", title="Stickies")
+    with FakeOpenAI(model="local-model") as server:
+        server.script(
+            reply(plan),
+            tool_call({"path": TEST, "content": "def test_notes():\n    assert 1 == 2\n"},
+                      name="write_file"),
+            tool_call({"summary": "added a test"}, name="finish"),
+        )
+        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
+                                  "APPFORGE_LLM_MODEL": "local-model", "APPFORGE_CODER": "llm",
+                                  "APPFORGE_CODER_FIX_ROUNDS": "0"}
+        failed = installation.run_with_env(env, "build", "a sticky-notes wall", check=False)
+        assert failed.returncode == 1 and "tests failed in the sandbox" in failed.stderr
+        thread = re.search(r"appforge build --resume (\S+)", failed.stderr).group(1)
+        workspace = installation.settings.workspaces / "stickies" / "v1"
+        (workspace / TEST).write_text("def test_notes():\n    assert 1 == 1\n")
+        resumed = installation.run_with_env(env, "build", "--resume", thread, "--json")
+        requests = len(server.requests)
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert (result["slug"], result["version"], result["status"]) == ("stickies", 1, "running")
+    assert requests == 3  # plan + two coder turns, all before the failure
+    assert "plan" not in resumed.stderr.split("✓ test")[0]  # resumed at the test step
+    assert installation.get("stickies.localhost", "/healthz").status_code == 200
+    again = installation.run_with_env(env, "build", "--resume", thread, check=False)
+    assert again.returncode == 2 and "already finished" in again.stderr
+    installation.run_json("destroy", "stickies", "--yes")

@@ -44,7 +44,13 @@ GENERATE_IMAGE = {"type": "function", "function": {
         "width": {"type": "integer", "minimum": 64, "maximum": 2048},
         "height": {"type": "integer", "minimum": 64, "maximum": 2048}},
         "required": ["name", "prompt"]}}}
-TOOLS = [*TOOL_SPECS, RUN_TESTS, GENERATE_IMAGE, FINISH]
+ADD_DEPENDENCY = {"type": "function", "function": {
+    "name": "add_dependency", "description": "Add a Python package the app needs; it is "
+    "resolved for the sandbox's Python and pinned in requirements.txt.",
+    "parameters": {"type": "object", "properties": {
+        "requirement": {"type": "string", "description": "name, or name==version"}},
+        "required": ["requirement"]}}}
+TOOLS = [*TOOL_SPECS, RUN_TESTS, GENERATE_IMAGE, ADD_DEPENDENCY, FINISH]
 
 
 @dataclass
@@ -109,6 +115,8 @@ def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, An
             result = f"{'passed' if passed else 'FAILED'}\n{output[-TEST_OUTPUT_CHARS:]}"
         elif name == "generate_image":
             result = _generate_image(ctx, arguments)
+        elif name == "add_dependency":
+            result = _add_dependency(ctx, arguments)
         else:
             result = call_tool(ctx.workspace, name, arguments)
         ctx.log(f"{name}: {result.splitlines()[0][:100] if result else ''}")
@@ -135,6 +143,16 @@ def _generate_image(ctx: CoderContext, arguments: str) -> str:
         return f"error: generate_image: bad arguments: {str(exc).splitlines()[0]}"
     except AppforgeError as exc:
         return f"error: generate_image: {exc}"
+
+
+def _add_dependency(ctx: CoderContext, arguments: str) -> str:
+    from appforge.errors import AppforgeError
+    from appforge.tools.dependencies import add_dependency
+
+    try:
+        return add_dependency(ctx.workspace.root, _argument(arguments, "requirement"))
+    except AppforgeError as exc:
+        return f"error: add_dependency: {exc}"
 
 
 def _argument(arguments: str, key: str) -> str:

@@ -66,6 +66,8 @@ class Kind(StrEnum):
     landing = "landing"
     crud = "crud"
     gallery = "gallery"
+    #: Anything else: the LLM coder builds it from a file plan (needs an LLM).
+    custom = "custom"
 
 
 class FieldType(StrEnum):
@@ -194,6 +196,21 @@ class AssetRequest(_Model):
         return f"{self.name}-poster.jpg" if self.kind == "video" else None
 
 
+class PlannedFile(_Model):
+    """A file a custom app needs, and what it is for: the LLM coder's outline."""
+
+    path: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(default="", max_length=500)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith("/") or ".." in parts or "\\" in value or "\0" in value:
+            raise ValueError(f"file path {value!r} must be relative, inside the app")
+        return value
+
+
 class Feature(_Model):
     """A selling point on a landing page."""
 
@@ -216,6 +233,8 @@ class AppSpec(_Model):
     assets: list[AssetRequest] = Field(default_factory=list)
     features: list[Feature] = Field(default_factory=list)
     call_to_action: str = "Get started"
+    #: Custom apps: the files the coder should write, with what each is for.
+    file_plan: list[PlannedFile] = Field(default_factory=list, max_length=100)
     #: A custom domain; when empty the app answers at ``<slug>.<base domain>``.
     domain: str | None = None
     language: str = "en"

@@ -101,7 +101,7 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     (workspace / ".appforge" / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
     store.add_event(spec.slug, "build", f"v{record.version}: wrote {len(files)} files")
     _say("write_code")(f"v{record.version}: {len(files)} files in {workspace}")
-    if runtime.context.settings.coder == "llm":
+    if runtime.context.settings.coder == "llm" or spec.kind.value == "custom":
         _code_with_llm(state, runtime, spec, record.version, workspace)
     return {"version": record.version, "workspace": str(workspace),
             "files": [str(f) for f in files]}
@@ -121,10 +121,13 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
 
     ctx, say = runtime.context, _say(stage)
     planner = get_planner("llm", ctx.settings)  # the same endpoint and model as the planner
+    plan = "".join(f"\n- {f.path}: {f.purpose}" for f in spec.file_plan)
     task = task or (
         f"The user asked for this app:\n\n{state['description']}\n\nThe workspace holds a "
-        f"working {spec.kind.value} app generated from that request as a starting point. "
-        "Change it so it does what the user asked, keep its tests passing, and call finish.")
+        f"working {'landing page' if spec.kind.value == 'custom' else spec.kind.value + ' app'} "
+        "generated from that request as a starting point. Change it so it does what the user "
+        "asked, keep its tests passing, and call finish."
+        + (f"\n\nThe plan lists these files:{plan}" if plan else ""))
     result = code(task, CoderContext(
         client=planner.client, model=ctx.settings.llm_model, workspace=Workspace(workspace),
         run_tests=lambda: try_tests(ctx.docker, ctx.settings, spec.slug, version, workspace,
@@ -145,7 +148,8 @@ def _needs_fix(state: BuildState, runtime: Runtime[Context], exc: AppforgeError,
     """With the LLM coder, a failure goes back to it (a bounded number of rounds)."""
     settings = runtime.context.settings
     rounds = state.get("fix_rounds", 0)
-    if settings.coder != "llm" or rounds >= settings.coder_fix_rounds:
+    llm_codes = settings.coder == "llm" or state["spec"]["kind"] == "custom"
+    if not llm_codes or rounds >= settings.coder_fix_rounds:
         raise exc
     _say("fix")(f"{what}; back to the coder (round {rounds + 1} of {settings.coder_fix_rounds})")
     log = f"{exc}\n{exc.detail or ''}"[-6000:]

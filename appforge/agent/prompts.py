@@ -17,7 +17,11 @@ The JSON object has these keys:
     "landing" - a one-page site that presents something (a café, a product, a person, an event);
     "crud"    - an app that stores records the user adds, edits and deletes (a tracker, a log,
                 an inventory, a list manager);
-    "gallery" - a page of pictures (photos, artwork, a portfolio).
+    "gallery" - a page of pictures (photos, artwork, a portfolio);
+    "custom"  - anything none of those fits (a kanban board with drag and drop, a URL shortener
+                with click stats, a markdown notes app with search): then also give
+                "file_plan", a list of {"path", "purpose"} for the files to write (FastAPI app in
+                app/, templates in app/templates/, tests in tests/).
 - "entities": for "crud" apps, the kinds of record stored (at least one, each with at least one
   field); an empty list for "landing" and "gallery". Each entity has
     "name" (singular lowercase identifier, e.g. "plant"),

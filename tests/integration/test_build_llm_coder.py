@@ -111,3 +111,81 @@ def test_a_stopped_build_resumes_from_the_failed_step(installation: Installation
     again = installation.run_with_env(env, "build", "--resume", thread, check=False)
     assert again.returncode == 2 and "already finished" in again.stderr
     installation.run_json("destroy", "stickies", "--yes")
+
+
+LINKS = '''"""Short links with click counts."""
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import RedirectResponse
+
+router = APIRouter()
+LINKS: dict[str, dict] = {}
+
+
+@router.post("/api/links", status_code=201)
+def create(url: str) -> dict:
+    code = str(len(LINKS) + 1)
+    LINKS[code] = {"url": url, "clicks": 0}
+    return {"code": code}
+
+
+@router.get("/api/links/{code}")
+def stats(code: str) -> dict:
+    if code not in LINKS:
+        raise HTTPException(404, "no such link")
+    return LINKS[code]
+
+
+@router.get("/go/{code}")
+def follow(code: str) -> RedirectResponse:
+    stats(code)["clicks"] += 1
+    return RedirectResponse(LINKS[code]["url"])
+'''
+
+LINK_TESTS = '''from fastapi.testclient import TestClient
+
+from app.main import app
+
+
+def test_short_link_counts_clicks():
+    client = TestClient(app)
+    code = client.post("/api/links", params={"url": "https://example.org"}).json()["code"]
+    assert client.get(f"/go/{code}", follow_redirects=False).status_code == 307
+    assert client.get(f"/api/links/{code}").json()["clicks"] == 1
+'''
+
+
+def test_custom_app_from_a_file_plan(installation: Installation) -> None:
+    """A URL shortener: no blueprint fits, so the plan is custom and the coder writes it."""
+    plan = {"name": "Snip", "slug": "snip", "title": "Snip", "kind": "custom",
+            "tagline": "Short links with click stats.", "entities": [], "features": [],
+            "assets": [], "call_to_action": "Shorten a link", "language": "en",
+            "file_plan": [{"path": "app/links.py", "purpose": "the link API and redirects"},
+                          {"path": "tests/test_links.py", "purpose": "tests for the links"}]}
+    with FakeOpenAI(model="local-model") as server:
+        server.script(
+            reply(plan),
+            tool_call({"path": "app/links.py", "content": LINKS}, name="write_file"),
+            tool_call({"path": "app/main.py", "old": "    return app\n",
+                       "new": "    from app.links import router\n    app.include_router(router)\n"
+                              "    return app\n"}, name="edit_file"),
+            tool_call({"path": "tests/test_links.py", "content": LINK_TESTS}, name="write_file"),
+            tool_call({}, name="run_tests"),
+            tool_call({"summary": "short links with click counts"}, name="finish"),
+        )
+        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
+                                  "APPFORGE_LLM_MODEL": "local-model"}  # coder: blueprint
+        proc = installation.run_with_env(env, "build", "--json",
+                                         "a URL shortener with click stats")
+        task = server.requests[1]["messages"][1]["content"]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["kind"] == "custom" and result["status"] == "running"
+    assert "app/links.py: the link API and redirects" in task
+    import httpx
+
+    base = f"http://127.0.0.1:{installation.settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": "snip.localhost"}, timeout=10) as http:
+        code = http.post("/api/links", params={"url": "https://example.org"}).json()["code"]
+        assert http.get(f"/go/{code}").status_code == 307
+        assert http.get(f"/api/links/{code}").json()["clicks"] == 1
+    installation.run_json("destroy", "snip", "--yes")

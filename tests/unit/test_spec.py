@@ -70,3 +70,14 @@ def test_spec_round_trips_through_json() -> None:
     assert again.host("localhost") == "sprout.example.com"
     assert spec.assets[0].filename == "hero-video.mp4"
     assert spec.assets[0].poster_filename == "hero-video-poster.jpg"
+
+
+def test_custom_apps_carry_a_file_plan_inside_the_app() -> None:
+    from appforge.spec import PlannedFile
+
+    spec = AppSpec(name="Snip", slug="snip", title="Snip", kind="custom",
+                   file_plan=[{"path": "app/links.py", "purpose": "the link API"}])
+    assert AppSpec.model_validate_json(spec.model_dump_json()) == spec
+    for bad in ["/etc/passwd", "../x.py", "app/../../x", "a\\b"]:
+        with pytest.raises(ValidationError, match="must be relative"):
+            PlannedFile(path=bad)

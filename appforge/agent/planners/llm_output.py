@@ -25,6 +25,7 @@ from appforge.spec import (
     AppSpec,
     FieldType,
     Kind,
+    PlannedFile,
     validate_domain,
 )
 
@@ -110,6 +111,8 @@ class PlanDraft(_Draft):
     call_to_action: str = ""
     language: str = ""
     domain: str | None = None
+    #: For kind "custom": the files to write and what each is for.
+    file_plan: list[PlannedFile] = Field(default_factory=list)
 
 
 def plan_schema() -> dict[str, Any]:
@@ -181,6 +184,7 @@ def to_spec(draft: PlanDraft, description: str, base: AppSpec) -> tuple[AppSpec,
                                   "the call to action"),
             domain=_domain(draft.domain, description) or base.domain,
             language=language,
+            file_plan=draft.file_plan if draft.kind == Kind.custom else [],
         )
     except ValidationError as exc:
         raise UnusableAnswer(_errors(exc)) from None

@@ -30,7 +30,10 @@ def render_app(spec: AppSpec, dest: Path) -> list[Path]:
     env = _environment()
     context = build_context(spec)
     written: list[Path] = []
-    for output, source in sorted(blueprint_files(spec.kind.value).items()):
+    # A custom app starts as the landing page (a working page, /healthz, tests); the LLM coder
+    # then writes the rest from the spec's file plan.
+    kind = "landing" if spec.kind.value == "custom" else spec.kind.value
+    for output, source in sorted(blueprint_files(kind).items()):
         target = dest / output
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.name.endswith(TEMPLATE_SUFFIX):

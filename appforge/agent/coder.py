@@ -44,13 +44,22 @@ GENERATE_IMAGE = {"type": "function", "function": {
         "width": {"type": "integer", "minimum": 64, "maximum": 2048},
         "height": {"type": "integer", "minimum": 64, "maximum": 2048}},
         "required": ["name", "prompt"]}}}
+GENERATE_VIDEO = {"type": "function", "function": {
+    "name": "generate_video", "description": "Make a short H.264 clip for the app with the "
+    "configured video backend; saved as static/assets/<name>.mp4 with a poster "
+    "static/assets/<name>-poster.jpg.",
+    "parameters": {"type": "object", "properties": {
+        "name": {"type": "string", "description": "file stem: lowercase letters, digits, -"},
+        "prompt": {"type": "string"},
+        "seconds": {"type": "number", "minimum": 1, "maximum": 10}},
+        "required": ["name", "prompt"]}}}
 ADD_DEPENDENCY = {"type": "function", "function": {
     "name": "add_dependency", "description": "Add a Python package the app needs; it is "
     "resolved for the sandbox's Python and pinned in requirements.txt.",
     "parameters": {"type": "object", "properties": {
         "requirement": {"type": "string", "description": "name, or name==version"}},
         "required": ["requirement"]}}}
-TOOLS = [*TOOL_SPECS, RUN_TESTS, GENERATE_IMAGE, ADD_DEPENDENCY, FINISH]
+TOOLS = [*TOOL_SPECS, RUN_TESTS, GENERATE_IMAGE, GENERATE_VIDEO, ADD_DEPENDENCY, FINISH]
 
 
 @dataclass
@@ -62,6 +71,8 @@ class CoderContext:
     run_tests: Callable[[], tuple[bool, str]]
     #: Makes static/assets/<name>.png from (name, prompt, width, height); returns a summary.
     make_image: Callable[[str, str, int, int], str] | None = None
+    #: Makes static/assets/<name>.mp4 from (name, prompt, seconds); returns a summary.
+    make_video: Callable[[str, str, float], str] | None = None
     max_steps: int = 30
     log: Callable[[str], None] = lambda _m: None
 
@@ -113,8 +124,8 @@ def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, An
             if not passed:
                 update["test_failures"].append(output[-TEST_OUTPUT_CHARS:])
             result = f"{'passed' if passed else 'FAILED'}\n{output[-TEST_OUTPUT_CHARS:]}"
-        elif name == "generate_image":
-            result = _generate_image(ctx, arguments)
+        elif name in ("generate_image", "generate_video"):
+            result = _generate(ctx, name, arguments)
         elif name == "add_dependency":
             result = _add_dependency(ctx, arguments)
         else:
@@ -125,24 +136,32 @@ def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, An
     return update
 
 
-def _generate_image(ctx: CoderContext, arguments: str) -> str:
+def _generate(ctx: CoderContext, tool: str, arguments: str) -> str:
     from pydantic import ValidationError
 
     from appforge.errors import AppforgeError
     from appforge.spec import AssetRequest
 
-    if ctx.make_image is None:
-        return "error: generate_image: no image backend in this run"
+    video = tool == "generate_video"
+    make = ctx.make_video if video else ctx.make_image
+    if make is None:
+        return f"error: {tool}: no {'video' if video else 'image'} backend in this run"
     try:
         args = json.loads(arguments or "{}")
+        if video:
+            request = AssetRequest(kind="video", role="feature", name=args.get("name", ""),
+                                   prompt=args.get("prompt", ""),
+                                   seconds=float(args.get("seconds", 4)))
+            return make(request.name, request.prompt, request.seconds)  # type: ignore[call-arg]
         request = AssetRequest(kind="image", role="feature", name=args.get("name", ""),
                                prompt=args.get("prompt", ""), width=args.get("width", 768),
                                height=args.get("height", 512))
-        return ctx.make_image(request.name, request.prompt, request.width, request.height)
-    except (json.JSONDecodeError, AttributeError, ValidationError) as exc:
-        return f"error: generate_image: bad arguments: {str(exc).splitlines()[0]}"
+        return make(request.name, request.prompt, request.width,  # type: ignore[call-arg]
+                    request.height)
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError, ValidationError) as exc:
+        return f"error: {tool}: bad arguments: {str(exc).splitlines()[0]}"
     except AppforgeError as exc:
-        return f"error: generate_image: {exc}"
+        return f"error: {tool}: {exc}"
 
 
 def _add_dependency(ctx: CoderContext, arguments: str) -> str:

@@ -115,7 +115,7 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
 
     from appforge.agent.coder import CoderContext, code
     from appforge.agent.planners import get_planner
-    from appforge.tools.assets import make_image
+    from appforge.tools.assets import make_image, make_video
     from appforge.tools.sandbox import try_tests
     from appforge.tools.workspace import Workspace
 
@@ -133,6 +133,7 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
         run_tests=lambda: try_tests(ctx.docker, ctx.settings, spec.slug, version, workspace,
                                     lambda _m: None),
         make_image=lambda *args: make_image(ctx.settings, spec, workspace, *args),
+        make_video=lambda *args: make_video(ctx.settings, spec, workspace, *args),
         max_steps=ctx.settings.coder_max_steps, log=say))
     sessions = sorted((workspace / ".appforge").glob("coder-*.json"))
     (workspace / ".appforge" / f"coder-{len(sessions) + 1}.json").write_text(json.dumps(

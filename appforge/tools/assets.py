@@ -195,12 +195,30 @@ def _cache_key(backend: str, request: AssetRequest, spec: AppSpec) -> str:
 def make_image(settings: Settings, spec: AppSpec, workspace: Path, name: str, prompt: str,
                width: int, height: int) -> str:
     """One picture asked for while coding (the coder's generate_image tool); returns a summary."""
-    request = AssetRequest(kind="image", role="feature", name=name, prompt=prompt, width=width,
-                           height=height, seed=int(hashlib.sha256(name.encode()).hexdigest()[:8],
-                                                   16))
-    one = spec.model_copy(update={"assets": [request]})
-    slot = select_backends(settings, one).image
+    return _make_one(settings, spec, workspace, AssetRequest(
+        kind="image", role="feature", name=name, prompt=prompt, width=width, height=height,
+        seed=_seed(name)))
+
+
+def make_video(settings: Settings, spec: AppSpec, workspace: Path, name: str, prompt: str,
+               seconds: float) -> str:
+    """One clip asked for while coding (the coder's generate_video tool); returns a summary."""
+    return _make_one(settings, spec, workspace, AssetRequest(
+        kind="video", role="feature", name=name, prompt=prompt, width=960, height=540,
+        seconds=seconds, seed=_seed(name)))
+
+
+def _make_one(settings: Settings, spec: AppSpec, workspace: Path, request: AssetRequest) -> str:
+    slot = select_backends(settings, spec.model_copy(update={"assets": [request]})) \
+        .slot(request.kind)
     out = workspace / ASSET_DIR / request.filename
     out.parent.mkdir(parents=True, exist_ok=True)
     slot.backend.generate(request, spec.theme, spec.title, out)
-    return f"made {ASSET_DIR.as_posix()}/{request.filename} ({width}x{height}, {slot.reason})"
+    return (f"made {ASSET_DIR.as_posix()}/{request.filename} ({request.width}x{request.height}"
+            + (f", {request.seconds:g} s, poster {ASSET_DIR.as_posix()}/"
+               f"{request.poster_filename}" if request.kind == "video" else "")
+            + f"; {slot.reason})")
+
+
+def _seed(name: str) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)

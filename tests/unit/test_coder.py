@@ -101,7 +101,7 @@ def test_generate_image_tool_and_endpoint_failure(server: FakeOpenAI, tmp_path: 
     from appforge.config import Settings
     from appforge.errors import LLMUnavailable
     from appforge.spec import AppSpec
-    from appforge.tools.assets import make_image
+    from appforge.tools.assets import make_image, make_video
     from tests.fake_openai import error
 
     root = tmp_path / "ws"
@@ -113,10 +113,13 @@ def test_generate_image_tool_and_endpoint_failure(server: FakeOpenAI, tmp_path: 
         tool_call({"name": "latte-art", "prompt": "latte art", "width": 320, "height": 200},
                   name="generate_image"),
         tool_call({"name": "../evil", "prompt": "x"}, name="generate_image"),
+        tool_call({"name": "steam", "prompt": "steam over a cup", "seconds": 1},
+                  name="generate_video"),
         error(500, "model crashed"),
     )
     ctx, _ = _ctx(server, root, [])
     ctx.make_image = lambda *args: make_image(settings, spec, root, *args)
+    ctx.make_video = lambda *args: make_video(settings, spec, root, *args)
     with pytest.raises(LLMUnavailable, match="failed while coding"):
         code("add a picture of latte art", ctx)
     from PIL import Image
@@ -125,3 +128,5 @@ def test_generate_image_tool_and_endpoint_failure(server: FakeOpenAI, tmp_path: 
     tool_results = [m["content"] for m in server.requests[-1]["messages"] if m["role"] == "tool"]
     assert tool_results[0].startswith("made static/assets/latte-art.png")
     assert tool_results[1].startswith("error: generate_image: bad arguments")
+    assert tool_results[2].startswith("made static/assets/steam.mp4 (960x540, 1 s, poster")
+    assert (root / "static/assets/steam-poster.jpg").exists()

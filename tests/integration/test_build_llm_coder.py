@@ -17,6 +17,13 @@ pytestmark = pytest.mark.docker
 TEST = "tests/test_board.py"
 
 
+def llm_env(installation: Installation, server: FakeOpenAI, **settings: str) -> dict[str, str]:
+    """The installation's environment pointed at the fake endpoint, plus APPFORGE_* settings."""
+    return installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
+                               "APPFORGE_LLM_MODEL": server.model} | {
+        f"APPFORGE_{k.upper()}": v for k, v in settings.items()}
+
+
 def test_llm_coder_fixes_its_failing_test_then_the_app_deploys(
         installation: Installation) -> None:
     plan = dict(BOARD, name="Pinboard", slug="pinboard", title="Pinboard")
@@ -31,8 +38,7 @@ def test_llm_coder_fixes_its_failing_test_then_the_app_deploys(
             tool_call({}, name="run_tests"),
             tool_call({"summary": "added a board test"}, name="finish"),
         )
-        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
-                                  "APPFORGE_LLM_MODEL": "local-model", "APPFORGE_CODER": "llm"}
+        env = llm_env(installation, server, coder="llm")
         proc = installation.run_with_env(env, "build", "--json", "a pinboard for my chores")
         results = [m["content"] for r in server.requests for m in r["messages"]
                    if m["role"] == "tool" and m["content"].startswith(("passed", "FAILED"))]
@@ -64,8 +70,7 @@ def test_failing_tests_after_the_coder_go_back_to_it_then_deploy(
                       name="edit_file"),
             tool_call({"summary": "fixed the test"}, name="finish"),
         )
-        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
-                                  "APPFORGE_LLM_MODEL": "local-model", "APPFORGE_CODER": "llm"}
+        env = llm_env(installation, server, coder="llm")
         proc = installation.run_with_env(env, "build", "--json", "a task wall")
         fix_task = server.requests[3]["messages"][1]["content"]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -93,9 +98,7 @@ def test_a_stopped_build_resumes_from_the_failed_step(installation: Installation
                       name="write_file"),
             tool_call({"summary": "added a test"}, name="finish"),
         )
-        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
-                                  "APPFORGE_LLM_MODEL": "local-model", "APPFORGE_CODER": "llm",
-                                  "APPFORGE_CODER_FIX_ROUNDS": "0"}
+        env = llm_env(installation, server, coder="llm", coder_fix_rounds="0")
         failed = installation.run_with_env(env, "build", "a sticky-notes wall", check=False)
         assert failed.returncode == 1 and "tests failed in the sandbox" in failed.stderr
         thread = re.search(r"appforge build --resume (\S+)", failed.stderr).group(1)
@@ -173,8 +176,7 @@ def test_custom_app_from_a_file_plan(installation: Installation) -> None:
             tool_call({}, name="run_tests"),
             tool_call({"summary": "short links with click counts"}, name="finish"),
         )
-        env = installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
-                                  "APPFORGE_LLM_MODEL": "local-model"}  # coder: blueprint
+        env = llm_env(installation, server)  # the coder setting stays "blueprint"
         proc = installation.run_with_env(env, "build", "--json",
                                          "a URL shortener with click stats")
         task = server.requests[1]["messages"][1]["content"]

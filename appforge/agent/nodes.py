@@ -228,11 +228,12 @@ def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.sandbox.proxy import export_root_certificate, is_local_name
 
     settings, spec = runtime.context.settings, _spec(state)
+    # Local names carry the internal CA's certificates: check the chain, as a browser that
+    # trusts it would. Public names wait for a public CA, which may be unreachable.
+    local_ca = export_root_certificate(runtime.context.docker, settings) \
+        if settings.tls != "off" and any(map(is_local_name, state["hosts"])) else None
     for host in state["hosts"]:
-        # Local names carry the internal CA's certificates: check the chain, as a browser
-        # that trusts it would. Public names wait for a public CA, which may be unreachable.
-        ca = export_root_certificate(runtime.context.docker, settings) \
-            if settings.tls != "off" and is_local_name(host) else None
+        ca = local_ca if is_local_name(host) else None
         status, seconds = fetch(settings, host, html.escape(spec.name), ca_file=ca)
         _say("verify")(f"GET {settings.url_for(host)}/ → {status} in {seconds * 1000:.0f} ms")
     return {"status": "running"}

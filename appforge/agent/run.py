@@ -75,6 +75,12 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                                      "domains": domains or [], "limits": limits, "timings": {}}
     say = on_event or (lambda _e: None)
     with ExitStack() as held:
+
+        def lock(slug: str, stage: str) -> bool:
+            held.enter_context(app_lock(settings.home, slug,
+                                        lambda m: say({"stage": stage, "message": m})))
+            return True
+
         try:
             compiled = builder.compile(checkpointer=SqliteSaver(conn), name="appforge-build")
             locked = False
@@ -86,9 +92,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                 if state.get("status") == "running":
                     raise InvalidInput(f"build {resume} already finished: {state.get('url')}")
                 inputs = None  # go on from the checkpoint
-                held.enter_context(app_lock(settings.home, state["slug"], lambda m: say(
-                    {"stage": "resume", "message": m})))
-                locked = True
+                locked = lock(state["slug"], "resume")
             for mode, chunk in compiled.stream(inputs, config, context=ctx,
                                                stream_mode=["custom", "values"]):
                 if mode == "custom":
@@ -98,9 +102,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                 if not locked and "slug" in state:
                     # The plan named the app: from here on, one build of it at a time. The
                     # next node runs only when this loop asks for it, so it runs locked.
-                    held.enter_context(app_lock(settings.home, state["slug"], lambda m: say(
-                        {"stage": "plan", "message": m})))
-                    locked = True
+                    locked = lock(state["slug"], "plan")
         except AppforgeError as exc:
             _record_failure(ctx, state, exc)
             if "version" in state:

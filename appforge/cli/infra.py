@@ -41,7 +41,8 @@ def dns(
 
     settings = load_settings()
     try:
-        hosts = Store(settings.db_path).domains(Store(settings.db_path).get_app(slug).slug)
+        store = Store(settings.db_path)
+        hosts = store.domains(store.get_app(slug).slug)
         plan = []
         for host in hosts:
             need = needs_dns(host)

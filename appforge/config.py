@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     coder_max_steps: int = Field(default=40, ge=1, le=500)
     #: Rounds of the fix loop (failing tests or an unhealthy version back to the LLM coder).
     coder_fix_rounds: int = Field(default=2, ge=0, le=10)
+    #: The review dashboard (``appforge serve``): bound to loopback unless configured; bound
+    #: anywhere else it asks for ``serve_token``.
+    serve_host: str = "127.0.0.1"
+    serve_port: int = Field(default=8470, ge=1, le=65535)
+    serve_token: str = ""
+    #: Chromium for the screenshot of each deployed version (run inside a sandbox container).
+    screenshots: bool = True
 
     @field_validator("base_domain")
     @classmethod

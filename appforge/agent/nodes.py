@@ -58,12 +58,16 @@ def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.spec import validate_domain, validate_slug
 
     settings, store = runtime.context.settings, runtime.context.store
-    planner = get_planner(runtime.context.planner, settings)
-    spec = planner.plan(state["description"])
-    how = f" ({planner.mode})" if getattr(planner, "mode", None) else ""
-    _say("plan")(f"planned by the {planner.name} planner{how}")
-    for note in getattr(planner, "last_notes", []):
-        _say("plan")(note)
+    if state.get("given_spec"):
+        spec = AppSpec.model_validate(state["given_spec"])
+        _say("plan")("the approved plan")
+    else:
+        planner = get_planner(runtime.context.planner, settings)
+        spec = planner.plan(state["description"])
+        how = f" ({planner.mode})" if getattr(planner, "mode", None) else ""
+        _say("plan")(f"planned by the {planner.name} planner{how}")
+        for note in getattr(planner, "last_notes", []):
+            _say("plan")(note)
     if state.get("app"):
         spec = spec.model_copy(update={"slug": validate_slug(state["app"])})
     asked = [validate_domain(d) for d in state.get("domains") or []]

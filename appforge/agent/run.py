@@ -47,13 +47,14 @@ class BuildResult:
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
           planner: str | None = None, app: str | None = None,
           domains: list[str] | None = None, limits: dict[str, Any] | None = None,
-          resume: str | None = None) -> BuildResult:
+          resume: str | None = None, spec: dict[str, Any] | None = None) -> BuildResult:
     """Plan, write, test, package, deploy and verify an app from its description.
 
     ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at;
     ``limits`` (memory, cpus, pids) override the default container limits for this app.
     ``resume``: the id of a build that stopped; it goes on from the step that failed, with
     everything the earlier steps made (the description is then ignored).
+    ``spec``: an already approved plan (an AppSpec as a dict): nothing is planned.
     """
     from appforge.sandbox.hardening import Limits
 
@@ -71,7 +72,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     config = {"configurable": {"thread_id": thread}}
     state: dict[str, Any] = {}
     start = time.monotonic()
-    inputs: dict[str, Any] | None = {"description": description, "app": app,
+    inputs: dict[str, Any] | None = {"description": description, "app": app, "given_spec": spec,
                                      "domains": domains or [], "limits": limits, "timings": {}}
     say = on_event or (lambda _e: None)
     with ExitStack() as held:

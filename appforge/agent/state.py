@@ -21,6 +21,8 @@ class BuildState(TypedDict, total=False):
     domains: list[str]
     #: Per-app container limits asked for (memory, cpus, pids); missing keys keep the defaults.
     limits: dict[str, Any]
+    #: A plan made elsewhere (the chat, a rebuild): the plan node takes it instead of planning.
+    given_spec: dict[str, Any] | None
     spec: dict[str, Any]
     slug: str
     version: int

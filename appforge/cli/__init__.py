@@ -1,4 +1,4 @@
-"""The ``appforge`` command line: build, list, show, logs, rollback, stop, start, destroy, up,
+"""The ``appforge`` command line: build, chat, list, show, logs, rollback, stop, start, destroy, up,
 dns, trust, doctor.
 
 Commands say what they did in a line or a table, or print one JSON object with ``--json``. Errors
@@ -84,4 +84,4 @@ def main() -> None:
 
 
 # The commands register themselves on ``app`` when imported.
-from appforge.cli import build, apps, infra  # noqa: E402,F401,I001  (order of --help)
+from appforge.cli import build, chat, apps, infra  # noqa: E402,F401,I001  (order of --help)

@@ -108,7 +108,11 @@ def palette(family: str, *, dark: bool = False, pastel: bool = False,
             accent: str | None = None) -> Theme:
     """A complete, contrast-checked Theme for a colour family."""
     primary, family_accent = FAMILIES[family]
-    accent = accent or family_accent
+    return palette_from(primary, accent or family_accent, dark=dark, pastel=pastel)
+
+
+def palette_from(primary: str, accent: str, *, dark: bool = False, pastel: bool = False) -> Theme:
+    """A complete, contrast-checked Theme around a primary and an accent colour."""
     if pastel:
         accent = mix(accent, WHITE, 0.45)
     if dark:

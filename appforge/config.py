@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     llm_api_key: str = Field(default="", validation_alias=AliasChoices(
         "APPFORGE_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"))
     llm_timeout: float = Field(default=120.0, gt=0)
+    #: Stream answers: keeps a slow local server from hitting the read timeout on a long answer
+    #: (each delta restarts it) and lets the CLI show progress.
+    llm_stream: bool = False
     #: ``llm``: after the blueprint writes its code, the LLM edits it (tools confined to the
     #: workspace, tests run in the sandbox) until the tests pass or a budget is spent.
     coder: Literal["blueprint", "llm"] = "blueprint"

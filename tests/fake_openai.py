@@ -1,7 +1,7 @@
 """A local HTTP server that speaks the OpenAI Chat Completions API and replays scripted answers.
 
 Tests run the real ``openai`` client against it: ``POST /v1/chat/completions`` answers with the
-next step of the script (a JSON content string, a tool call, an OpenAI-style HTTP error, after an
+next step of the script (a JSON content string, tool calls, an OpenAI-style HTTP error, after an
 optional delay), ``GET /v1/models`` lists one model, and every request body is recorded so a test
 can check what the client sent::
 
@@ -10,12 +10,21 @@ can check what the client sent::
         planner = LLMPlanner(server.base_url, "fake-model", "key")
         ...
         assert server.requests[0]["response_format"]["type"] == "json_schema"
+
+A request with ``"stream": true`` gets the step as OpenAI streams it: ``text/event-stream`` over
+chunked HTTP/1.1, one ``data: {chat.completion.chunk}`` event per delta (the role first, the
+content in pieces of :data:`PIECE` characters, each tool call's index, id and name before its
+arguments in pieces), a last chunk with the finish reason, a usage chunk (no choices) when
+``stream_options.include_usage`` is set, then ``data: [DONE]``. :func:`cut` drops the connection
+mid-body after some events, as a crashed server or proxy does; :func:`dripping` spaces the events
+out, as a slow local model does.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +33,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 import pytest
+
+#: Characters of content or tool call arguments per streamed delta.
+PIECE = 16
+USAGE = {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
 
 
 @dataclass
@@ -34,11 +47,24 @@ class Step:
     #: Arguments of a tool call (a JSON string, or a dict to encode), instead of content.
     tool_arguments: str | dict[str, Any] | None = None
     tool_name: str = "submit_plan"
+    #: Further tool calls in the same answer, as (name, arguments).
+    more_calls: list[tuple[str, str | dict[str, Any]]] = field(default_factory=list)
     finish_reason: str | None = None
     status: int = 200
     error: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Streamed answers only: seconds between events; events sent before the connection drops
+    #: (or, with ``stream_error``, before an error event ends the stream, as vLLM sends one).
+    chunk_delay: float = 0.0
+    cut_after: int | None = None
+    stream_error: str = ""
+
+    def calls(self) -> list[tuple[str, str]]:
+        """The tool calls of the answer, as (name, arguments JSON text)."""
+        first = [(self.tool_name, self.tool_arguments)] if self.tool_arguments is not None else []
+        return [(name, args if isinstance(args, str) else json.dumps(args))
+                for name, args in first + self.more_calls]
 
 
 def reply(content: str | dict[str, Any], finish_reason: str = "stop") -> Step:
@@ -49,6 +75,13 @@ def reply(content: str | dict[str, Any], finish_reason: str = "stop") -> Step:
 
 def tool_call(arguments: str | dict[str, Any], name: str = "submit_plan") -> Step:
     return Step(tool_arguments=arguments, tool_name=name, finish_reason="tool_calls")
+
+
+def tool_calls(*calls: tuple[str, str | dict[str, Any]]) -> Step:
+    """One answer calling several tools, each given as (name, arguments)."""
+    (name, arguments), *more = calls
+    return Step(tool_arguments=arguments, tool_name=name, more_calls=list(more),
+                finish_reason="tool_calls")
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Step:
@@ -64,6 +97,19 @@ def rate_limited(retry_after: str = "0") -> Step:
 
 def slow(seconds: float, then: Step) -> Step:
     then.delay = seconds
+    return then
+
+
+def dripping(seconds: float, then: Step) -> Step:
+    """``then``, streamed with ``seconds`` between events (a slow local model)."""
+    then.chunk_delay = seconds
+    return then
+
+
+def cut(after: int, then: Step, error: str = "") -> Step:
+    """``then``, streamed, but the connection drops after ``after`` events (or, given an
+    ``error`` message, an ``{"error": ...}`` event ends the stream there)."""
+    then.cut_after, then.stream_error = after, error
     return then
 
 
@@ -117,19 +163,43 @@ class FakeOpenAI:
 
     def _completion(self, body: dict[str, Any], step: Step) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": step.content}
-        if step.tool_arguments is not None:
-            arguments = step.tool_arguments if isinstance(step.tool_arguments, str) \
-                else json.dumps(step.tool_arguments)
+        if step.calls():
             message["tool_calls"] = [{"id": f"call_{next(self._ids)}", "type": "function",
-                                      "function": {"name": step.tool_name,
-                                                   "arguments": arguments}}]
+                                      "function": {"name": name, "arguments": arguments}}
+                                     for name, arguments in step.calls()]
         return {
             "id": f"chatcmpl-fake-{next(self._ids)}", "object": "chat.completion",
             "created": int(time.time()), "model": body.get("model", self.model),
             "choices": [{"index": 0, "message": message,
                          "finish_reason": step.finish_reason or "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            "usage": dict(USAGE),
         }
+
+    def _chunks(self, body: dict[str, Any], step: Step) -> Iterator[dict[str, Any]]:
+        """The step as OpenAI streams it: chat.completion.chunk objects, in order."""
+        usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        head = {"id": f"chatcmpl-fake-{next(self._ids)}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": body.get("model", self.model),
+                "system_fingerprint": "fp_fake"}
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None,
+                      "finish_reason": finish_reason}
+            return {**head, "choices": [choice], **({"usage": None} if usage else {})}
+
+        calls = step.calls()
+        yield chunk({"role": "assistant", "content": None if calls else "", "refusal": None})
+        for piece in _pieces(step.content or ""):
+            yield chunk({"content": piece})
+        for index, (name, arguments) in enumerate(calls):
+            yield chunk({"tool_calls": [{"index": index, "id": f"call_{next(self._ids)}",
+                                         "type": "function",
+                                         "function": {"name": name, "arguments": ""}}]})
+            for piece in _pieces(arguments):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        yield chunk({}, step.finish_reason or "stop")
+        if usage:
+            yield {**head, "choices": [], "usage": dict(USAGE)}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -152,6 +222,40 @@ class FakeOpenAI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (a timeout test)
 
+            def _stream(self, body: dict[str, Any], step: Step) -> None:
+                """Server-sent events over chunked HTTP/1.1, as OpenAI sends them."""
+                self.protocol_version = "HTTP/1.1"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
+                for name, value in step.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                events = [f"data: {json.dumps(c)}\n\n" for c in fake._chunks(body, step)]
+                try:
+                    for sent, event in enumerate([*events, "data: [DONE]\n\n"]):
+                        if sent == step.cut_after and not step.stream_error:
+                            # Gone mid-body: no last chunk, so the client sees a broken stream.
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        if sent == step.cut_after:
+                            failure = {"error": {"message": step.stream_error,
+                                                 "type": "server_error"}}
+                            self._chunk(f"data: {json.dumps(failure)}\n\n")
+                            break
+                        if sent and step.chunk_delay:
+                            time.sleep(step.chunk_delay)
+                        self._chunk(event)
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading
+
+            def _chunk(self, text: str) -> None:
+                data = text.encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
                     self._send(200, {"object": "list", "data": [
@@ -167,6 +271,13 @@ class FakeOpenAI:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 body = json.loads(raw or b"{}")
+                if "stream_options" in body and not body.get("stream"):
+                    fake.requests.append(body)
+                    self._send(400, {"error": {
+                        "message": "The 'stream_options' parameter is only allowed when "
+                                   "'stream' is enabled.", "type": "invalid_request_error",
+                        "param": "stream_options", "code": None}})
+                    return
                 step = fake._next(body)
                 if step.delay:
                     time.sleep(step.delay)
@@ -175,9 +286,16 @@ class FakeOpenAI:
                         "message": step.error, "type": "server_error", "code": step.status}},
                         step.headers)
                     return
-                self._send(200, fake._completion(body, step), step.headers)
+                if body.get("stream"):
+                    self._stream(body, step)
+                else:
+                    self._send(200, fake._completion(body, step), step.headers)
 
         return Handler
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[i:i + PIECE] for i in range(0, len(text), PIECE)]
 
 
 @pytest.fixture

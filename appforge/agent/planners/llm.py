@@ -6,7 +6,8 @@ Endpoints differ in how they can be held to JSON, so the planner tries, in order
 prompt. The first one an endpoint accepts is remembered for that endpoint and model for the rest
 of the process. Answers are checked (JSON, shape, crud entities with fields, no loops or cut-off
 output); an unusable one is sent back with the problems, a few times, before planning fails.
-What the model leaves out (theme colours, a tagline, assets) is filled from the blueprint
+With ``stream`` the answer is streamed and put together by :mod:`appforge.agent.llm_client`,
+then read by the same code. What the model leaves out (theme colours, a tagline, assets) is filled from the blueprint
 planner's reading of the same description, and :attr:`LLMPlanner.last_notes` says what was.
 """
 
@@ -53,7 +54,7 @@ class LLMPlanner:
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout: float = 60,
                  max_retries: int = 2, attempts: int = 3, max_tokens: int | None = None,
                  blueprint: Planner | None = None,
-                 http_client: Any = None) -> None:
+                 http_client: Any = None, stream: bool = False) -> None:
         from openai import OpenAI
 
         from appforge.agent.planners.blueprint import BlueprintPlanner
@@ -64,6 +65,8 @@ class LLMPlanner:
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.max_tokens = max_tokens
+        #: Ask for streamed answers (the coder working with this planner's client does too).
+        self.stream = stream
         self.blueprint = blueprint or BlueprintPlanner()
         #: What the last plan filled in or worked around, for the user to see.
         self.last_notes: list[str] = []
@@ -134,10 +137,12 @@ class LLMPlanner:
         client's retries, since a server that rejects it rejects it every time."""
         import openai
 
+        from appforge.agent.llm_client import complete
+
         client = self._client if retries else self._client.with_options(max_retries=0)
         try:
-            return client.chat.completions.create(model=self.model, messages=messages,
-                                                  **self._options(mode))
+            return complete(client, stream=self.stream, model=self.model, messages=messages,
+                            **self._options(mode))
         except openai.APIStatusError as exc:
             if mode != "prompt" and _rejects(exc):
                 raise _Rejected(f"{exc.status_code}: {_message(exc)}") from None
@@ -148,6 +153,8 @@ class LLMPlanner:
         except openai.APIConnectionError as exc:
             if retries:
                 raise self._unavailable(exc) from None
+        except openai.APIError as exc:  # an error event in the middle of a stream
+            raise self._unavailable(exc) from None
         # A passing error on the first try: ask again with the client's retries and backoff.
         return self._create(mode, messages, retries=True)
 
@@ -170,13 +177,20 @@ class LLMPlanner:
     def _unavailable(self, exc: Exception) -> LLMUnavailable:
         import openai
 
+        from appforge.agent.llm_client import StreamBroken
+
         where = f"the LLM endpoint at {self.base_url}"
         if isinstance(exc, openai.APITimeoutError):
             return LLMUnavailable(f"{where} did not answer within {self.timeout:g} s", hint=_HINT)
+        if isinstance(exc, StreamBroken):
+            return LLMUnavailable(f"{where} failed mid-answer: {exc.message}", hint=(
+                "try again; if it keeps happening, check the server's log or turn streaming "
+                "off (APPFORGE_LLM_STREAM=0)"))
         if isinstance(exc, openai.APIConnectionError):
             reason = str(exc.__cause__ or "") or exc.message
             return LLMUnavailable(f"{where} is not answering: {reason}", hint=_HINT)
-        assert isinstance(exc, openai.APIStatusError)
+        if not isinstance(exc, openai.APIStatusError):
+            return LLMUnavailable(f"{where} failed mid-answer: {exc.message}")
         status, message = exc.status_code, _message(exc)
         if status in (401, 403):
             return LLMUnavailable(f"{where} refused the API key ({status}): {message}",

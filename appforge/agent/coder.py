@@ -2,15 +2,19 @@
 
 The model sees the workspace only through the tools in ``tools/workspace.py`` (confined to the
 workspace) plus ``run_tests`` (the app's tests in the sandbox, output trimmed) and ``finish``.
-The loop stops when the model calls ``finish``, when it stops calling tools, when the step
-budget is spent, or when the tests fail the same way three times in a row. Every message is
-kept in the state, so each attempt can be reviewed.
+Text the model did not write (files, file lists, test logs) goes back framed as data between
+randomly tagged lines (:func:`as_data`); the loop acts only on the API's tool calls, never on text
+that looks like one. The loop stops when the model calls ``finish``, when it stops calling tools,
+when the step budget is spent, or when the tests fail the same way three times in a row. Answers
+are streamed when the context says so (:mod:`appforge.agent.llm_client`). Every message is kept in
+the state, so each attempt can be reviewed.
 """
 
 from __future__ import annotations
 
 import json
 import operator
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypedDict
@@ -18,13 +22,16 @@ from typing import Annotated, Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from appforge.agent.prompts import CODER_SYSTEM
+from appforge.agent.llm_client import complete
+from appforge.agent.prompts import CODER_SYSTEM, DATA_FRAME
 from appforge.errors import LLMUnavailable
-from appforge.tools.workspace import TOOL_SPECS, Workspace, call_tool
+from appforge.tools.workspace import TOOL_SPECS, Workspace, run_tool
 
 #: The most of a test log sent back to the model (its tail: where pytest puts the summary).
 TEST_OUTPUT_CHARS = 4000
 SAME_FAILURE_LIMIT = 3
+CUT_OFF = ("your answer was cut off at the length limit (finish_reason 'length'), so this call "
+           "was incomplete; send less at once, e.g. write a long file in several smaller files")
 
 RUN_TESTS = {"type": "function", "function": {
     "name": "run_tests", "description": "Run the app's pytest suite in the sandbox; returns the "
@@ -75,6 +82,8 @@ class CoderContext:
     make_video: Callable[[str, str, float], str] | None = None
     max_steps: int = 30
     log: Callable[[str], None] = lambda _m: None
+    #: Stream the answers (``Settings.llm_stream``).
+    stream: bool = False
 
 
 class CoderState(TypedDict, total=False):
@@ -87,6 +96,8 @@ class CoderState(TypedDict, total=False):
     test_failures: Annotated[list[str], operator.add]
     tests_passed: bool
     max_steps: int
+    #: Whether the last answer stopped at the length limit.
+    cut_off: bool
 
 
 def call_model(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, Any]:
@@ -94,8 +105,8 @@ def call_model(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, A
 
     ctx = runtime.context
     try:
-        reply = ctx.client.chat.completions.create(model=ctx.model, messages=state["messages"],
-                                                   tools=TOOLS, tool_choice="auto")
+        reply = complete(ctx.client, stream=ctx.stream, model=ctx.model,
+                         messages=state["messages"], tools=TOOLS, tool_choice="auto")
     except openai.APIError as exc:
         raise LLMUnavailable(f"the LLM endpoint failed while coding: {exc}") from None
     message = reply.choices[0].message
@@ -106,7 +117,8 @@ def call_model(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, A
             for c in message.tool_calls]
     used = reply.usage.total_tokens if reply.usage else 0
     return {"messages": [entry], "steps": state.get("steps", 0) + 1,
-            "tokens": state.get("tokens", 0) + used}
+            "tokens": state.get("tokens", 0) + used,
+            "cut_off": reply.choices[0].finish_reason == "length"}
 
 
 def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, Any]:
@@ -123,17 +135,37 @@ def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, An
             update["tests_passed"] = passed
             if not passed:
                 update["test_failures"].append(output[-TEST_OUTPUT_CHARS:])
-            result = f"{'passed' if passed else 'FAILED'}\n{output[-TEST_OUTPUT_CHARS:]}"
+            result = (f"{'passed' if passed else 'FAILED'}\n"
+                      + as_data("The end of the test log", output[-TEST_OUTPUT_CHARS:]))
         elif name in ("generate_image", "generate_video"):
             result = _generate(ctx, name, arguments)
         elif name == "add_dependency":
             result = _add_dependency(ctx, arguments)
         else:
-            result = call_tool(ctx.workspace, name, arguments)
+            result = _workspace_tool(ctx, name, arguments)
+        if state.get("cut_off") and result.startswith("error:"):
+            result += f"\n({CUT_OFF})"
         ctx.log(f"{name}: {result.splitlines()[0][:100] if result else ''}")
         update["messages"].append({"role": "tool", "tool_call_id": call["id"],
                                    "content": result})
     return update
+
+
+def as_data(what: str, text: str) -> str:
+    """``text`` framed as data: between two lines with a random tag that the text, written
+    before the tag was drawn, cannot know, so it cannot fake the end of the data."""
+    tag = f"DATA-{secrets.token_hex(6)}"
+    return DATA_FRAME.format(what=what, tag=tag,
+                             text=text if text.endswith("\n") or not text else text + "\n")
+
+
+def _workspace_tool(ctx: CoderContext, name: str, arguments: str) -> str:
+    ok, result = run_tool(ctx.workspace, name, arguments)
+    if ok and name == "read_file":
+        return as_data(f"The text of {_argument(arguments, 'path')}", result)
+    if ok and name == "list_files":
+        return as_data("The files", result)
+    return result
 
 
 def _generate(ctx: CoderContext, tool: str, arguments: str) -> str:
@@ -228,6 +260,7 @@ def code(task: str, ctx: CoderContext) -> CoderResult:
         "step budget spent" if state.get("steps", 0) >= ctx.max_steps
         else "the same test failure repeated" if len(failures) >= SAME_FAILURE_LIMIT
         and len(set(failures[-SAME_FAILURE_LIMIT:])) == 1
+        else "the model's answer was cut off at the length limit" if state.get("cut_off")
         else "the model stopped calling tools")
     return CoderResult(finished=bool(state.get("finished")), stop_reason=reason,
                        summary=state.get("summary", ""), steps=state.get("steps", 0),

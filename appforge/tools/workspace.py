@@ -6,7 +6,8 @@ through :meth:`Workspace.resolve`, which refuses anything that could reach outsi
 appforge's own records in ``.appforge/``. Writes are atomic: a temporary file in the same folder,
 then ``os.replace``. :data:`TOOL_SPECS` describes the five tools in OpenAI's function-tool format
 and :func:`call_tool` runs one call from the model, returning every problem as an ``error: ...``
-string the model can read and act on, never as an exception into the agent loop.
+string the model can read and act on, never as an exception into the agent loop
+(:func:`run_tool` also says whether the call succeeded).
 """
 
 from __future__ import annotations
@@ -344,27 +345,35 @@ def call_tool(ws: Workspace, name: str, arguments: str | dict[str, Any]) -> str:
     wrong arguments, a refused path, a missing file) comes back as ``"error: ..."`` for the model
     to read and retry, never as an exception.
     """
+    return run_tool(ws, name, arguments)[1]
+
+
+def run_tool(ws: Workspace, name: str, arguments: str | dict[str, Any]) -> tuple[bool, str]:
+    """:func:`call_tool`, also saying whether the call succeeded: a file whose text starts with
+    "error:" is still a file, which the coder frames as data like any other."""
     args_model = TOOL_ARGS.get(name)
     if args_model is None:
-        return f"error: unknown tool {name!r}; the tools are {', '.join(TOOL_ARGS)}"
+        return False, f"error: unknown tool {name!r}; the tools are {', '.join(TOOL_ARGS)}"
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments) if arguments.strip() else {}
         except json.JSONDecodeError as exc:
-            return f"error: {name}: the arguments are not valid JSON ({exc}); send a JSON object"
+            return False, (f"error: {name}: the arguments are not valid JSON ({exc}); send a "
+                           "JSON object")
     if not isinstance(arguments, dict):
-        return f"error: {name}: the arguments must be a JSON object, not {type(arguments).__name__}"
+        return False, (f"error: {name}: the arguments must be a JSON object, not "
+                       f"{type(arguments).__name__}")
     try:
         args = args_model.model_validate(arguments)
     except ValidationError as exc:
-        return f"error: {name}: {_explain(exc)}; expected {_signature(args_model)}"
+        return False, f"error: {name}: {_explain(exc)}; expected {_signature(args_model)}"
     try:
         result = getattr(ws, name)(**args.model_dump())
     except (AppforgeError, OSError) as exc:
-        return f"error: {name}: {exc}"
+        return False, f"error: {name}: {exc}"
     if isinstance(result, list):
-        return "\n".join(result) if result else "(no files)"
-    return result
+        return True, "\n".join(result) if result else "(no files)"
+    return True, result
 
 
 def _explain(exc: ValidationError) -> str:

@@ -176,7 +176,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per row")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed runs per row (default 10 on a GPU, 3 with --tiny)")
-    parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                        help="print the table as JSON instead (or, with a PATH, also write it "
+                             "there)")
     args = parser.parse_args()
     args.repeats = args.repeats or (3 if args.tiny else 10)
 
@@ -190,9 +192,12 @@ def main() -> int:
 
     diffusers.logging.set_verbosity_error()  # the bf16 cast warns about fp32-only modules
     result = run(args)
+    if args.json == "-":
+        print(json.dumps(result, indent=2, default=float))
+        return 0
     print_table(result)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2, default=float) + "\n")
+        Path(args.json).write_text(json.dumps(result, indent=2, default=float) + "\n")
         print(f"wrote {args.json}")
     return 0
 

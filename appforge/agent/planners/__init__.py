@@ -47,5 +47,6 @@ def get_planner(name: str, settings: Settings | None = None) -> Planner:
                                "server other than OpenAI's, APPFORGE_LLM_API_KEY or "
                                "OPENAI_API_KEY for its key)")
         return LLMPlanner(settings.llm_base_url or OPENAI_BASE_URL, settings.llm_model,
-                          settings.llm_api_key or "not-needed", timeout=settings.llm_timeout)
+                          settings.llm_api_key or "not-needed", timeout=settings.llm_timeout,
+                          stream=settings.llm_stream)
     raise InvalidInput(f"unknown planner {name!r}; available: {', '.join(PLANNERS)}")

@@ -118,6 +118,14 @@ def apply_edit(spec: AppSpec, message: str, *, deployed: bool) -> AppSpec:
         raise InvalidInput(f"that change makes an invalid plan: {_first_error(exc)}") from None
 
 
+def restyle(spec: AppSpec, message: str) -> AppSpec | None:
+    """Only the colour and light/dark rules (after an LLM revision); None if they read nothing."""
+    data = spec.model_dump(mode="json")
+    if not _theme(re.sub(r"\s+", " ", message), data, EditContext(deployed=True)):
+        return None
+    return AppSpec.model_validate(data)
+
+
 def _first_error(exc: ValueError) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):

@@ -104,3 +104,10 @@ def test_llm_revises_the_plan(tmp_path: Path) -> None:
         assert "track what kind of plant each one is" in asked
         current = json.loads(asked.split("```json\n", 1)[1].split("\n```", 1)[0])
         assert current["name"] == "Sprout"  # the current plan went along, as data
+        # The model kept the pictures: same sizes and seeds, so nothing is redrawn.
+        assert second.pending["spec"]["assets"] == first.pending["spec"]["assets"]
+        assert second.pending["spec"]["slug"] == "sprout"
+        server.script(reply(dict(revised, theme_mode="dark")))
+        third = chat.send("make it dark and purple")
+        assert third.pending["spec"]["theme"]["mode"] == "dark"
+        assert third.pending["spec"]["theme"]["primary"] != first.pending["spec"]["theme"]["primary"]

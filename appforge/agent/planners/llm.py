@@ -23,7 +23,8 @@ from appforge.agent.planners.llm_output import (
     read_answer,
     to_spec,
 )
-from appforge.agent.prompts import PLANNER_RETRY, PLANNER_SCHEMA_NOTE, PLANNER_SYSTEM
+from appforge.agent.prompts import (PLANNER_RETRY, PLANNER_REVISE, PLANNER_SCHEMA_NOTE,
+                                    PLANNER_SYSTEM)
 from appforge.errors import LLMUnavailable, PlanningFailed
 from appforge.spec import AppSpec
 
@@ -86,15 +87,41 @@ class LLMPlanner:
     def plan(self, description: str) -> AppSpec:
         # The blueprint's reading checks the description before any request and fills the gaps.
         base = self.blueprint.plan(description)
+        return self._answer(description.strip(), description, base)[0]
+
+    def revise(self, spec: AppSpec, change: str) -> AppSpec:
+        """``spec`` changed as ``change`` asks (the chat): the model gets the current plan as
+        data and answers with the whole new plan; gaps are filled from the current plan, which
+        keeps its slug, and the mode the model chose (light or dark) is applied to its colours."""
+        from appforge.agent.planners.theme import palette_from
+        from appforge.errors import InvalidInput
+
+        change = (change or "").strip()
+        if not change:
+            raise InvalidInput("the change is empty: say what to change")
+        current = spec.model_dump(mode="json", exclude={"description", "theme"})
+        current["theme_mode"] = spec.theme.mode
+        request = PLANNER_REVISE.format(plan=json.dumps(current, ensure_ascii=False),
+                                        change=change)
+        new, draft = self._answer(request, f"{spec.description}\n{change}", spec)
+        updates: dict[str, Any] = {"slug": spec.slug, "description": spec.description}
+        if draft.theme_mode in ("light", "dark") and draft.theme_mode != spec.theme.mode:
+            updates["theme"] = palette_from(spec.theme.primary, spec.theme.accent,
+                                            dark=draft.theme_mode == "dark")
+        return new.model_copy(update=updates)
+
+    def _answer(self, request: str, description: str, base: AppSpec) -> tuple[AppSpec, Any]:
+        """Ask until the answer is a usable plan (retrying with what was wrong)."""
         self.last_notes = []
         system = PLANNER_SYSTEM + PLANNER_SCHEMA_NOTE.format(schema=json.dumps(self._schema))
         messages: list[dict[str, Any]] = [{"role": "system", "content": system},
-                                          {"role": "user", "content": description.strip()}]
+                                          {"role": "user", "content": request}]
         problems: list[str] = []
         for _ in range(self.attempts):
             text, finish_reason = self._ask(messages)
             try:
-                spec, notes = to_spec(read_answer(text, finish_reason), description, base)
+                draft = read_answer(text, finish_reason)
+                spec, notes = to_spec(draft, description, base)
             except UnusableAnswer as exc:
                 problems = exc.problems
                 messages += [
@@ -104,7 +131,7 @@ class LLMPlanner:
                 ]
                 continue
             self.last_notes += notes
-            return spec
+            return spec, draft
         raise PlanningFailed(
             f"the model {self.model!r} at {self.base_url} gave no usable plan in "
             f"{self.attempts} attempts; the last answer: {'; '.join(problems)}",

@@ -111,6 +111,7 @@ class PlanDraft(_Draft):
     call_to_action: str = ""
     language: str = ""
     domain: str | None = None
+    theme_mode: str = ""
     #: For kind "custom": the files to write and what each is for.
     file_plan: list[PlannedFile] = Field(default_factory=list)
 
@@ -286,7 +287,16 @@ def _entities(draft: PlanDraft) -> list[Any]:
 def _assets(draft: PlanDraft, slug: str, base: AppSpec, notes: list[str]) -> list[Any]:
     """The model's assets with sizes and seeds; roles it missed come from the blueprint."""
     assets: list[Any] = []
+    known = {a.name: a for a in base.assets}
     for asset in draft.assets:
+        was = known.get(asset.name)
+        if was is not None and was.kind == asset.kind:
+            # The same asset (a revised plan keeps it): its size and seed stay, so an unchanged
+            # prompt renders from the cache.
+            assets.append(was.model_copy(update={
+                "prompt": asset.prompt.strip()[:500] or was.prompt, "role": asset.role,
+                "alt": asset.alt or was.alt}).model_dump())
+            continue
         if asset.kind == "video":
             (width, height), seconds = _VIDEO_SIZE, _VIDEO_SECONDS
         else:

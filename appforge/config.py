@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     #: workspace, tests run in the sandbox) until the tests pass or a budget is spent.
     coder: Literal["blueprint", "llm"] = "blueprint"
     coder_max_steps: int = Field(default=40, ge=1, le=500)
+    #: Tokens the coder may use per session (0: no limit besides the steps).
+    coder_max_tokens: int = Field(default=0, ge=0)
+    #: US dollars per million prompt / completion tokens, for the cost report (0: unknown;
+    #: endpoints that report a cost per call, such as OpenRouter, need none).
+    llm_price_input: float = Field(default=0.0, ge=0)
+    llm_price_output: float = Field(default=0.0, ge=0)
     #: Rounds of the fix loop (failing tests or an unhealthy version back to the LLM coder).
     coder_fix_rounds: int = Field(default=2, ge=0, le=10)
     #: The review dashboard (``appforge serve``): bound to loopback unless configured; bound

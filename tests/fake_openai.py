@@ -59,6 +59,8 @@ class Step:
     chunk_delay: float = 0.0
     cut_after: int | None = None
     stream_error: str = ""
+    #: The usage the answer reports (default USAGE); add "cost" as OpenRouter does.
+    usage: dict[str, Any] | None = None
 
     def calls(self) -> list[tuple[str, str]]:
         """The tool calls of the answer, as (name, arguments JSON text)."""
@@ -172,7 +174,7 @@ class FakeOpenAI:
             "created": int(time.time()), "model": body.get("model", self.model),
             "choices": [{"index": 0, "message": message,
                          "finish_reason": step.finish_reason or "stop"}],
-            "usage": dict(USAGE),
+            "usage": dict(step.usage or USAGE),
         }
 
     def _chunks(self, body: dict[str, Any], step: Step) -> Iterator[dict[str, Any]]:
@@ -199,7 +201,7 @@ class FakeOpenAI:
                 yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         yield chunk({}, step.finish_reason or "stop")
         if usage:
-            yield {**head, "choices": [], "usage": dict(USAGE)}
+            yield {**head, "choices": [], "usage": dict(step.usage or USAGE)}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

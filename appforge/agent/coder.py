@@ -84,12 +84,20 @@ class CoderContext:
     log: Callable[[str], None] = lambda _m: None
     #: Stream the answers (``Settings.llm_stream``).
     stream: bool = False
+    #: Stop once the answers used this many tokens (0: no token budget).
+    max_tokens: int = 0
+    #: US dollars per million prompt and completion tokens, for the cost report when the
+    #: endpoint does not say what a call cost (OpenRouter-style ``usage.cost`` wins).
+    prices: tuple[float, float] | None = None
 
 
 class CoderState(TypedDict, total=False):
     messages: Annotated[list[dict[str, Any]], operator.add]
     steps: int
     tokens: int
+    #: US dollars, when the endpoint reports it or prices are configured; None otherwise.
+    cost: float | None
+    max_tokens: int
     finished: bool
     summary: str
     stop_reason: str
@@ -116,8 +124,12 @@ def call_model(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, A
             "name": c.function.name, "arguments": c.function.arguments}}
             for c in message.tool_calls]
     used = reply.usage.total_tokens if reply.usage else 0
+    spent = _cost(reply.usage, ctx.prices)
+    cost = state.get("cost")
+    if spent is not None:
+        cost = (cost or 0.0) + spent
     return {"messages": [entry], "steps": state.get("steps", 0) + 1,
-            "tokens": state.get("tokens", 0) + used,
+            "tokens": state.get("tokens", 0) + used, "cost": cost,
             "cut_off": reply.choices[0].finish_reason == "length"}
 
 
@@ -213,6 +225,26 @@ def _argument(arguments: str, key: str) -> str:
         return ""
 
 
+def _cost(usage: Any, prices: tuple[float, float] | None) -> float | None:
+    """What one call cost: the endpoint's own figure where it gives one, else the tokens at the
+    configured prices, else unknown."""
+    if usage is None:
+        return None
+    reported = getattr(usage, "cost", None)
+    if reported is None and getattr(usage, "model_extra", None):
+        reported = usage.model_extra.get("cost")
+    if isinstance(reported, (int, float)):
+        return float(reported)
+    if prices is None:
+        return None
+    return (usage.prompt_tokens * prices[0] + usage.completion_tokens * prices[1]) / 1e6
+
+
+def _over_budget(state: CoderState) -> bool:
+    budget = state.get("max_tokens") or 0
+    return bool(budget) and state.get("tokens", 0) >= budget
+
+
 def after_model(state: CoderState) -> Literal["run_tools", "__end__"]:
     return "run_tools" if state["messages"][-1].get("tool_calls") else END
 
@@ -220,7 +252,7 @@ def after_model(state: CoderState) -> Literal["run_tools", "__end__"]:
 def after_tools(state: CoderState) -> Literal["call_model", "__end__"]:
     if state.get("finished"):
         return END
-    if state.get("steps", 0) >= state["max_steps"]:
+    if state.get("steps", 0) >= state["max_steps"] or _over_budget(state):
         return END
     failures = state.get("test_failures", [])
     if len(failures) >= SAME_FAILURE_LIMIT and len(set(failures[-SAME_FAILURE_LIMIT:])) == 1:
@@ -246,6 +278,7 @@ class CoderResult:
     tokens: int
     tests_passed: bool
     messages: list[dict[str, Any]]
+    cost: float | None = None
 
 
 def code(task: str, ctx: CoderContext) -> CoderResult:
@@ -253,11 +286,13 @@ def code(task: str, ctx: CoderContext) -> CoderResult:
     state = graph.invoke({"messages": [{"role": "system", "content": CODER_SYSTEM},
                                        {"role": "user", "content": task}],
                           "steps": 0, "tokens": 0, "test_failures": [],
-                          "max_steps": ctx.max_steps},
+                          "max_steps": ctx.max_steps, "max_tokens": ctx.max_tokens},
                          context=ctx, config={"recursion_limit": 4 * ctx.max_steps + 10})
     failures = state.get("test_failures", [])
     reason = state.get("stop_reason") or (
         "step budget spent" if state.get("steps", 0) >= ctx.max_steps
+        else f"token budget spent ({state.get('tokens', 0)} of {ctx.max_tokens})"
+        if _over_budget(state)
         else "the same test failure repeated" if len(failures) >= SAME_FAILURE_LIMIT
         and len(set(failures[-SAME_FAILURE_LIMIT:])) == 1
         else "the model's answer was cut off at the length limit" if state.get("cut_off")
@@ -266,4 +301,4 @@ def code(task: str, ctx: CoderContext) -> CoderResult:
                        summary=state.get("summary", ""), steps=state.get("steps", 0),
                        tokens=state.get("tokens", 0),
                        tests_passed=bool(state.get("tests_passed")),
-                       messages=state["messages"])
+                       messages=state["messages"], cost=state.get("cost"))

@@ -130,3 +130,30 @@ def test_generate_image_tool_and_endpoint_failure(server: FakeOpenAI, tmp_path: 
     assert tool_results[1].startswith("error: generate_image: bad arguments")
     assert tool_results[2].startswith("made static/assets/steam.mp4 (960x540, 1 s, poster")
     assert (root / "static/assets/steam-poster.jpg").exists()
+
+
+def test_token_budget_and_cost(server: FakeOpenAI, tmp_path: Path) -> None:
+    """The loop stops when the token budget is spent, and reports what the calls cost: the
+    endpoint's own figure when it gives one, else the tokens at the configured prices."""
+    from tests.fake_openai import Step
+
+    root = tmp_path / "ws"
+    (root / "app").mkdir(parents=True)
+    big = {"prompt_tokens": 900, "completion_tokens": 100, "total_tokens": 1000}
+    server.script(*[Step(tool_arguments={"path": "."}, tool_name="list_files",
+                         finish_reason="tool_calls", usage=big) for _ in range(5)])
+    ctx, _ = _ctx(server, root, [])
+    ctx.max_tokens, ctx.prices = 2500, (2.0, 10.0)
+    result = code("look around", ctx)
+    assert result.stop_reason == "token budget spent (3000 of 2500)" and result.steps == 3
+    assert result.cost == pytest.approx(3 * (900 * 2.0 + 100 * 10.0) / 1e6)
+    with FakeOpenAI() as priced:
+        priced.script(Step(content="done", finish_reason="stop",
+                           usage={**big, "cost": 0.0125}))
+        ctx, _ = _ctx(priced, root, [])
+        ctx.prices = (2.0, 10.0)
+        assert code("say done", ctx).cost == pytest.approx(0.0125)
+    with FakeOpenAI() as unpriced:
+        unpriced.script(Step(content="done", finish_reason="stop"))
+        ctx, _ = _ctx(unpriced, root, [])
+        assert code("say done", ctx).cost is None

@@ -18,6 +18,7 @@ exits with ``error.exit_code``. Stack traces are shown only with ``--debug``.
     ├── UnhealthyDeployment   the container never turned healthy (last log lines attached)
     ├── ProxyError            the Caddy proxy could not be started or configured
     ├── GenerationError       an image or video could not be made
+    ├── ScreenshotFailed      headless Chromium could not photograph a deployed version
     ├── LLMUnavailable        the LLM endpoint is down, times out or refuses the request
     └── PlanningFailed        the LLM answered, but gave no usable plan
 """
@@ -87,6 +88,10 @@ class ProxyError(AppforgeError):
 
 class GenerationError(AppforgeError):
     pass
+
+
+class ScreenshotFailed(AppforgeError):
+    """Chromium, in its sandbox container, could not take a usable screenshot of an app."""
 
 
 class LLMUnavailable(AppforgeError):

@@ -1,4 +1,5 @@
-"""The build graph's nodes: plan, write_code, make_assets, test, package, deploy, verify.
+"""The build graph's nodes: plan, write_code, make_assets, test, package, deploy, verify,
+screenshot.
 
 Each node is thin: it reads the state, calls into ``generators``, ``tools`` or ``sandbox``, and
 returns what changed plus its own timing. Progress lines go to the stream writer, which the CLI
@@ -241,6 +242,33 @@ def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
         status, seconds = fetch(settings, host, html.escape(spec.name), ca_file=ca)
         _say("verify")(f"GET {settings.url_for(host)}/ → {status} in {seconds * 1000:.0f} ms")
     return {"status": "running"}
+
+
+@timed("screenshot")
+def screenshot(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Photograph the deployed version's home page for the review. A build that got this far
+    is running, so a failing browser only loses the picture: it is said, not raised."""
+    from docker.errors import DockerException
+
+    from appforge.sandbox.browser import take_screenshot
+    from appforge.sandbox.containers import container_name
+
+    ctx, say = runtime.context, _say("screenshot")
+    slug, version = state["slug"], state["version"]
+    if not ctx.settings.screenshots:
+        say("screenshot skipped: turned off (APPFORGE_SCREENSHOTS=false)")
+        return {"screenshot": ""}
+    out = Path(state["workspace"]) / ".appforge" / "screenshot.png"
+    try:
+        # The version's own container, not the app's alias: the picture is of this version.
+        path = take_screenshot(ctx.docker, ctx.settings, slug, version,
+                               container_name(ctx.settings, slug, version), out, say)
+    except (AppforgeError, DockerException, OSError) as exc:
+        say(f"screenshot skipped: {exc}")
+        ctx.store.add_event(slug, "screenshot", f"v{version}: screenshot skipped: {exc}")
+        return {"screenshot": ""}
+    ctx.store.update_version(slug, version, screenshot=str(path))
+    return {"screenshot": str(path)}
 
 
 def after_test(state: BuildState) -> Literal["package", "fix"]:

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS versions (
     timings TEXT NOT NULL DEFAULT '{}',
     error TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
+    screenshot TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (slug, version)
 );
 CREATE TABLE IF NOT EXISTS domains (
@@ -105,11 +106,14 @@ class VersionRecord:
     timings: dict[str, float] = field(default_factory=dict)
     error: str = ""
     created_at: float = 0.0
+    #: The home page as headless Chromium saw it after deploy ('' when none was taken).
+    screenshot: str = ""
 
 
 #: Columns added after their table first shipped, for stores made by an earlier appforge.
 ADDED_COLUMNS = (("apps", "memory_limit", "TEXT"), ("apps", "cpu_limit", "REAL"),
-                 ("apps", "pids_limit", "INTEGER"))
+                 ("apps", "pids_limit", "INTEGER"),
+                 ("versions", "screenshot", "TEXT NOT NULL DEFAULT ''"))
 
 
 class Store:
@@ -267,7 +271,8 @@ class Store:
         return [_version(r) for r in rows]
 
     def update_version(self, slug: str, version: int, **values: Any) -> None:
-        allowed = {"status", "image", "upstream", "test_summary", "timings", "error", "spec"}
+        allowed = {"status", "image", "upstream", "test_summary", "timings", "error", "spec",
+                   "screenshot"}
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"unknown version columns: {sorted(unknown)}")

@@ -187,7 +187,8 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
         "url": app.url, "domains": store.domains(slug), "current_version": app.current_version,
         "versions": [{"version": v.version, "status": v.status, "image": v.image,
                       "workspace": v.workspace, "test_summary": v.test_summary,
-                      "timings": v.timings, "error": v.error, "created_at": v.created_at}
+                      "timings": v.timings, "error": v.error, "created_at": v.created_at,
+                      "screenshot": v.screenshot}
                      for v in store.list_versions(slug)],
         "deployments": store.deployments(slug, limit=20),
         "limits": Limits.resolve(settings, app.memory_limit, app.cpu_limit,

@@ -45,12 +45,16 @@ _DOMAIN = re.compile(
     re.IGNORECASE)
 _NO_DOMAIN = re.compile(r"\b(?:remove|drop|delete|clear)\s+the\s+(?:custom\s+)?domain\b",
                         re.IGNORECASE)
-_TAGLINE = re.compile(
-    rf"\b(?:change|set|make)\s+the\s+(?:tagline|subtitle|slogan)\s+(?:to\s+|say\s+)?"
-    rf"{_QUOTED}(?P<text>[^\"“”]{{1,200}}){_QUOTED}", re.IGNORECASE)
-_TITLE = re.compile(
-    rf"\b(?:change|set|make)\s+the\s+(?:title|headline|heading)\s+(?:to\s+|say\s+)?"
-    rf"{_QUOTED}(?P<text>[^\"“”]{{1,120}}){_QUOTED}", re.IGNORECASE)
+
+
+def _quoted_setting(nouns: str, limit: int) -> re.Pattern[str]:
+    """``change the <noun> to "..."``: the quoted words become the new text."""
+    return re.compile(rf"\b(?:change|set|make)\s+the\s+(?:{nouns})\s+(?:to\s+|say\s+)?"
+                      rf"{_QUOTED}(?P<text>[^\"“”]{{1,{limit}}}){_QUOTED}", re.IGNORECASE)
+
+
+_TAGLINE = _quoted_setting("tagline|subtitle|slogan", 200)
+_TITLE = _quoted_setting("title|headline|heading", 120)
 _CTA = re.compile(
     rf"\b(?:make\s+)?the\s+(?:main\s+)?(?:button|call[\s-]to[\s-]action|cta)\s+"
     rf"(?:say|read|to)\s+{_QUOTED}?(?P<text>[^\"“”.;!?\n]{{1,40}}?){_QUOTED}?{_END}",

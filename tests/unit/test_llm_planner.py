@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from appforge.agent.planners import llm
 from appforge.agent.planners.llm import LLMPlanner, LLMUnavailable, PlanningFailed
 from appforge.errors import AppforgeError, InvalidInput
 from appforge.spec import AppSpec, Kind
@@ -41,19 +39,6 @@ def sprout_plan(**changes: Any) -> dict[str, Any]:
     }
     plan.update(changes)
     return plan
-
-
-@pytest.fixture(autouse=True)
-def _forget_endpoints() -> Iterator[None]:
-    llm.ENDPOINT_MODES.clear()
-    yield
-    llm.ENDPOINT_MODES.clear()
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
 
 
 def planner_for(server: FakeOpenAI, **options: Any) -> LLMPlanner:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import openai
 import pytest
 
 from appforge.agent.coder import CoderContext, code
-from appforge.agent.planners import llm
 from appforge.agent.planners.llm import LLMPlanner
 from appforge.config import Settings
 from appforge.errors import LLMUnavailable
@@ -31,19 +29,6 @@ from tests.fake_openai import (
     tool_calls,
 )
 from tests.unit.test_llm_planner import SPROUT, sprout_plan
-
-
-@pytest.fixture(autouse=True)
-def _forget_endpoints() -> Iterator[None]:
-    llm.ENDPOINT_MODES.clear()
-    yield
-    llm.ENDPOINT_MODES.clear()
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
 
 
 def streaming_planner(server: FakeOpenAI, **options: Any) -> LLMPlanner:

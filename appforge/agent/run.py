@@ -36,12 +36,14 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     test_summary: str = ""
     assets: list[dict[str, Any]] = field(default_factory=list)
+    screenshot: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {"slug": self.slug, "title": self.title, "kind": self.kind,
                 "version": self.version, "url": self.url, "status": self.status,
                 "workspace": self.workspace, "test_summary": self.test_summary,
-                "timings": self.timings, "assets": [a["file"] for a in self.assets]}
+                "timings": self.timings, "assets": [a["file"] for a in self.assets],
+                "screenshot": self.screenshot}
 
 
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
@@ -121,7 +123,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                        version=state["version"], url=state["url"], status=state["status"],
                        workspace=state["workspace"], timings=timings,
                        test_summary=state.get("test_summary", ""),
-                       assets=state.get("assets", []))
+                       assets=state.get("assets", []), screenshot=state.get("screenshot", ""))
 
 
 def _record_failure(ctx: Context, state: dict[str, Any], exc: AppforgeError) -> None:

@@ -137,6 +137,9 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     removed = containers.remove_app(client, settings, slug, keep_data=keep_data)
     shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
     store.delete_app(slug)
+    from appforge.chat.threads import forget
+
+    forget(settings, slug)  # a new app of the same name starts a new conversation
     return removed
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything appforge needs on a Debian/Ubuntu machine and makes sure a Docker engine runs:
-# the Python package (with test extras), docker.io and debootstrap from apt, and dockerd started in
-# the background where no engine answers (machines without systemd). Safe to run again.
+# the Python package (with test extras), docker.io, debootstrap and chromium from apt, and dockerd
+# started in the background where no engine answers (machines without systemd). Safe to run again.
 # --with-diffusers also installs torch, diffusers and transformers (for the diffusers backends and
 # their tests): a torch already installed (a CUDA build on a GPU machine) is kept, otherwise the
 # CPU build 2.13.0 is installed.
@@ -15,6 +15,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+[ -x /usr/bin/chromium ] || need+=(chromium)  # the dashboard's browser tests drive it
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing ${need[*]} from apt"
   as_root apt-get update -q

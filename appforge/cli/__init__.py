@@ -84,4 +84,4 @@ def main() -> None:
 
 
 # The commands register themselves on ``app`` when imported.
-from appforge.cli import build, chat, apps, infra  # noqa: E402,F401,I001  (order of --help)
+from appforge.cli import build, chat, apps, infra, serve  # noqa: E402,F401,I001  (order of --help)

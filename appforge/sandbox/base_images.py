@@ -62,7 +62,7 @@ def _ensure(client: docker.DockerClient, settings: Settings, tag: str, pull_ref:
             packages: tuple[str, ...], log: Log) -> str:
     if image_exists(client, tag):
         return tag
-    with _lock(settings.home / "locks" / "base-images.lock"):
+    with file_lock(settings.home / "locks" / "base-images.lock"):
         if image_exists(client, tag):  # another build made it while we waited
             return tag
         if settings.pull_base and _try_pull(client, pull_ref, tag, log):
@@ -169,7 +169,7 @@ def debian_mirror_from_apt(suite: str, sources: tuple[Path, ...] = APT_SOURCES) 
             files.append(src)
     for path in files:
         text = path.read_text(errors="replace")
-        for uri, suites in _entries(text, deb822=path.suffix == ".sources"):
+        for uri, suites in apt_source_entries(text, deb822=path.suffix == ".sources"):
             if suite in suites and "security" not in uri:
                 return uri
     raise BaseImageError(
@@ -178,7 +178,8 @@ def debian_mirror_from_apt(suite: str, sources: tuple[Path, ...] = APT_SOURCES) 
     )
 
 
-def _entries(text: str, deb822: bool) -> Iterator[tuple[str, list[str]]]:
+def apt_source_entries(text: str, deb822: bool) -> Iterator[tuple[str, list[str]]]:
+    """(mirror URI, suites) of each enabled ``deb`` entry of an apt sources file."""
     if deb822:
         for stanza in re.split(r"\n\s*\n", text):
             fields = dict(
@@ -197,7 +198,8 @@ def _entries(text: str, deb822: bool) -> Iterator[tuple[str, list[str]]]:
 
 
 @contextmanager
-def _lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on ``path`` (between processes): one bootstrap of an image at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from appforge.errors import BuildFailed, ScreenshotFailed
 from appforge.sandbox.base_images import (
     APT_SOURCES,
-    _entries,
-    _lock,
+    apt_source_entries,
+    file_lock,
     debian_mirror_from_apt,
     ensure_python_base,
     image_exists,
@@ -116,7 +116,7 @@ def ensure_browser_image(client: docker.DockerClient, settings: Settings, log: L
     tag = browser_image_tag(settings)
     if image_exists(client, tag):
         return tag
-    with _lock(settings.home / "locks" / "browser-image.lock"):
+    with file_lock(settings.home / "locks" / "browser-image.lock"):
         if image_exists(client, tag):  # another build made it while we waited
             return tag
         base = ensure_python_base(client, settings, log)
@@ -172,7 +172,7 @@ def _security_mirror(suite: str) -> str | None:
         elif src.is_file():
             files.append(src)
     for path in files:
-        for uri, suites in _entries(path.read_text(errors="replace"),
+        for uri, suites in apt_source_entries(path.read_text(errors="replace"),
                                     deb822=path.suffix == ".sources"):
             if f"{suite}-security" in suites:
                 return uri

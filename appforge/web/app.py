@@ -41,7 +41,10 @@ class Web:
     highlight_css: str
 
     def nav_apps(self) -> list[AppRecord]:
-        return sorted(self.store.list_apps(), key=lambda a: a.title.lower())
+        from appforge.web.model import with_live_title
+
+        apps = [with_live_title(self.store, a) for a in self.store.list_apps()]
+        return sorted(apps, key=lambda a: a.title.lower())
 
 
 def chat_module() -> Any:

@@ -35,6 +35,7 @@ def engine(settings: Settings) -> docker.DockerClient | None:
 def states(settings: Settings) -> dict[str, dict[str, str]] | None:
     """Container name -> {"state", "health"} for this installation; None without an engine."""
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
     client = engine(settings)
     if client is None:
@@ -42,7 +43,7 @@ def states(settings: Settings) -> dict[str, dict[str, str]] | None:
     try:
         found = client.containers.list(
             all=True, filters={"label": f"io.appforge.instance={settings.instance}"})
-    except DockerException:
+    except (DockerException, RequestException):
         return None
     return {c.name: _state(c.attrs) for c in found}
 
@@ -72,6 +73,7 @@ def health_of(table: dict[str, dict[str, str]] | None, settings: Settings, slug:
 def stats(settings: Settings, slug: str, version: int | None) -> dict[str, Any]:
     """CPU %, memory used/limit and pids of the app's live container (one sample)."""
     from docker.errors import DockerException, NotFound
+    from requests.exceptions import RequestException
 
     if version is None:
         return {"available": False, "reason": "never deployed"}
@@ -85,8 +87,9 @@ def stats(settings: Settings, slug: str, version: int | None) -> dict[str, Any]:
         sample = container.stats(stream=False)
     except NotFound:
         return {"available": False, "reason": "no container (stopped or removed)"}
-    except DockerException as exc:
-        return {"available": False, "reason": f"the engine did not answer: {exc}"}
+    except (DockerException, RequestException, ValueError) as exc:
+        # A container stopping or being replaced mid-sample answers with an empty body.
+        return {"available": False, "reason": f"no sample from the engine ({exc})"}
     return {"available": True, **_usage(sample)}
 
 
@@ -107,6 +110,7 @@ def _usage(sample: dict[str, Any]) -> dict[str, Any]:
 def log_text(settings: Settings, slug: str, tail: int = 200) -> dict[str, Any]:
     """The last ``tail`` lines of the live container's log, or why there are none."""
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
     from appforge.tools import apps
 
@@ -114,6 +118,6 @@ def log_text(settings: Settings, slug: str, tail: int = 200) -> dict[str, Any]:
         data = apps.logs(settings, slug, follow=False, tail=tail)
     except InvalidInput as exc:
         return {"available": False, "text": "", "reason": str(exc)}
-    except (AppforgeError, DockerException) as exc:
+    except (AppforgeError, DockerException, RequestException) as exc:
         return {"available": False, "text": "", "reason": f"no logs: {exc}"}
     return {"available": True, "text": data.decode(errors="replace"), "reason": ""}

@@ -8,12 +8,12 @@ pages), and how a build's stage timings become bars.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from appforge.config import Settings
-from appforge.errors import InvalidInput
+from appforge.errors import AppNotFound, InvalidInput
 from appforge.store import AppRecord, Store, VersionRecord
 from appforge.web import live
 
@@ -53,6 +53,20 @@ def timing_bars(timings: dict[str, float]) -> list[Bar]:
     return bars
 
 
+def with_live_title(store: Store, app: AppRecord,
+                    versions: list[VersionRecord] | None = None) -> AppRecord:
+    """The app as its live version names it: after a rollback, the title that is served."""
+    if app.current_version is None:
+        return app
+    try:
+        live = next((v for v in versions if v.version == app.current_version), None) \
+            if versions is not None else store.get_version(app.slug, app.current_version)
+    except AppNotFound:
+        return app
+    title = (live.spec or {}).get("title") if live else None
+    return replace(app, title=title) if isinstance(title, str) and title else app
+
+
 def pick_version(store: Store, app: AppRecord, number: int | None) -> VersionRecord:
     """The version asked for, else the current one, else the newest."""
     versions = store.list_versions(app.slug)
@@ -73,7 +87,8 @@ def app_rows(settings: Settings, store: Store) -> list[dict[str, Any]]:
                        versions[-1] if versions else None)
         domains = store.domains(app.slug)
         rows.append({
-            "app": app, "versions": len(versions), "current": current,
+            "app": with_live_title(store, app, versions), "versions": len(versions),
+            "current": current,
             "health": health_label(live.health_of(table, settings, app.slug,
                                                   app.current_version), app.status),
             "domains": [(host, settings.url_for(host)) for host in domains],
@@ -112,7 +127,7 @@ def app_detail(settings: Settings, store: Store, slug: str) -> dict[str, Any]:
         limits = Limits.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit)
     except InvalidInput:
         limits = None
-    return {"app": app, "versions": rows, "domains": [(h, settings.url_for(h))
+    return {"app": with_live_title(store, app, versions), "versions": rows, "domains": [(h, settings.url_for(h))
                                                        for h in store.domains(slug)],
             "current": next((r for r in rows if r["current"]), rows[0] if rows else None),
             "limits": limits, "deployments": deployments[:20]}

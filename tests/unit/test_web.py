@@ -142,6 +142,16 @@ def test_app_page_shows_overview_versions_with_stage_timings_and_the_plan(
     assert "days_between_waterings" in crud and "/api/plants" in crud
 
 
+def test_after_a_rollback_the_app_is_called_by_its_live_versions_title(
+        client: TestClient, installation: Installation) -> None:
+    installation.store.set_app_state(SLUG, status="running", current_version=1)
+    try:
+        assert "<h1>Ericeira Surf School</h1>" in client.get(f"/apps/{SLUG}").text
+        assert "Salty" not in client.get("/").text
+    finally:
+        installation.store.set_app_state(SLUG, status="running", current_version=2)
+
+
 def test_unknown_app_and_bad_slug_are_clear_errors(client: TestClient) -> None:
     missing = client.get("/apps/nope")
     assert missing.status_code == 404 and "no app named &#39;nope&#39;" in missing.text

@@ -30,6 +30,8 @@
         status.textContent = "lost track of the job (" + err.message + ")";
         return;
       }
+      const count = $("[data-job-count]", panel);
+      if (count) count.textContent = "(" + job.lines.length + " lines)";
       if (lines) {
         const stick = nearBottom(lines);
         lines.textContent = job.lines.join("\n");

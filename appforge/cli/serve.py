@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
 
-from appforge.cli import app, err, fail, load_settings, out
-from appforge.errors import AppforgeError
+from appforge.cli import app, fail, load_settings, out
+from appforge.errors import AppforgeError, InvalidInput
 
 
 @app.command()
@@ -28,10 +29,7 @@ def serve(
     settings = settings.model_copy(update=updates)
     try:
         check_bind(settings.serve_host, settings.serve_token)
-        if not 1 <= settings.serve_port <= 65535:
-            from appforge.errors import InvalidInput
-
-            raise InvalidInput(f"port {settings.serve_port} is not between 1 and 65535")
+        listener = _listen(settings.serve_host, settings.serve_port)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -39,14 +37,34 @@ def serve(
 
     from appforge.web.app import create_app
 
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning",
+                                           access_log=False))
     shown = f"[{settings.serve_host}]" if ":" in settings.serve_host else settings.serve_host
     out.print(f"[bold green]✓[/] review dashboard at [bold underline]http://{shown}:"
               f"{settings.serve_port}/[/]" + ("  (token required)" if settings.serve_token else ""),
               highlight=False)
+    server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or one clear error (the port is taken, the address is
+    not this machine's)."""
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"port {port} is not between 1 and 65535")
     try:
-        uvicorn.run(create_app(settings), host=settings.serve_host, port=settings.serve_port,
-                    log_level="warning", access_log=False)
+        family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)[0]
     except OSError as exc:
-        err.print(f"[bold red]error:[/] cannot listen on {settings.serve_host}:"
-                  f"{settings.serve_port}: {exc.strerror or exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise InvalidInput(f"cannot listen on {host}: {exc.strerror or exc}",
+                           hint="give an address of this machine, e.g. 127.0.0.1") from None
+    try:
+        listener = socket.socket(family, kind, proto)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+    except OSError as exc:
+        raise AppforgeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                            hint="another program may use that port: choose one with --port "
+                            "(or APPFORGE_SERVE_PORT)") from None
+    listener.set_inheritable(True)
+    return listener

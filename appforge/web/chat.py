@@ -70,6 +70,8 @@ def _turn(request: Request, slug: str, title: str, call: Any) -> Response:
         job.say(reply.text)
         if reply.url and reply.version:
             return f"v{reply.version} is live at {reply.url}"
+        if reply.pending:
+            return "a plan is waiting for your approval"
         return reply.text.splitlines()[0] if reply.text else "done"
 
     return start_job(request, slug, "chat", title, work, back=f"/apps/{slug}/chat")

@@ -2,9 +2,10 @@
 
 A landing app with a hero video is built twice through the CLI (the second time with another
 name, so the versions differ), ``appforge serve`` runs as a subprocess, and Playwright drives
-Debian's Chromium through it: the list, an app, a diff, the video, a rollback by the form. Every
-page's console messages and errors are collected; none may be an error (a CSP violation, a
-failed request, a script error all show up there).
+Debian's Chromium through it: the list, an app, a diff, the video, the chat (a change planned,
+approved and deployed), a rollback by the form. Every page's console messages and errors are
+collected; none may be an error (a CSP violation, a failed request, a script error all show up
+there).
 """
 
 from __future__ import annotations
@@ -186,6 +187,24 @@ def test_every_tab_renders_without_console_errors(tab: Tab, builds: Any) -> None
     tab.goto(f"/apps/{SLUG}")
     tab.page.wait_for_function("() => document.querySelector('[data-stat=cpu]').textContent"
                                ".includes('%')", timeout=20_000)
+    assert tab.errors == []
+
+
+def test_the_chat_in_the_page_plans_a_change_and_approving_it_deploys_it(
+        tab: Tab, builds: Any, installation: Installation) -> None:
+    tab.goto(f"/apps/{SLUG}/chat")
+    tab.page.fill("#chat-text", "make it dark")
+    tab.page.get_by_role("button", name="Send").click()
+    tab.page.locator(".job-done").wait_for(timeout=60_000)
+    pending = tab.page.locator(".pending")
+    assert "theme: light → dark" in pending.locator(".plan-changes").inner_text()
+    tab.page.get_by_role("button", name="Approve and build").click()
+    tab.page.locator(".job-done").wait_for(timeout=300_000)
+    built = builds[1]["version"] + 1
+    assert f"v{built} is live at" in tab.page.locator(".job-message").inner_text()
+    said = tab.page.locator(".bubble-user .bubble-text").all_inner_texts()
+    assert said[-2:] == ["make it dark", "approve"]
+    assert installation.run_json("show", SLUG)["current_version"] == built
     assert tab.errors == []
 
 

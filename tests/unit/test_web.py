@@ -385,3 +385,18 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "refusing to serve the dashboard on 0.0.0.0 without a token" in proc.stderr
     assert "hint:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_says_when_its_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "appforge.cli", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60,
+                              env=appforge_env(tmp_path, "afweb", free_port()))
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr
+    assert "review dashboard at" not in proc.stdout and "Traceback" not in proc.stderr

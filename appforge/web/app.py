@@ -7,7 +7,6 @@ JSON body for the JSON endpoints) with the status their kind calls for, never a 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +17,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from appforge.config import Settings
-from appforge.errors import (AppforgeError, AppNotFound, EngineUnavailable, InvalidInput,
-                             PathOutsideWorkspace)
+from appforge.errors import (
+    AppforgeError,
+    AppNotFound,
+    EngineUnavailable,
+    InvalidInput,
+    PathOutsideWorkspace,
+)
 from appforge.store import AppRecord, Store
 from appforge.web.jobs import Jobs
 from appforge.web.render import STATIC, make_templates, page
 from appforge.web.security import Guard
-
-log = logging.getLogger("appforge.web")
 
 
 @dataclass

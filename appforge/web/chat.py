@@ -16,7 +16,8 @@ from appforge.errors import AppforgeError, InvalidInput
 from appforge.web import model
 from appforge.web.actions import csrf_checked, start_job
 from appforge.web.jobs import Job
-from appforge.web.render import page, redirect
+from appforge.web.pages import app_page
+from appforge.web.render import redirect
 
 router = APIRouter()
 CSRF = Depends(csrf_checked)
@@ -39,8 +40,6 @@ def _session(request: Request, slug: str) -> Any:
 
 @router.get("/apps/{slug}/chat")
 def chat(request: Request, slug: str) -> Response:
-    from appforge.web.pages import app_page
-
     web = _web(request)
     model.find_app(web.store, slug)
     history: list[dict[str, Any]] = []
@@ -57,7 +56,7 @@ def chat(request: Request, slug: str) -> Response:
         except AppforgeError as exc:
             problem = str(exc)
     return app_page(request, slug, "chat", "chat.html",
-                     {"history": history, "pending": pending, "problem": problem})
+                    {"history": history, "pending": pending, "problem": problem})
 
 
 def _turn(request: Request, slug: str, title: str, call: Any) -> Response:

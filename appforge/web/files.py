@@ -163,7 +163,11 @@ def highlight(path: str, text: str) -> tuple[str, str]:
     """``text`` as highlighted HTML (Pygments, CSS classes, line numbers) and the language."""
     from pygments import highlight as pygmentize
     from pygments.formatters import HtmlFormatter
-    from pygments.lexers import TextLexer, get_lexer_for_filename, guess_lexer_for_filename
+    from pygments.lexers import (
+        TextLexer,
+        get_lexer_for_filename,
+        guess_lexer_for_filename,
+    )
     from pygments.util import ClassNotFound
 
     name = PurePosixPath(path).name

@@ -127,8 +127,8 @@ def app_detail(settings: Settings, store: Store, slug: str) -> dict[str, Any]:
         limits = Limits.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit)
     except InvalidInput:
         limits = None
-    return {"app": with_live_title(store, app, versions), "versions": rows, "domains": [(h, settings.url_for(h))
-                                                       for h in store.domains(slug)],
+    domains = [(host, settings.url_for(host)) for host in store.domains(slug)]
+    return {"app": with_live_title(store, app, versions), "versions": rows, "domains": domains,
             "current": next((r for r in rows if r["current"]), rows[0] if rows else None),
             "limits": limits, "deployments": deployments[:20]}
 
@@ -161,7 +161,8 @@ def pages_of(spec: dict[str, Any]) -> list[tuple[str, str]]:
     if kind == "crud":
         for entity in spec.get("entities") or []:
             plural, label = entity["plural"], entity["label_plural"]
-            pages += [(f"/{plural}", f"{label}: list"), (f"/{plural}/new", f"new {entity['label']}"),
+            pages += [(f"/{plural}", f"{label}: list"),
+                      (f"/{plural}/new", f"new {entity['label']}"),
                       (f"/{plural}/{{id}}", f"one {entity['label']}, edit, delete"),
                       (f"/api/{plural}", f"{label}: JSON API")]
     elif kind == "landing":

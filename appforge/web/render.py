@@ -28,7 +28,9 @@ def ago(timestamp: float | None) -> str:
     seconds = max(time.time() - timestamp, 0)
     for limit, size, unit in ((60, 1, "s"), (3600, 60, "min"), (86400, 3600, "h")):
         if seconds < limit:
-            return "just now" if unit == "s" and seconds < 10 else f"{int(seconds // size)} {unit} ago"
+            if unit == "s" and seconds < 10:
+                return "just now"
+            return f"{int(seconds // size)} {unit} ago"
     days = int(seconds // 86400)
     return f"{days} day{'s' if days != 1 else ''} ago"
 
@@ -59,7 +61,8 @@ def seconds(value: float | None) -> str:
 
 #: Status words -> the colour of their pill.
 TONES = {"running": "ok", "healthy": "ok", "serving": "ok", "done": "ok", "passed": "ok",
-         "stopped": "off", "retired": "off", "none": "off", "no container": "off", "new": "off", "unknown": "off",
+         "stopped": "off", "retired": "off", "none": "off", "no container": "off", "new": "off",
+         "unknown": "off",
          "failed": "bad", "unhealthy": "bad", "error": "bad", "exited": "bad",
          "building": "busy", "starting": "busy", "packaged": "busy", "deployed": "busy"}
 

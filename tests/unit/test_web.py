@@ -27,7 +27,8 @@ from appforge.web.security import check_bind
 from tests.conftest import appforge_env, free_port
 
 SURF = "A landing page for a surf school in Ericeira with a hero video of waves at sunrise"
-SURF_2 = "A landing page for a surf school called Salty Ericeira with a hero video of waves at sunset"
+SURF_2 = ("A landing page for a surf school called Salty Ericeira with a hero video of waves at "
+          "sunset")
 SPROUT = ("A plant-watering tracker called Sprout. Each plant has a name, a location, days between "
           "waterings and the date it was last watered.")
 SLUG = "ericeira-surf-school"
@@ -219,8 +220,9 @@ def test_diff_lists_changed_files_and_highlights_changed_lines(client: TestClien
     assert page.status_code == 200
     html = page.text
     assert "README.md" in html and "app/site.py" in html
-    removed = re.search(r'<tr class="diff-del">.*?NAME = &#39;Ericeira Surf School&#39;', html, re.S)
-    added = re.search(r'<tr class="diff-add">.*?NAME = &#39;Salty Ericeira&#39;', html, re.S)
+    removed = re.search(r'<tr class="diff-del">.*?NAME = &#39;Ericeira Surf School&#39;', html,
+                        re.DOTALL)
+    added = re.search(r'<tr class="diff-add">.*?NAME = &#39;Salty Ericeira&#39;', html, re.DOTALL)
     assert removed and added
     assert "sha256" in html  # the regenerated images and video are compared by hash
     assert "unchanged" in html and "Dockerfile" not in html.split("unchanged")[0].split(
@@ -380,8 +382,8 @@ def test_binding_beyond_loopback_needs_a_long_token() -> None:
 
 def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "appforge.cli", "serve", "--host", "0.0.0.0",
-                           "--port", str(free_port())], capture_output=True, text=True,
-                          env=appforge_env(tmp_path, "afweb", free_port()), timeout=60)
+                           "--port", str(free_port())], check=False, capture_output=True,
+                          text=True, env=appforge_env(tmp_path, "afweb", free_port()), timeout=60)
     assert proc.returncode == 2
     assert "refusing to serve the dashboard on 0.0.0.0 without a token" in proc.stderr
     assert "hint:" in proc.stderr and "Traceback" not in proc.stderr
@@ -395,7 +397,7 @@ def test_serve_says_when_its_port_is_taken(tmp_path: Path) -> None:
         taken.listen(1)
         port = taken.getsockname()[1]
         proc = subprocess.run([sys.executable, "-m", "appforge.cli", "serve", "--port", str(port)],
-                              capture_output=True, text=True, timeout=60,
+                              check=False, capture_output=True, text=True, timeout=60,
                               env=appforge_env(tmp_path, "afweb", free_port()))
     assert proc.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr

@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     serve_token: str = ""
     #: Chromium for the screenshot of each deployed version (run inside a sandbox container).
     screenshots: bool = True
+    #: The browser image for screenshots (built once per machine on top of the Python base);
+    #: empty means ``appforge/browser:<debian_suite>``.
+    browser_image: str = ""
+    #: Container logs (apps, proxy, tests, helpers) are capped: json-file rotation at this size,
+    #: keeping this many files, so an app that logs without end cannot fill the disk.
+    log_max_size: str = Field(default="10m", pattern=r"^[0-9]+[kmg]$")
+    log_max_files: int = Field(default=3, ge=1, le=100)
+    #: Snapshots of app data before deploys, rollbacks, restores and destroys; empty means
+    #: ``$APPFORGE_HOME/backups``. ``backup_keep`` snapshots are kept per app (oldest go first).
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("base_domain")
     @classmethod
@@ -147,6 +158,10 @@ class Settings(BaseSettings):
     @property
     def wheelhouse(self) -> Path:
         return self.home / "wheelhouse"
+
+    @property
+    def backups(self) -> Path:
+        return self.backup_dir or self.home / "backups"
 
     @property
     def proxy_dir(self) -> Path:

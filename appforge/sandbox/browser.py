@@ -108,7 +108,7 @@ sys.stdout.write(base64.encodebytes(data).decode())
 
 
 def browser_image_tag(settings: Settings) -> str:
-    return f"appforge/browser:{settings.debian_suite}"
+    return settings.browser_image or f"appforge/browser:{settings.debian_suite}"
 
 
 def ensure_browser_image(client: docker.DockerClient, settings: Settings, log: Log) -> str:

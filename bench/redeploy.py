@@ -36,6 +36,7 @@ from appforge.agent.run import build  # noqa: E402
 from appforge.config import Settings  # noqa: E402
 from appforge.sandbox.containers import network_name, purge_instance, upstream  # noqa: E402
 from appforge.sandbox.engine import connect  # noqa: E402
+from appforge.sandbox.hardening import log_config  # noqa: E402
 from appforge.sandbox.proxy import proxy_name  # noqa: E402
 
 BASE = ("A plant-watering tracker called Sprout. Each plant has a name, a location, days "
@@ -84,7 +85,7 @@ def hammer_in_container(client: Any, settings: Settings, address: str, threads: 
     out = client.containers.run(
         settings.python_base_image, ["python3", "-c", _HAMMER, address, str(threads), str(total)],
         network=network_name(settings, "sprout"), remove=True, user="10001:10001",
-        labels={"io.appforge.instance": settings.instance})
+        labels={"io.appforge.instance": settings.instance}, log_config=log_config(settings))
     return json.loads(out.decode().strip().splitlines()[-1])
 
 

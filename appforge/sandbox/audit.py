@@ -2,7 +2,7 @@
 
 The rules are DESIGN.md's sandbox section, numbered after the container-runtime section (5) of the
 CIS Docker Benchmark (v1.6.0) where it has a recommendation, ``4.1`` for the non-root user and
-``AF1`` for the one rule that is appforge's own (a tmpfs ``/tmp``). Every check reads only the
+``AF`` for appforge's own rules (a tmpfs ``/tmp``, bounded logs). Every check reads only the
 ``docker inspect`` dict of a container, so tests can feed hand-built dicts and the bench can audit
 a live installation with the same code. A container's role comes from its ``io.appforge`` label:
 ``proxy`` gets the proxy's rules (it may publish ports, on the bind address only, and may restart
@@ -292,10 +292,28 @@ def _tmpfs_tmp(attrs: dict[str, Any]) -> Finding:
                    (options or "tmpfs mount") if ok else "/tmp is on the root filesystem")
 
 
+def _bounded_logs(attrs: dict[str, Any]) -> Finding:
+    """The engine keeps a container's logs on the host's disk: they must rotate (json-file with
+    a max-size, or the local driver, which rotates unless told not to), or not be kept at all."""
+    log = _host_config(attrs).get("LogConfig") or {}
+    driver, options = log.get("Type") or "json-file", log.get("Config") or {}
+    size, files = options.get("max-size", ""), options.get("max-file", "")
+    if driver == "json-file":
+        ok = size not in ("", "-1")
+        detail = f"json-file, {files or 1} × {size}" if ok else "json-file without max-size"
+    elif driver == "local":
+        ok = size not in ("-1", "0")
+        detail = f"local, {files or 5} × {size or '20m'}" if ok else "local without max-size"
+    else:
+        ok = driver == "none"
+        detail = "not kept" if ok else f"driver {driver}: no size cap appforge can check"
+    return Finding("AF2", "logs are bounded", ok, detail)
+
+
 #: The rules every container gets; ports and the healthcheck depend on the role.
 _RULES: list[Callable[[dict[str, Any]], Finding]] = [
     _non_root_user, _apparmor, _capabilities, _not_privileged, _no_sensitive_mounts,
     _host_network, _memory_limit, _cpu_limit, _read_only_root, _restart_policy, _host_pid,
     _host_ipc, _host_uts, _seccomp, _no_new_privileges, _pids_limit, _no_docker_socket,
-    _tmpfs_tmp,
+    _tmpfs_tmp, _bounded_logs,
 ]

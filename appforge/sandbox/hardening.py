@@ -2,8 +2,9 @@
 
 One place, so an app container and a test container can never drift apart. See DESIGN.md's
 sandbox section: non-root, read-only root, tmpfs /tmp, no capabilities, no-new-privileges, and
-memory, CPU and process limits. Networks, volumes and the restart policy are added by the caller.
-Limits default to the settings and can be set per app (:class:`Limits`).
+memory, CPU and process limits, and logs capped in size (json-file rotation), so a container that
+logs without end cannot fill the disk. Networks, volumes and the restart policy are added by the
+caller. Limits default to the settings and can be set per app (:class:`Limits`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ class Limits:
             raise InvalidInput(f"process limit {self.pids} must be between 16 and 32768")
 
 
+def log_config(settings: Settings) -> dict[str, Any]:
+    """The engine's log settings for every container appforge starts: json-file, rotated.
+
+    At most ``log_max_files`` files of ``log_max_size`` each are kept; older lines are dropped.
+    """
+    return {"type": "json-file", "config": {"max-size": settings.log_max_size,
+                                            "max-file": str(settings.log_max_files)}}
+
+
 def hardened_run_kwargs(settings: Settings, limits: Limits | None = None) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.run`` that lock a container down."""
     limits = limits or Limits.resolve(settings)
@@ -70,4 +80,5 @@ def hardened_run_kwargs(settings: Settings, limits: Limits | None = None) -> dic
         "pids_limit": limits.pids,
         "ipc_mode": "private",
         "init": True,  # reap zombies, forward signals
+        "log_config": log_config(settings),
     }

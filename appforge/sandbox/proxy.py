@@ -21,6 +21,7 @@ from appforge.errors import ProxyError
 from appforge.sandbox.base_images import ensure_proxy_image
 from appforge.sandbox.containers import network_name
 from appforge.sandbox.engine import LABEL
+from appforge.sandbox.hardening import log_config
 
 if TYPE_CHECKING:
     import docker
@@ -136,6 +137,10 @@ def ensure_proxy(client: docker.DockerClient, settings: Settings,
         log("the proxy publishes another port than configured; recreating it")
         container.remove(force=True)
         container = None
+    if container is not None and not _logs_capped(container, settings):
+        log("the proxy's logs are not capped as configured; recreating it")
+        container.remove(force=True)
+        container = None
     if container is None:
         container = _create(client, settings, log)
     if container.status != "running":
@@ -194,30 +199,39 @@ def _create(client: docker.DockerClient, settings: Settings,
                                labels={LABEL: "edge", f"{LABEL}.instance": settings.instance})
     log(f"starting the proxy on {settings.bind_address}:{settings.http_port}")
     try:
-        return client.containers.run(
-            image, ["caddy", "run", "--config", _CONFIG_IN_CONTAINER], detach=True,
-            name=proxy_name(settings), network=edge_network(settings),
-            labels={LABEL: "proxy", f"{LABEL}.instance": settings.instance},
-            ports=_ports(settings),
-            volumes={
-                str(path.parent): {"bind": str(Path(_CONFIG_IN_CONTAINER).parent), "mode": "ro"},
-                str(admin_dir): {"bind": str(Path(_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
-                str(data_dir): {"bind": "/data", "mode": "rw"},
-            },
-            environment={"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/data/config",
-                         "HOME": "/data"},
-            user=f"{uid}:{uid}",
-            read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=16m"},
-            cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
-            mem_limit="256m", nano_cpus=int(1e9), pids_limit=256,
-            restart_policy={"Name": "unless-stopped"},
-        )
+        return client.containers.run(image, ["caddy", "run", "--config", _CONFIG_IN_CONTAINER],
+                                     detach=True, **proxy_run_kwargs(settings))
     except APIError as exc:
         raise ProxyError(
             f"the proxy could not start on {settings.bind_address}:{settings.http_port}: "
             f"{exc.explanation}",
             hint="is the port in use? set APPFORGE_HTTP_PORT to a free port",
         ) from None
+
+
+def proxy_run_kwargs(settings: Settings) -> dict[str, Any]:
+    """What ``containers.run`` gets for the proxy, besides its image and command."""
+    uid = proxy_uid()
+    return {
+        "name": proxy_name(settings), "network": edge_network(settings),
+        "labels": {LABEL: "proxy", f"{LABEL}.instance": settings.instance},
+        "ports": _ports(settings),
+        "volumes": {
+            str(settings.proxy_dir / "config"): {
+                "bind": str(Path(_CONFIG_IN_CONTAINER).parent), "mode": "ro"},
+            str(settings.proxy_dir / "admin"): {
+                "bind": str(Path(_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
+            str(settings.proxy_dir / "data"): {"bind": "/data", "mode": "rw"},
+        },
+        "environment": {"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/data/config",
+                        "HOME": "/data"},
+        "user": f"{uid}:{uid}",
+        "read_only": True, "tmpfs": {"/tmp": "rw,nosuid,nodev,size=16m"},
+        "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"],
+        "mem_limit": "256m", "nano_cpus": int(1e9), "pids_limit": 256,
+        "restart_policy": {"Name": "unless-stopped"},
+        "log_config": log_config(settings),
+    }
 
 
 def proxy_uid() -> int:
@@ -239,6 +253,15 @@ def _publishes(container: Container, settings: Settings) -> bool:
     want = {port: [{"HostIp": ip, "HostPort": str(host_port)}]
             for port, (ip, host_port) in _ports(settings).items()}
     return bindings == want
+
+
+def _logs_capped(container: Container, settings: Settings) -> bool:
+    """Whether the proxy's logs rotate as the settings ask (other options the engine adds stay)."""
+    want = log_config(settings)
+    have = container.attrs["HostConfig"].get("LogConfig") or {}
+    options = have.get("Config") or {}
+    return have.get("Type") == want["type"] and all(options.get(k) == v
+                                                    for k, v in want["config"].items())
 
 
 def _config_path(settings: Settings) -> Path:

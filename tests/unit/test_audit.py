@@ -47,6 +47,7 @@ def app_attrs() -> Attrs:
             "CpuQuota": 0,
             "CpuPeriod": 0,
             "PidsLimit": 128,
+            "LogConfig": {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}},
         },
         "Mounts": [{"Type": "volume", "Name": "aftest-data-alpha", "Destination": "/data",
                     "Source": "/var/lib/docker/volumes/aftest-data-alpha/_data", "RW": True}],
@@ -165,6 +166,12 @@ APP_BREACHES: dict[str, tuple[Callable[[Attrs], None], set[str]]] = {
     "docker socket via Binds": (
         _set("HostConfig.Binds", ["/run/docker.sock:/docker.sock"]), {"5.31", "5.5"}),
     "no tmpfs /tmp": (_set("HostConfig.Tmpfs", None), {"AF1"}),
+    "logs not rotated": (_set("HostConfig.LogConfig", {"Type": "json-file", "Config": {}}),
+                         {"AF2"}),
+    "logs rotated without a size": (
+        _set("HostConfig.LogConfig.Config", {"max-size": "-1", "max-file": "3"}), {"AF2"}),
+    "logs to journald": (_set("HostConfig.LogConfig", {"Type": "journald", "Config": {}}),
+                         {"AF2"}),
 }
 
 
@@ -173,7 +180,7 @@ def test_compliant_app_passes_every_rule() -> None:
     assert failures(findings) == []
     assert [f.rule for f in findings] == [
         "4.1", "5.1", "5.3", "5.4", "5.5", "5.8", "5.9", "5.10", "5.11", "5.12", "5.14", "5.15",
-        "5.16", "5.20", "5.21", "5.25", "5.26", "5.28", "5.31", "AF1"]
+        "5.16", "5.20", "5.21", "5.25", "5.26", "5.28", "5.31", "AF1", "AF2"]
 
 
 @pytest.mark.parametrize("breach", list(APP_BREACHES))
@@ -204,6 +211,13 @@ def test_host_without_apparmor_passes() -> None:
     attrs = app_attrs()
     attrs["AppArmorProfile"] = ""
     assert _failed(attrs) == set()
+
+
+def test_local_log_driver_and_no_logs_count_as_bounded() -> None:
+    for log in ({"Type": "local", "Config": {}}, {"Type": "none", "Config": {}}):
+        attrs = app_attrs()
+        attrs["HostConfig"]["LogConfig"] = log
+        assert _failed(attrs) == set(), log
 
 
 def test_compliant_proxy_passes_every_rule_and_needs_no_healthcheck() -> None:

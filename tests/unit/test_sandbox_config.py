@@ -13,7 +13,7 @@ from appforge.errors import BaseImageError
 from appforge.sandbox.base_images import debian_mirror_from_apt
 from appforge.sandbox.build import _write_context
 from appforge.sandbox.hardening import hardened_run_kwargs
-from appforge.sandbox.proxy import Route, render_config
+from appforge.sandbox.proxy import Route, proxy_run_kwargs, render_config
 
 
 def test_mirror_is_read_from_deb822_sources(tmp_path: Path) -> None:
@@ -56,6 +56,13 @@ def test_hardening_drops_everything_and_limits_resources(settings: Settings) -> 
     assert "no-new-privileges:true" in kw["security_opt"]
     assert kw["pids_limit"] > 0 and kw["mem_limit"] and kw["nano_cpus"] > 0
     assert "/tmp" in kw["tmpfs"]
+
+
+def test_app_test_browser_and_proxy_containers_keep_bounded_logs(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, instance="afunit", log_max_size="2m", log_max_files=4)
+    capped = {"type": "json-file", "config": {"max-size": "2m", "max-file": "4"}}
+    assert hardened_run_kwargs(settings)["log_config"] == capped
+    assert proxy_run_kwargs(settings)["log_config"] == capped
 
 
 def test_build_context_is_reproducible_and_skips_links_and_caches(tmp_path: Path) -> None:

@@ -1,16 +1,22 @@
-"""Plumbing every page of the app shares: templates, static files, /healthz, headers, error pages."""
+"""Plumbing every page of the app shares: templates, static files, /healthz, headers, error pages.
+
+A write that fails because the disk is full answers 507 with a message that says so (JSON for the
+API, a page for people); nothing already saved is touched and the app keeps serving.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -32,6 +38,11 @@ CONTENT_SECURITY_POLICY = (
 )
 #: FastAPI's interactive docs load their scripts from a CDN, so they keep the browser defaults.
 _DOCS_PATHS = ("/docs", "/redoc")
+#: What people are told when a write fails because the app's disk is full.
+STORAGE_FULL = (
+    "The app's storage is full, so this was not saved. Everything saved before is still here: "
+    "delete something you no longer need, or ask the app's owner for more space."
+)
 
 
 def data_dir() -> Path:
@@ -112,11 +123,32 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": exc.status_code}, status_code=exc.status_code)
 
 
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the database's share of it) is full."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "database or disk is full" in str(exc)
+        )
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+async def _storage_full_answer(request: Request, exc: Exception) -> Response:
+    if not storage_full(exc):
+        raise exc
+    logging.getLogger("uvicorn.error").warning("a write was refused: the disk is full (%s)", exc)
+    if wants_html(request):
+        context = {"status": 507, "message": STORAGE_FULL}
+        return render(request, "error.html", context, status_code=507)
+    return JSONResponse({"detail": STORAGE_FULL}, status_code=507)
+
+
 def install(app: FastAPI) -> None:
     """Give ``app`` what every generated app has: static files, /healthz, headers, error pages."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _error_page)
+    app.add_exception_handler(sqlite3.OperationalError, _storage_full_answer)
+    app.add_exception_handler(OSError, _storage_full_answer)
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, QuietHealthChecks) for f in access_log.filters):
         access_log.addFilter(QuietHealthChecks())

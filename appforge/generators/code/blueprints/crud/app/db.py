@@ -3,11 +3,16 @@
 Each entity has one table named after its plural, with ``id``, ``created_at`` and ``updated_at``
 columns plus one column per field. :meth:`Database.migrate` creates missing tables and adds missing
 columns, so a newer version of the app (with a new field) starts on an older database unharmed.
+
+The database never grows into the last :data:`RESERVE_BYTES` of free disk space: when the disk
+fills, adding a record fails ("database or disk is full", answered 507 by the web layer) while
+there is still room for the journals of edits and deletes, so people can make room again.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,6 +32,19 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+#: Free disk space the database file leaves for rollback journals (a delete needs a few pages).
+RESERVE_BYTES = 256 * 1024
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Disk space this process may still use in ``folder`` (None when the system won't say)."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
 class Database:
     def __init__(self, path: Path, entities: tuple[EntityDef, ...]) -> None:
         self.path = Path(path)
@@ -41,8 +59,20 @@ class Database:
             self.migrate()
         with closing(sqlite3.connect(self.path, timeout=10)) as conn:
             conn.row_factory = sqlite3.Row
+            self._keep_reserve(conn)
             with conn:
                 yield conn
+
+    def _keep_reserve(self, conn: sqlite3.Connection) -> None:
+        """Let the file grow only into free space beyond the reserve (for this connection)."""
+        free = free_bytes(self.path.parent)
+        if free is None:
+            return
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        growth = max(0, free - RESERVE_BYTES) // page_size
+        # SQLite keeps the limit at the current size when asked for less; 0 would mean "no limit".
+        conn.execute(f"PRAGMA max_page_count = {max(1, pages + growth)}")
 
     def migrate(self) -> None:
         """Create missing tables and add missing columns; never drops anything."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
+import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from app import site
 from app.db import Database
 from app.entities import BY_PLURAL, ENTITIES
 from app.fields import EntityDef
-from app.web import render, templates
+from app.web import STORAGE_FULL, render, storage_full, templates
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -152,9 +153,18 @@ def _form(
     values: dict[str, str],
     errors: dict[str, str],
     record: dict[str, Any] | None = None,
+    problem: str = "",
 ) -> HTMLResponse:
-    context = {"entity": entity, "values": values, "errors": errors, "record": record}
-    return render(request, "form.html", context, status_code=422 if errors else 200)
+    """The form again, with what was typed; ``problem``: why nothing was saved (disk full)."""
+    context = {
+        "entity": entity,
+        "values": values,
+        "errors": errors,
+        "record": record,
+        "problem": problem,
+    }
+    status = 507 if problem else 422 if errors else 200
+    return render(request, "form.html", context, status_code=status)
 
 
 @router.get("/{plural}/new", response_class=HTMLResponse)
@@ -170,7 +180,12 @@ async def create(request: Request, plural: str):
     record, errors = forms.parse(entity, values)
     if record is None:
         return _form(request, entity, values, errors)
-    _db(request).insert(entity, record)
+    try:
+        _db(request).insert(entity, record)
+    except (sqlite3.OperationalError, OSError) as exc:
+        if not storage_full(exc):
+            raise
+        return _form(request, entity, values, {}, problem=STORAGE_FULL)
     return _redirect(f"{list_url(entity)}?done=created")
 
 
@@ -189,7 +204,13 @@ async def update(request: Request, plural: str, item_id: int):
     record, errors = forms.parse(entity, values)
     if record is None:
         return _form(request, entity, values, errors, current)
-    if _db(request).update(entity, item_id, record) is None:
+    try:
+        updated = _db(request).update(entity, item_id, record)
+    except (sqlite3.OperationalError, OSError) as exc:
+        if not storage_full(exc):
+            raise
+        return _form(request, entity, values, {}, current, problem=STORAGE_FULL)
+    if updated is None:
         raise HTTPException(status_code=404)
     return _redirect(f"/{entity.plural}/{item_id}?done=updated")
 

@@ -6,6 +6,7 @@ The tests read the entities from app/entities.py, so they keep covering the app 
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 from decimal import Decimal
 from typing import Any
@@ -393,3 +394,43 @@ def test_new_fields_are_added_to_an_old_database(data_dir) -> None:
         assert all(records[0][f.name] is None for f in added)
         assert client.get("/").status_code == 200
         assert client.post(f"/api/{entity.plural}", json=payload(entity)).status_code == 201
+
+
+# -- a full disk ---------------------------------------------------------------------------------
+
+
+def no_free_space(_path: object) -> os.statvfs_result:
+    """What ``os.statvfs`` says about a full disk of 4 KiB blocks."""
+    return os.statvfs_result((4096, 4096, 256, 0, 0, 64, 0, 0, 0, 255))
+
+
+def test_a_full_disk_refuses_writes_with_507_and_keeps_what_was_saved(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entity = ENTITIES[0]
+    base = f"/api/{entity.plural}"
+    saved = [client.post(base, json=payload(entity)).json()]
+    monkeypatch.setattr(os, "statvfs", no_free_space)
+    # the database may still fill the pages it has; the first one it would add is refused
+    for _ in range(2000):
+        response = client.post(base, json=payload(entity))
+        if response.status_code != 201:
+            break
+        saved.append(response.json())
+    assert response.status_code == 507, response.text
+    assert "storage is full" in response.json()["detail"]
+
+    assert client.get("/healthz").status_code == 200
+    listed = client.get(base, params={"limit": 500}).json()
+    assert {r["id"] for r in listed} == {r["id"] for r in saved[-500:]}
+
+    form = client.post(f"/{entity.plural}/new", data=form_data(entity, 1))
+    assert form.status_code == 507
+    assert "storage is full" in form.text and 'role="alert"' in form.text
+    first = entity.fields[0]
+    if first.type in ("text", "long_text"):
+        assert str(escape(sample(first, 1))) in form.text  # what was typed is kept
+
+    # deleting still works, and frees room for a new record
+    assert client.delete(f"{base}/{saved[-1]['id']}").status_code == 204
+    assert client.post(base, json=payload(entity)).status_code == 201

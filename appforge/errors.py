@@ -19,6 +19,7 @@ exits with ``error.exit_code``. Stack traces are shown only with ``--debug``.
     ├── ProxyError            the Caddy proxy could not be started or configured
     ├── GenerationError       an image or video could not be made
     ├── ScreenshotFailed      headless Chromium could not photograph a deployed version
+    ├── BackupFailed          a snapshot or restore of app data failed (disk full, damaged)
     ├── LLMUnavailable        the LLM endpoint is down, times out or refuses the request
     └── PlanningFailed        the LLM answered, but gave no usable plan
 """
@@ -92,6 +93,11 @@ class GenerationError(AppforgeError):
 
 class ScreenshotFailed(AppforgeError):
     """Chromium, in its sandbox container, could not take a usable screenshot of an app."""
+
+
+class BackupFailed(AppforgeError):
+    """A snapshot or a restore of an app's data did not complete (a full disk, a damaged
+    snapshot, a helper that could not run); the message says where and what was left as it was."""
 
 
 class LLMUnavailable(AppforgeError):

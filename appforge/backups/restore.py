@@ -1,0 +1,119 @@
+"""Bringing a snapshot back into an app's live data volume, so that it can be undone.
+
+First the current data is snapshotted (reason ``pre-restore``): a restore never loses what it
+replaces. Then a helper container (as for snapshots) checks every file of the snapshot against
+its manifest and writes it into the live volume: databases through SQLite's backup API (one
+transaction, so the running app sees the old rows or the new ones, never a mix, and needs no
+restart), other files through a temporary file and a rename; files the snapshot did not have are
+removed. A marker file says a restore is under way; ``repair`` reports one that a crash left.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from appforge.backups import catalog, schema
+from appforge.backups.catalog import RESTORING, Backup, Log
+from appforge.backups.snapshot import run_helper, snapshot, volume_exists
+from appforge.config import Settings
+from appforge.errors import BackupFailed, InvalidInput
+from appforge.sandbox.containers import container_name, volume_name, wait_healthy
+from appforge.store import Store
+
+if TYPE_CHECKING:
+    import docker
+
+
+@dataclass
+class Restored:
+    slug: str
+    #: The snapshot that is now the app's data.
+    backup: Backup
+    #: The snapshot of the data it replaced: restoring it undoes this restore.
+    undo: Backup
+    files: int
+    removed: int
+    #: The live version was restarted because the snapshot's data has another shape.
+    restarted: bool = False
+
+
+def choose(settings: Settings, slug: str, backup_id: str | None) -> Backup:
+    """The snapshot named, or else the newest one."""
+    if backup_id:
+        return catalog.find(settings, slug, backup_id)
+    found = catalog.newest(settings, slug)
+    if found is None:
+        raise InvalidInput(f"{slug} has no snapshots to restore",
+                           hint=f"`appforge backup {slug}` takes one")
+    return found
+
+
+def restore(client: docker.DockerClient, settings: Settings, store: Store, slug: str,
+            backup_id: str | None, log: Log) -> Restored:
+    """Make snapshot ``backup_id`` (default: the newest) the app's data; snapshot it first."""
+    app = store.get_app(slug)
+    if not volume_exists(client, settings, slug):
+        raise InvalidInput(f"{slug} has no data volume ({volume_name(settings, slug)}) to "
+                           "restore into", hint=f"deploy it first: `appforge start {slug}`")
+    target = choose(settings, slug, backup_id)  # chosen before the pre-restore snapshot exists
+    log(f"restoring {slug}'s data from {target.id}; first a snapshot of today's data")
+    undo = snapshot(client, settings, store, slug, "pre-restore", log, prune=False)
+    marker = catalog.app_dir(settings, slug) / RESTORING
+    marker.write_text(json.dumps({"from": target.id, "undo": undo.id}))
+    try:
+        catalog.open_to_helper(target.path)
+        report = run_helper(client, settings, slug, "restore", target.id, target.path, {})
+        catalog.close_to_others(target.path)
+        if not report.get("ok"):
+            raise _failed(slug, target, undo, report)
+    finally:
+        marker.unlink(missing_ok=True)
+    store.add_event(slug, "restore", f"data restored from {target.id} (undo: {undo.id})")
+    log(f"restored {report['files']} file(s) from {target.id}; removed {report['removed']} "
+        "file(s) it did not have")
+    restarted = _restart_if_reshaped(client, settings, store, slug, target, app.current_version,
+                                     log)
+    catalog.prune(settings, slug, log)
+    return Restored(slug, target, undo, report["files"], report["removed"], restarted)
+
+
+def _restart_if_reshaped(client: docker.DockerClient, settings: Settings, store: Store,
+                         slug: str, target: Backup, live: int | None, log: Log) -> bool:
+    """A generated app adapts its tables when it starts: after data of another shape, restart
+    the live version so it does (a moment without answers, instead of errors)."""
+    from docker.errors import DockerException, NotFound
+
+    diff = schema.differs(store, slug, target.version, live)
+    if not diff or live is None:
+        return False
+    try:
+        container = client.containers.get(container_name(settings, slug, live))
+    except NotFound:
+        return False
+    if container.status != "running":
+        return False
+    log(f"the snapshot is from v{target.version}, whose data has another shape "
+        f"({'; '.join(diff)}): restarting v{live} so it adapts it")
+    try:
+        container.restart(timeout=10)
+        wait_healthy(container, settings.health_timeout)
+    except DockerException as exc:
+        log(f"could not restart {container.name}: {exc}")
+    return True
+
+
+def _failed(slug: str, target: Backup, undo: Backup, report: dict[str, object]) -> BackupFailed:
+    back = f"`appforge restore {slug} --from {undo.id} --yes`"
+    if report.get("error") == "damaged":
+        return BackupFailed(f"snapshot {target.id} of {slug} is damaged: {report.get('message')}."
+                            " Nothing was restored", hint="choose another snapshot")
+    if report.get("error") == "disk-full":
+        return BackupFailed(f"the disk of {slug}'s data volume is full: the restore from "
+                            f"{target.id} stopped ({report.get('message')}). Some files may be "
+                            f"restored already; {back} puts back the data as it was",
+                            hint="free space on the Docker engine's disk, then restore again")
+    return BackupFailed(f"the restore of {slug} from {target.id} failed: "
+                        f"{report.get('message')}. {back} puts back the data as it was",
+                        detail=str(report.get("output") or "") or None)

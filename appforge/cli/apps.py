@@ -110,15 +110,18 @@ def rollback(
     slug: Annotated[str, typer.Argument(help="The app to roll back.")],
     to: Annotated[int | None, typer.Option("--to", help="Version number (default: previous).")]
     = None,
+    restore_data: Annotated[bool, typer.Option(
+        "--restore-data", help="Also restore the data snapshot taken while that version was "
+        "live (today's data is snapshotted first).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Serve an earlier version again (blue/green; the data volume is kept)."""
+    """Serve an earlier version again (blue/green; today's data is kept unless --restore-data)."""
     from appforge.tools import apps
 
     settings = load_settings()
     try:
         with locked(settings, slug):
-            done = apps.rollback(settings, slug, to, log_to(as_json))
+            done = apps.rollback(settings, slug, to, log_to(as_json), restore_data)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -167,7 +170,9 @@ def destroy(
     keep_data: Annotated[bool, typer.Option("--keep-data", help="Keep the data volume.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Remove an app: its route, containers, images, workspaces, and its data unless kept."""
+    """Remove an app: its route, containers, images, workspaces, and its data unless kept (a
+    snapshot of the data is taken first and stays: `appforge backups SLUG`)."""
+    from appforge.backups import list_backups
     from appforge.store import Store
     from appforge.tools import apps
 
@@ -181,12 +186,18 @@ def destroy(
     except AppforgeError as exc:
         fail(exc)
         return
+    kept = [b.id for b in list_backups(settings, slug)]
     if as_json:
         print(json.dumps({"slug": slug, "status": "destroyed", "removed": removed,
-                          "kept_data": keep_data}))
-    else:
-        out.print(f"[bold]destroyed[/] {slug}: {', '.join(removed) or 'nothing was running'}"
-                  + (" (data volume kept)" if keep_data else ""), highlight=False)
+                          "kept_data": keep_data, "backups": kept}))
+        return
+    out.print(f"[bold]destroyed[/] {slug}: {', '.join(removed) or 'nothing was running'}"
+              + (" (data volume kept)" if keep_data else ""), highlight=False)
+    if kept:
+        out.print(f"  its {len(kept)} data snapshot(s) stay in {settings.backups / slug} "
+                  f"(newest {kept[0]}): `appforge backups {slug}` lists them, and `appforge "
+                  f"restore {slug} --from ID --yes` brings one back into a new {slug}",
+                  highlight=False)
 
 
 def _report_deployed(done: Any, verb: str, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from appforge import backups
 from appforge.config import Settings
 from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
@@ -52,6 +53,8 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     hosts = store.domains(slug)
     app = store.get_app(slug)
     limits = Limits.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit)
+    if app.current_version and app.current_version != version:  # the data it served, kept first
+        backups.snapshot_if_data(client, settings, store, slug, f"pre-{event}-v{version}", log)
     start = time.monotonic()
     try:
         result = deploy_version(client, settings, slug, version, record.image, hosts,
@@ -74,8 +77,10 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     return Deployed(slug, version, url, result.container, result.healthy_after)
 
 
-def rollback(settings: Settings, slug: str, to: int | None, log: Log) -> Deployed:
-    """Deploy an earlier version (by default the one before the current one)."""
+def rollback(settings: Settings, slug: str, to: int | None, log: Log,
+             restore_data: bool = False) -> Deployed:
+    """Deploy an earlier version (by default the one before the current one); today's data is
+    kept unless ``restore_data`` restores the snapshot taken while that version was live."""
     from appforge.sandbox.engine import connect
 
     store = Store(settings.db_path)
@@ -91,8 +96,13 @@ def rollback(settings: Settings, slug: str, to: int | None, log: Log) -> Deploye
     elif to not in {v.version for v in candidates}:
         known = ", ".join(f"v{v.version}" for v in candidates) or "none"
         raise InvalidInput(f"{slug} has no deployable version {to} (deployable: {known})")
+    data = backups.before_rollback(settings, store, slug, app.current_version, to,
+                                   restore_data, log)
     client = connect(settings)
-    return deploy(client, settings, store, slug, to, log, event="rollback")
+    done = deploy(client, settings, store, slug, to, log, event="rollback")
+    if data is not None:
+        backups.restore(client, settings, store, slug, data.id, log)
+    return done
 
 
 def stop(settings: Settings, slug: str, log: Log) -> None:
@@ -127,12 +137,15 @@ def start(settings: Settings, slug: str, log: Log) -> Deployed:
 
 
 def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[str]:
-    """Remove the app: route, containers, network, images, workspaces, and data unless kept."""
+    """Remove the app: route, containers, network, images, workspaces, and data unless kept
+    (its data is snapshotted first; the snapshots stay)."""
     from appforge.sandbox.engine import connect
 
     store = Store(settings.db_path)
     store.get_app(slug)
     client = connect(settings)  # before anything changes: no engine, nothing half-done
+    if not keep_data:
+        backups.snapshot_if_data(client, settings, store, slug, "pre-destroy", log)
     apply_routes(client, settings, routes(store, exclude=slug), log)
     removed = containers.remove_app(client, settings, slug, keep_data=keep_data)
     shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
@@ -154,6 +167,7 @@ def up(settings: Settings, log: Log, exclude: str | None = None) -> list[str]:
 
     store = Store(settings.db_path)
     client = connect(settings)
+    backups.repair(client, settings, log)  # a snapshot or restore a crash left unfinished
     done = []
     for app in store.list_apps():
         if app.status != "running" or app.current_version is None or app.slug == exclude:

@@ -1,4 +1,5 @@
-"""The dashboard's actions (POST, each CSRF-checked): rebuild, roll back, stop, start, destroy.
+"""The dashboard's actions (POST, each CSRF-checked): rebuild, roll back, stop, start, destroy,
+back up and restore the app's data.
 
 Each action starts a background job (``jobs.py``) and redirects to the app's page, which shows
 the job's progress and then its result; what can be refused at once (a busy app, a wrong
@@ -131,6 +132,47 @@ def destroy(request: Request, slug: str, confirm: str = Form(""),
         return f"destroyed {slug}: removed {', '.join(removed) or 'nothing was running'}{kept}"
 
     return start_job(request, slug, "destroy", f"Destroy {slug}", work)
+
+
+@router.post("/apps/{slug}/backup")
+def backup(request: Request, slug: str) -> Response:
+    from appforge.backups import snapshot
+    from appforge.sandbox.engine import connect
+
+    web = _web(request)
+    model.find_app(web.store, slug)
+
+    def work(job: Job) -> str:
+        with _locked(web, slug, job):
+            taken = snapshot(connect(web.settings), web.settings, web.store, slug, "manual",
+                             job.say)
+        return f"backed up {slug}: {taken.id} ({taken.files} file(s))"
+
+    return start_job(request, slug, "backup", "Back up the data", work)
+
+
+@router.post("/apps/{slug}/restore")
+def restore(request: Request, slug: str, backup_id: str = Form(""),
+            confirm: str = Form("")) -> Response:
+    from appforge.backups import restore as restore_data
+    from appforge.backups.catalog import find
+    from appforge.sandbox.engine import connect
+
+    web = _web(request)
+    model.find_app(web.store, slug)
+    chosen = find(web.settings, slug, backup_id)
+    if confirm.strip() != slug:
+        return redirect(f"/apps/{slug}", f"{slug}'s data was not restored: type its name, {slug}, "
+                        "to confirm", "error")
+
+    def work(job: Job) -> str:
+        with _locked(web, slug, job):
+            done = restore_data(connect(web.settings), web.settings, web.store, slug, chosen.id,
+                                job.say)
+        return (f"restored {slug}'s data from {done.backup.id}; the data it replaced is "
+                f"snapshot {done.undo.id} (restore it to undo)")
+
+    return start_job(request, slug, "restore", f"Restore the data from {chosen.id}", work)
 
 
 @router.post("/login")

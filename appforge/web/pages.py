@@ -58,7 +58,10 @@ def overview(request: Request, slug: str) -> Response:
     health = model.health_label(
         live.health_of(live.states(web.settings), web.settings, slug, app.current_version),
         app.status)
-    return app_page(request, slug, "overview", "overview.html", {"health": health})
+    from appforge.backups import list_backups
+
+    return app_page(request, slug, "overview", "overview.html",
+                    {"health": health, "backups": list_backups(web.settings, slug)})
 
 
 @router.get("/apps/{slug}/versions")

@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     #: ``$APPFORGE_HOME/backups``. ``backup_keep`` snapshots are kept per app (oldest go first).
     backup_dir: Path | None = None
     backup_keep: int = Field(default=10, ge=1, le=1000)
+    #: Crash tests only: at this point (``deploy:started``) appforge writes ``test_pause_file``
+    #: and waits there, so the test can kill it mid-deploy.
+    test_pause_at: str = ""
+    test_pause_file: str = ""
 
     @field_validator("base_domain")
     @classmethod

@@ -13,19 +13,23 @@ from appforge.errors import AppforgeError, InvalidInput
 
 @app.command()
 def up(as_json: JsonFlag = False) -> None:
-    """Bring back the proxy and every app that should be serving, with all routes."""
+    """Bring back the proxy and every app that should be serving, with all routes; repair what
+    a killed appforge left (unrouted containers, stray test runs, builds that never finished)."""
     from appforge.tools import apps
 
+    repaired: list[str] = []
     try:
-        restored = apps.up(load_settings(), log_to(as_json))
+        restored = apps.up(load_settings(), log_to(as_json), repaired=repaired)
     except AppforgeError as exc:
         fail(exc)
         return
     if as_json:
-        print(json.dumps({"status": "up", "restored": restored}))
+        print(json.dumps({"status": "up", "restored": restored, "repaired": repaired}))
     else:
         out.print("[bold green]✓[/] proxy and routes are up"
-                  + (f"; restarted {', '.join(restored)}" if restored else ""), highlight=False)
+                  + (f"; restarted {', '.join(restored)}" if restored else "")
+                  + (f"; {len(repaired)} repair{'s' if len(repaired) > 1 else ''} (above)"
+                     if repaired else ""), highlight=False)
 
 
 @app.command()

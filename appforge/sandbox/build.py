@@ -2,7 +2,8 @@
 
 The build context is the app's workspace plus its wheelhouse under ``wheels/``, streamed to the
 engine as a tar with fixed owners and times so unchanged files hit Docker's layer cache. Tests run
-in a container of the ``test`` stage with the same hardening as the app and no network at all.
+in a container of the ``test`` stage with the same hardening as the app and no network at all,
+named and labelled after the app's version, so ``appforge up`` finds a run whose build was killed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appforge.errors import BuildFailed, TestsFailed
+from appforge.sandbox.containers import labels_of_test_run, name_of_test_run
 from appforge.sandbox.hardening import hardened_run_kwargs
 
 if TYPE_CHECKING:
@@ -102,15 +104,20 @@ def _context_files(workspace: Path, wheels: Path) -> Iterator[tuple[Path, str]]:
         yield wheel, f"wheels/{wheel.name}"
 
 
-def run_tests(client: docker.DockerClient, settings: Settings, image: str, log: Log,
-              timeout: float = 300) -> TestReport:
+def run_tests(client: docker.DockerClient, settings: Settings, image: str, slug: str,
+              version: int, log: Log, timeout: float = 300) -> TestReport:
     """Run the image's test command in a locked-down container with no network."""
-    from docker.errors import DockerException
+    from docker.errors import DockerException, NotFound
 
     start = time.monotonic()
+    name = name_of_test_run(settings, slug, version)
+    try:
+        client.containers.get(name).remove(force=True)  # an earlier run that was killed
+    except NotFound:
+        pass
     container = client.containers.run(
-        image, detach=True, network_mode="none", labels={"io.appforge.role": "test"},
-        **hardened_run_kwargs(settings),
+        image, detach=True, network_mode="none", name=name,
+        labels=labels_of_test_run(settings, slug, version), **hardened_run_kwargs(settings),
     )
     try:
         try:

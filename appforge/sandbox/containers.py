@@ -2,7 +2,8 @@
 
 Each app gets a Docker network with no egress (``internal``) that only the proxy joins, and a named
 volume for ``/data`` that outlives every container of the app. A version's container is named
-``appforge-<slug>-v<version>`` so the proxy can dial it by name.
+``appforge-<slug>-v<version>`` so the proxy can dial it by name; the run of its tests before
+deploy is ``appforge-<slug>-v<version>-test``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def container_name(settings: Settings, slug: str, version: int) -> str:
     return f"{settings.instance}-{slug}-v{version}"
 
 
+def name_of_test_run(settings: Settings, slug: str, version: int) -> str:
+    return f"{container_name(settings, slug, version)}-test"
+
+
 def service_alias(settings: Settings, slug: str) -> str:
     """The name every serving version of an app answers to on its network."""
     return f"{settings.instance}-{slug}"
@@ -61,6 +66,12 @@ def promote(client: docker.DockerClient, settings: Settings, slug: str,
 
 def app_labels(settings: Settings, slug: str, role: str) -> dict[str, str]:
     return {LABEL: role, f"{LABEL}.instance": settings.instance, f"{LABEL}.app": slug}
+
+
+def labels_of_test_run(settings: Settings, slug: str, version: int) -> dict[str, str]:
+    """The labels of a version's test run (``io.appforge.role=test`` as well, as it always had)."""
+    return {**app_labels(settings, slug, "test"), f"{LABEL}.version": str(version),
+            f"{LABEL}.role": "test"}
 
 
 def app_filter(settings: Settings, slug: str) -> dict[str, list[str]]:
@@ -164,6 +175,24 @@ def last_log_lines(container: Container, lines: int = 30) -> str:
         return container.logs(tail=lines).decode(errors="replace")
     except DockerException as exc:
         return f"(no logs: {exc})"
+
+
+def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
+                     current: int | None) -> list[tuple[Container, str]]:
+    """An app's containers that nothing routes to or waits for, once no process holds its lock,
+    each with what it is.
+
+    Those are the versions other than ``current`` (started by a deploy that was killed before it
+    switched the route) and test runs (their build is gone). Screenshots are left alone.
+    """
+    stray = []
+    for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
+        role, version = c.labels.get(LABEL), c.labels.get(f"{LABEL}.version")
+        if role == "test":
+            stray.append((c, f"the tests of v{version}, whose build is gone"))
+        elif role == "app" and version != str(current):
+            stray.append((c, f"v{version}, never routed"))
+    return stray
 
 
 def remove_app(client: docker.DockerClient, settings: Settings, slug: str,

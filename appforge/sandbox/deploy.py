@@ -6,6 +6,7 @@ serving. ``verify`` then fetches the app through the proxy with its Host header,
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
 
     proxy.ensure_proxy(client, settings, log)
     container = containers.start_version(client, settings, slug, version, image, limits)
+    _pause_for_crash_tests(settings, "deploy:started")
     log(f"started {container.name}; waiting for /healthz")
     try:
         healthy_after = containers.wait_healthy(container, settings.health_timeout)
@@ -58,6 +60,13 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
     _retire_old_versions(client, settings, slug, keep=container.name, log=log)
     return Deployment(container=container.name, upstream=route.upstream,
                       healthy_after=healthy_after)
+
+
+def _pause_for_crash_tests(settings: Settings, point: str) -> None:
+    """Where a crash test kills appforge: say so in a file, then wait to be killed."""
+    if settings.test_pause_at == point:
+        Path(settings.test_pause_file).write_text(f"{os.getpid()} paused at {point}\n")
+        time.sleep(3600)
 
 
 def _retire_old_versions(client: docker.DockerClient, settings: Settings, slug: str, keep: str,

@@ -2,7 +2,9 @@
 
 A second build of the same app waits for the first (saying so), then goes on; different apps
 build in parallel. The lock is an ``flock`` on a file under the data dir, so it also holds
-between processes and is released if a process dies.
+between processes and is released if a process dies. :func:`app_lock_if_free` takes it only
+when nobody holds it: ``appforge up`` repairs what a killed build left, and must leave a live one
+alone.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-@contextmanager
-def app_lock(home: Path, slug: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+def _lock_path(home: Path, slug: str) -> Path:
     path = home / "locks" / f"app-{slug}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def app_lock(home: Path, slug: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    path = _lock_path(home, slug)
     with path.open("w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -26,5 +33,20 @@ def app_lock(home: Path, slug: str, on_wait: Callable[[str], None] | None = None
             fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def app_lock_if_free(home: Path, slug: str) -> Iterator[bool]:
+    """Hold the app's lock if no process holds it (yields True), else yield False at once."""
+    with _lock_path(home, slug).open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)

@@ -21,7 +21,7 @@ from appforge.sandbox import containers
 from appforge.sandbox.deploy import deploy_version
 from appforge.sandbox.hardening import Limits
 from appforge.sandbox.proxy import Route, apply_routes
-from appforge.store import Store
+from appforge.store import AppRecord, Store
 
 if TYPE_CHECKING:
     import docker
@@ -156,39 +156,92 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     return removed
 
 
-def up(settings: Settings, log: Log, exclude: str | None = None) -> list[str]:
+def up(settings: Settings, log: Log, exclude: str | None = None,
+       repaired: list[str] | None = None) -> list[str]:
     """Bring the proxy back and every app that should be serving; restore all routes.
 
-    ``exclude``: an app whose deploy is under way (its caller handles it).
+    Each app no live process is building or deploying (its lock is free) is first repaired of
+    what a killed appforge left: containers of versions that were never routed and test runs are
+    removed, versions stuck mid-build are marked failed. Each repair is logged, and added to
+    ``repaired`` when given. ``exclude``: an app whose deploy is under way (its caller handles
+    it). Returns the apps it started again.
     """
-    from docker.errors import NotFound
-
     from appforge.sandbox.engine import connect
+    from appforge.store.locks import app_lock_if_free
 
     store = Store(settings.db_path)
     client = connect(settings)
     backups.repair(client, settings, log)  # a snapshot or restore a crash left unfinished
     done = []
     for app in store.list_apps():
-        if app.status != "running" or app.current_version is None or app.slug == exclude:
+        if app.slug == exclude:
             continue
-        name = containers.container_name(settings, app.slug, app.current_version)
-        try:
-            container = client.containers.get(name)
-            running = container.status == "running"
-        except NotFound:
-            running = False
-        if running:
-            continue
-        log(f"{app.slug}: v{app.current_version} is not running; starting it")
-        try:
-            deploy(client, settings, store, app.slug, app.current_version, log, event="restore")
-        except AppforgeError as exc:
-            log(f"{app.slug}: could not restore: {exc}")
-            continue
-        done.append(app.slug)
+        with app_lock_if_free(settings.home, app.slug) as free:
+            if not free:
+                log(f"{app.slug}: another appforge process is building or deploying it; "
+                    "left alone")
+                continue
+            for fix in _repair(client, settings, store, app, log):
+                log(f"{app.slug}: {fix}")
+                if repaired is not None:
+                    repaired.append(f"{app.slug}: {fix}")
+            if _restore(client, settings, store, store.get_app(app.slug), log):
+                done.append(app.slug)
     apply_routes(client, settings, routes(store), log)
     return done
+
+
+#: A version's statuses while its build runs; found at rest (its lock free), the build was killed.
+_MID_BUILD = ("building", "tested", "packaged")
+BUILD_STOPPED = "the build stopped (appforge was killed?)"
+
+
+def _repair(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
+            log: Log) -> list[str]:
+    """Undo what a killed build or deploy of ``app`` left behind; the caller holds its lock."""
+    from docker.errors import DockerException, NotFound
+
+    fixes = []
+    for container, what in containers.stray_containers(client, settings, app.slug,
+                                                       app.current_version):
+        try:
+            container.remove(force=True)
+        except NotFound:
+            continue
+        except DockerException as exc:
+            log(f"{app.slug}: could not remove {container.name}: {exc}")
+            continue
+        fixes.append(f"removed {container.name} ({what})")
+    stuck = [v for v in store.list_versions(app.slug) if v.status in _MID_BUILD]
+    for v in stuck:
+        store.update_version(app.slug, v.version, status="failed", error=BUILD_STOPPED)
+        store.add_event(app.slug, "error", f"v{v.version}: {BUILD_STOPPED}")
+        fixes.append(f"v{v.version} marked failed: {BUILD_STOPPED}")
+    if stuck and app.current_version is None:
+        store.set_app_state(app.slug, status="failed")
+    return fixes
+
+
+def _restore(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
+             log: Log) -> bool:
+    """Start the app's current version again if it should serve and does not (True if so)."""
+    from docker.errors import NotFound
+
+    if app.status != "running" or app.current_version is None:
+        return False
+    name = containers.container_name(settings, app.slug, app.current_version)
+    try:
+        if client.containers.get(name).status == "running":
+            return False
+    except NotFound:
+        pass
+    log(f"{app.slug}: v{app.current_version} is not running; starting it")
+    try:
+        deploy(client, settings, store, app.slug, app.current_version, log, event="restore")
+    except AppforgeError as exc:
+        log(f"{app.slug}: could not restore: {exc}")
+        return False
+    return True
 
 
 def show(settings: Settings, slug: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def build_and_test(client: docker.DockerClient, settings: Settings, slug: str, v
     """Build the test stage and run the app's tests in it; return (image tag, summary)."""
     tag = _build(client, settings, slug, version, workspace, "test",
                  image_tag(settings, slug, version, "-test"), log)
-    report = run_tests(client, settings, tag, log)
+    report = run_tests(client, settings, tag, slug, version, log)
     (workspace / ".appforge").mkdir(exist_ok=True)
     (workspace / ".appforge" / "test-report.txt").write_text(report.output)
     raise_for_tests(report)
@@ -61,7 +61,7 @@ def try_tests(client: docker.DockerClient, settings: Settings, slug: str, versio
                      image_tag(settings, slug, version, "-test"), log)
     except (BuildFailed, DependencyError) as exc:
         return False, f"{exc}\n{exc.detail or ''}"
-    report = run_tests(client, settings, tag, log)
+    report = run_tests(client, settings, tag, slug, version, log)
     return report.passed, report.output
 
 

@@ -9,7 +9,6 @@ holds (a snapshot may be under way there) are left alone.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 from pathlib import Path
@@ -19,38 +18,53 @@ from appforge.backups.catalog import PARTIAL, RESTORING, Log
 from appforge.backups.snapshot import ROLE
 from appforge.config import Settings
 from appforge.sandbox.engine import LABEL
+from appforge.store.locks import app_lock_if_free
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
 
 def repair(client: docker.DockerClient, settings: Settings, log: Log) -> list[str]:
     """Remove stray partial snapshots and leftover helper containers; say what was done."""
+    label = [f"{LABEL}={ROLE}", f"{LABEL}.instance={settings.instance}"]
+    helpers: dict[str, list[Container]] = {}
+    for container in client.containers.list(all=True, filters={"label": label}):
+        helpers.setdefault(container.labels.get(f"{LABEL}.app", ""), []).append(container)
+    root = settings.backups
+    folders = {p.name: p for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
+    done = []
+    for slug in sorted(set(helpers) | set(folders)):
+        # A process holding the app's lock (this one included) may be taking a snapshot.
+        with app_lock_if_free(settings.home, slug) as free:
+            if free:
+                done += _remove(helpers.get(slug, []), log)
+                done += _clear(folders[slug]) if slug in folders else []
+    for line in done:
+        log(line)
+    return done
+
+
+def _remove(helpers: list[Container], log: Log) -> list[str]:
     from docker.errors import DockerException
 
     done = []
-    label = [f"{LABEL}={ROLE}", f"{LABEL}.instance={settings.instance}"]
-    for container in client.containers.list(all=True, filters={"label": label}):
-        slug = container.labels.get(f"{LABEL}.app", "")
-        if container.status == "running" and _busy(settings.home, slug):
-            continue
+    for container in helpers:
         try:
             container.remove(force=True)
         except DockerException as exc:
             log(f"could not remove backup helper {container.name}: {exc}")
             continue
         done.append(f"removed leftover backup helper {container.name}")
-    root = settings.backups
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        if not folder.is_dir() or _busy(settings.home, folder.name):
-            continue
-        for partial in sorted(folder.glob("*" + PARTIAL)):
-            shutil.rmtree(partial, ignore_errors=True)
-            done.append(f"removed unfinished snapshot {partial}")
-        done += _interrupted_restore(folder)
-    for line in done:
-        log(line)
     return done
+
+
+def _clear(folder: Path) -> list[str]:
+    done = []
+    for partial in sorted(folder.glob("*" + PARTIAL)):
+        shutil.rmtree(partial, ignore_errors=True)
+        done.append(f"removed unfinished snapshot {partial}")
+    return done + _interrupted_restore(folder)
 
 
 def _interrupted_restore(folder: Path) -> list[str]:
@@ -66,17 +80,3 @@ def _interrupted_restore(folder: Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError):
         return [f"a restore of {slug} was interrupted: `appforge backups {slug}` lists the "
                 "snapshots to restore"]
-
-
-def _busy(home: Path, slug: str) -> bool:
-    """Whether a process (this one included) holds the app's lock (``store.locks.app_lock``)."""
-    path = home / "locks" / f"app-{slug}.lock"
-    if not slug or not path.exists():
-        return False
-    with path.open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return False

@@ -44,6 +44,7 @@ def backup(slug: Annotated[str, typer.Argument(help="The app whose data to snaps
 def list_backups(slug: Annotated[str, typer.Argument(help="The app whose snapshots to list.")],
                  as_json: JsonFlag = False) -> None:
     """List an app's snapshots, newest first (they outlive a destroyed app)."""
+    from rich.console import Console
     from rich.table import Table
 
     from appforge.backups import list_backups as found
@@ -62,17 +63,19 @@ def list_backups(slug: Annotated[str, typer.Argument(help="The app whose snapsho
     if not rows:
         out.print(f"No backups of {slug} yet. Take one: appforge backup {slug}", highlight=False)
         return
-    # The id is what people copy: it is never shortened; the other columns give way.
-    table = Table(box=None)
+    # The id (UTC time and reason) is what people copy: it is never shortened; "when" is local.
+    table = Table(box=None, pad_edge=False)
     table.add_column("id", no_wrap=True, min_width=max(len(b.id) for b in rows))
-    for header in ("reason", "version", "size", "files", "when"):
-        table.add_column(header, overflow="ellipsis")
+    table.add_column("reason", no_wrap=True, overflow="ellipsis")
+    for header in ("version", "size", "files", "when"):
+        table.add_column(header, no_wrap=True)
     for b in rows:
         table.add_row(b.id, b.reason if b.status == "complete" else f"{b.reason} (damaged)",
                       f"v{b.version}" if b.version else "-", _size(b.size), str(b.files),
-                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(b.created_at))
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(b.created_at))
                       if b.created_at else "-")
-    out.print(table)
+    # Piped, rich would squeeze the table into 80 columns and cut the ids people copy.
+    (out if out.is_terminal else Console(file=out.file, width=160, soft_wrap=True)).print(table)
     out.print(f"in {settings.backups / slug}; keeping the newest {settings.backup_keep}",
               style="dim", highlight=False)
 

@@ -2,8 +2,9 @@
 
 One CRUD app (Sprout's plan, under its own slug so it never meets the end-to-end tests' Sprout):
 a snapshot and a restore while it serves (and the restore undone), a redeploy's snapshot and
-retention, a rollback that names the snapshot of the older data, a full backup disk that changes
-nothing, a snapshot killed half-way that ``up`` clears away, and a destroy whose snapshots stay.
+retention, a rollback that names the snapshot of the older data and one that brings the newer
+data back (``--restore-data``), a full backup disk that changes nothing, a snapshot killed
+half-way that ``up`` clears away, and a destroy whose snapshots stay.
 """
 
 from __future__ import annotations
@@ -132,7 +133,16 @@ def test_a_redeploy_snapshots_first_and_only_the_newest_are_kept(
     back = installation.run("rollback", SLUG, "--to", str(built["version"] - 1))
     assert "another shape" in back.stdout and newest["id"] in back.stdout
     assert "Weed" in _names(http)
-    assert _backups(installation)[0]["reason"] == f"pre-rollback-v{built['version'] - 1}"
+    before_rollback = _backups(installation)[0]
+    assert before_rollback["reason"] == f"pre-rollback-v{built['version'] - 1}"
+    assert before_rollback["version"] == built["version"]
+
+    # Forward again with the data as the newer version left it: what was added since goes.
+    assert http.post("/api/plants", json=_plant("Moss")).status_code in (200, 201)
+    forward = installation.run("rollback", SLUG, "--to", str(built["version"]),
+                               "--restore-data")
+    assert before_rollback["id"] in forward.stdout
+    assert "Moss" not in _names(http) and "Weed" in _names(http)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")

@@ -169,22 +169,29 @@ def _engine(settings: Settings) -> tuple[Check, Any]:
 
 def _base_images(settings: Settings, client: Any) -> list[Check]:
     from appforge.sandbox.base_images import image_exists
+    from appforge.sandbox.prepare import images_for, tags
 
     can_bootstrap = bool(shutil.which("debootstrap")) and os.geteuid() == 0
     out = []
-    for label, tag in (("python base image", settings.python_base_image),
-                       ("proxy image", settings.proxy_image)):
+    wanted = tags(settings)
+    for name in images_for(settings):
+        label, tag = f"{_IMAGE_LABELS[name]} image", wanted[name]
         if client is not None and image_exists(client, tag):
             out.append(Check(label, "ok", f"{tag} present"))
         elif can_bootstrap:
-            out.append(Check(label, "ok", f"{tag} missing; the first build bootstraps it from "
-                                          "Debian packages (about a minute)"))
+            out.append(Check(label, "warn", f"{tag} missing; the first build makes it from "
+                                            "Debian packages (under a minute, once)",
+                             "`appforge setup` (or `appforge doctor --fix`) makes the images "
+                             "now, all at once"))
         else:
             out.append(Check(label, "fail", f"{tag} missing and cannot be bootstrapped here",
                              "run as root with debootstrap installed "
                              "(`sudo apt-get install -y debootstrap`), or make a registry "
                              "reachable"))
     return out
+
+
+_IMAGE_LABELS = {"python": "python base", "proxy": "proxy", "browser": "browser"}
 
 
 def _proxy(settings: Settings, client: Any) -> Check:

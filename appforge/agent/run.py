@@ -37,13 +37,15 @@ class BuildResult:
     test_summary: str = ""
     assets: list[dict[str, Any]] = field(default_factory=list)
     screenshot: str = ""
+    #: off, or pending: taken in the background after the build returns (``show`` says when).
+    screenshot_status: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {"slug": self.slug, "title": self.title, "kind": self.kind,
                 "version": self.version, "url": self.url, "status": self.status,
                 "workspace": self.workspace, "test_summary": self.test_summary,
                 "timings": self.timings, "assets": [a["file"] for a in self.assets],
-                "screenshot": self.screenshot}
+                "screenshot": self.screenshot, "screenshot_status": self.screenshot_status}
 
 
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
@@ -69,6 +71,8 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     ctx = Context(settings=settings, planner=planner or settings.planner)
     ctx.docker  # no engine: fail now, before anything is planned or written
     settings.home.mkdir(parents=True, exist_ok=True)
+    say = on_event or (lambda _e: None)
+    setup = _prepare_machine(ctx, say)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
     thread = resume or f"build-{uuid.uuid4().hex[:12]}"
     config = {"configurable": {"thread_id": thread}}
@@ -76,8 +80,9 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     start = time.monotonic()
     inputs: dict[str, Any] | None = {"description": description, "app": app, "given_spec": spec,
                                      "domains": domains or [], "limits": limits, "timings": {}}
-    say = on_event or (lambda _e: None)
     with ExitStack() as held:
+        if setup:
+            held.callback(setup.stop)
 
         def lock(slug: str, stage: str) -> bool:
             held.enter_context(app_lock(settings.home, slug,
@@ -123,7 +128,24 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                        version=state["version"], url=state["url"], status=state["status"],
                        workspace=state["workspace"], timings=timings,
                        test_summary=state.get("test_summary", ""),
-                       assets=state.get("assets", []), screenshot=state.get("screenshot", ""))
+                       assets=state.get("assets", []), screenshot=state.get("screenshot", ""),
+                       screenshot_status=state.get("screenshot_status", ""))
+
+
+def _prepare_machine(ctx: Context, say: OnEvent) -> Any:
+    """On a machine that lacks an image, start making them all now, in the background, and
+    follow their progress: they are ready sooner, and the build's stages wait for each one."""
+    from appforge.sandbox import prepare
+
+    images = prepare.images_for(ctx.settings)
+    needed = prepare.missing(ctx.docker, ctx.settings, images)
+    if not needed:
+        return None
+    prepare.start_in_background(ctx.settings, images)
+    say({"stage": "setup", "message": "making " + ", ".join(prepare.LABELS[n] for n in needed)
+         + " in the background; this happens once per machine"})
+    return prepare.ProgressWatcher(ctx.settings,
+                                   lambda jobs: say({"stage": "setup", "images": jobs})).start()
 
 
 def _record_failure(ctx: Context, state: dict[str, Any], exc: AppforgeError) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from appforge.cli import JsonFlag, app, err, fail, load_settings, out
+from appforge.cli.progress import BuildProgress
 from appforge.errors import AppforgeError
 
 
@@ -33,7 +33,7 @@ def build(
     from appforge.agent.run import build as run_build
 
     settings = load_settings()
-    progress = _Progress(err if as_json else out)
+    progress = BuildProgress(err if as_json else out)
     try:
         result = run_build(description, settings, on_event=progress, planner=planner,
                            app=app_slug, domains=domain,
@@ -54,29 +54,3 @@ def build(
     out.print(f"  {stages}  [bold]total {result.timings['total']:.1f}s[/]", style="dim",
               highlight=False)
     out.print(f"  workspace: {result.workspace}", style="dim", highlight=False)
-
-
-class _Progress:
-    """Prints one line per stage as the build streams its events."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.status = console.status("starting", spinner="dots") if console.is_terminal else None
-        if self.status:
-            self.status.start()
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        stage = event.get("stage", "")
-        if event.get("event") == "start":
-            if self.status:
-                self.status.update(f"{stage} …")
-        elif event.get("event") == "end":
-            self.console.print(f"[green]✓[/] {stage:<12} {event['seconds']:6.2f}s",
-                               highlight=False)
-        elif "message" in event:
-            self.console.print(f"  [dim]{stage:<12} {event['message']}[/]", highlight=False,
-                               markup=True)
-
-    def close(self) -> None:
-        if self.status:
-            self.status.stop()

@@ -53,12 +53,12 @@ def chat(
 
 class _Chat:
     def __init__(self, session: Any, as_json: bool) -> None:
-        from appforge.cli.build import _Progress
+        from appforge.cli.progress import BuildProgress
 
         self.session = session
         self.as_json = as_json
         self.console = err if as_json else out
-        self.progress = _Progress
+        self.progress = BuildProgress
         self.tty = sys.stdin.isatty()
         if self.tty:
             _readline(session.settings)

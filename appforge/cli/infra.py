@@ -1,13 +1,13 @@
-"""Commands on the installation: up, dns, trust, doctor."""
+"""Commands on the installation: up, setup, dns, trust, doctor."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from appforge.cli import JsonFlag, app, fail, load_settings, log_to, out
+from appforge.cli import JsonFlag, app, err, fail, load_settings, log_to, out
 from appforge.errors import AppforgeError, InvalidInput
 
 
@@ -30,6 +30,51 @@ def up(as_json: JsonFlag = False) -> None:
                   + (f"; restarted {', '.join(restored)}" if restored else "")
                   + (f"; {len(repaired)} repair{'s' if len(repaired) > 1 else ''} (above)"
                      if repaired else ""), highlight=False)
+
+
+@app.command()
+def setup(as_json: JsonFlag = False) -> None:
+    """Make the images builds need (Python base, proxy, browser) now, at once, with progress."""
+    try:
+        jobs = run_setup(load_settings(), as_json)
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    failed = [job for job in jobs if job["state"] == "failed"]
+    if as_json:
+        print(json.dumps({"ok": not failed, "images": jobs}))
+    elif not failed:
+        out.print("[bold green]✓[/] this machine is ready: "
+                  + ", ".join(job["tag"] for job in jobs), highlight=False)
+    if failed:
+        for job in failed if not as_json else []:
+            out.print(f"[bold red]error:[/] {job['label']}: {job['error']}", highlight=False)
+        raise typer.Exit(1)
+
+
+def run_setup(settings: Any, as_json: bool) -> list[dict[str, Any]]:
+    """Make the missing images (or follow the setup another process runs), showing one bar."""
+    from appforge.cli.progress import SetupBar
+    from appforge.sandbox import prepare
+    from appforge.sandbox.engine import connect
+
+    client = connect(settings)
+    bar = SetupBar(err if as_json else out)
+    images = prepare.images_for(settings)
+    try:
+        with prepare.setup_lock(settings, wait=False) as free:
+            if free:
+                return [job.as_json() for job in prepare.Preparation(
+                    client, settings, log_to(as_json), bar.update, images).run()]
+        # A build started the setup in the background: follow it, then check.
+        log_to(as_json)("another appforge process is making the images; following it")
+        watcher = prepare.ProgressWatcher(settings, bar.update).start()
+        with prepare.setup_lock(settings):
+            watcher.stop()
+        return [job.as_json() for job in prepare.Preparation(
+            client, settings, log_to(as_json), bar.update, images).run()]
+    finally:
+        bar.close()
 
 
 @app.command()
@@ -107,11 +152,20 @@ def trust(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def doctor(as_json: JsonFlag = False) -> None:
+def doctor(
+    as_json: JsonFlag = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Make the missing images now.")] = False,
+) -> None:
     """Check this machine: Docker engine, base images, proxy, data dir, disk space."""
     from appforge.doctor import run_checks
 
-    checks = run_checks(load_settings())
+    settings = load_settings()
+    if fix:
+        try:
+            run_setup(settings, as_json)
+        except AppforgeError as exc:
+            fail(exc)
+    checks = run_checks(settings)
     failed = any(c.status == "fail" for c in checks)
     if as_json:
         print(json.dumps({"ok": not failed, "checks": [c.as_json() for c in checks]}))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import fcntl
 import io
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from appforge.config import Settings
 
 Log = Callable[[str], None]
+#: Told how far an image is: (steps done, steps expected, what is being done now).
+Progress = Callable[[int, int, str], None]
 
 PYTHON_PACKAGES = ("python3", "python3-venv")
 PROXY_PACKAGES = ("caddy", "ca-certificates")
@@ -37,15 +40,26 @@ APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 _PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt", "var/lib/apt/lists")
 
 
-def ensure_python_base(client: docker.DockerClient, settings: Settings, log: Log) -> str:
+def ensure_python_base(client: docker.DockerClient, settings: Settings, log: Log,
+                       progress: Progress | None = None) -> str:
     """Make sure the Python base image exists; return its tag."""
     return _ensure(client, settings, settings.python_base_image, settings.python_pull_ref,
-                   PYTHON_PACKAGES, log)
+                   PYTHON_PACKAGES, log, progress)
 
 
-def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log) -> str:
+def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log,
+                       progress: Progress | None = None) -> str:
     """Make sure the Caddy proxy image exists; return its tag."""
-    return _ensure(client, settings, settings.proxy_image, PROXY_PULL_REF, PROXY_PACKAGES, log)
+    return _ensure(client, settings, settings.proxy_image, PROXY_PULL_REF, PROXY_PACKAGES, log,
+                   progress)
+
+
+def image_lock(tag: str) -> AbstractContextManager[None]:
+    """The lock held while ``tag`` is being made: one maker per image on this machine, whichever
+    installation (data dir) asks, while different images are made at the same time."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", tag)
+    return file_lock(Path(tempfile.gettempdir()) / f"appforge-images-{os.geteuid()}" /
+                     f"{name}.lock")
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -59,15 +73,15 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
 
 
 def _ensure(client: docker.DockerClient, settings: Settings, tag: str, pull_ref: str,
-            packages: tuple[str, ...], log: Log) -> str:
+            packages: tuple[str, ...], log: Log, progress: Progress | None) -> str:
     if image_exists(client, tag):
         return tag
-    with file_lock(settings.home / "locks" / "base-images.lock"):
-        if image_exists(client, tag):  # another build made it while we waited
+    with image_lock(tag):
+        if image_exists(client, tag):  # another build (or `appforge setup`) made it meanwhile
             return tag
         if settings.pull_base and _try_pull(client, pull_ref, tag, log):
             return tag
-        bootstrap(client, settings, tag, packages, log)
+        bootstrap(client, settings, tag, packages, log, progress)
     return tag
 
 
@@ -87,7 +101,7 @@ def _try_pull(client: docker.DockerClient, ref: str, tag: str, log: Log) -> bool
 
 
 def bootstrap(client: docker.DockerClient, settings: Settings, tag: str,
-              packages: tuple[str, ...], log: Log) -> None:
+              packages: tuple[str, ...], log: Log, progress: Progress | None = None) -> None:
     """Build ``tag`` from Debian packages with debootstrap and docker import."""
     debootstrap = shutil.which("debootstrap")
     if not debootstrap:
@@ -102,30 +116,53 @@ def bootstrap(client: docker.DockerClient, settings: Settings, tag: str,
         root = Path(tmp) / "rootfs"
         cmd = [debootstrap, "--variant=minbase", f"--include={','.join(packages)}",
                settings.debian_suite, str(root), mirror]
-        code, output = _run_debootstrap(cmd, log)
+        code, output = _run_debootstrap(cmd, log, progress or (lambda _d, _t, _n: None))
         if code != 0:
             raise BaseImageError(f"debootstrap failed for {tag} (exit {code})",
                                  detail="\n".join(output[-20:]),
                                  hint="debootstrap needs root and the Debian mirror")
         for rel in _PRUNE:
             shutil.rmtree(root / rel, ignore_errors=True)
+        if progress:
+            progress(*_IMPORT_STEP, "docker import")
         _import(client, root, tag)
     log(f"made base image {tag}")
 
 
-#: debootstrap's milestones, shown as progress (the hundreds of per-package lines are not).
+#: debootstrap's milestones, logged as lines (the hundreds of per-package lines are not).
 _PHASES = re.compile(r"^I: (Retrieving Release|Resolving dependencies|Unpacking the base system|"
                      r"Configuring the base system|Base system installed)")
+#: The per-package lines: each package is retrieved, validated, (extracted,) unpacked and
+#: configured, so progress is these lines over five per package retrieved.
+_STEP = re.compile(r"^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) ([a-z0-9][^ ]*)")
+#: A bootstrap of a minbase with a few packages retrieves about a hundred packages: the estimate
+#: used until the retrieval is over and the real count is known.
+_EXPECTED_PACKAGES = 100
+#: (done, total) reported while the tree is imported into the engine.
+_IMPORT_STEP = (99, 100)
 
 
-def _run_debootstrap(cmd: list[str], log: Log) -> tuple[int, list[str]]:
+def _run_debootstrap(cmd: list[str], log: Log, progress: Progress) -> tuple[int, list[str]]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output = []
+    retrieved, steps, counting = 0, 0, True
     for line in proc.stdout:
         output.append(line.rstrip())
         if _PHASES.match(line):
             log(f"debootstrap: {line[3:].strip()}")
+        step = _STEP.match(line)
+        if step is None or step.group(2) in ("InRelease", "Release", "Packages"):
+            continue
+        verb, package = step.groups()
+        if verb == "Retrieving" and counting:
+            retrieved += 1
+        elif verb != "Retrieving":
+            counting = False  # the retrieval is over: ``retrieved`` is the real count
+        steps += 1
+        expected = 5 * (retrieved if not counting else max(retrieved, _EXPECTED_PACKAGES))
+        # Scaled to 0..98: the import into the engine is the last step.
+        progress(min(98, 98 * steps // max(expected, 1)), 100, f"{verb.lower()} {package}")
     return proc.wait(), output
 
 
@@ -214,4 +251,4 @@ def _first_line(exc: Exception) -> str:
 
 
 __all__ = ["bootstrap", "debian_mirror_from_apt", "ensure_proxy_image", "ensure_python_base",
-           "image_exists"]
+           "image_exists", "image_lock"]

@@ -26,10 +26,11 @@ from appforge.errors import BuildFailed, ScreenshotFailed
 from appforge.sandbox.base_images import (
     APT_SOURCES,
     apt_source_entries,
-    file_lock,
     debian_mirror_from_apt,
     ensure_python_base,
     image_exists,
+    image_lock,
+    Progress,
 )
 from appforge.sandbox.build import build_image
 from appforge.sandbox.containers import APP_PORT, app_labels, network_name
@@ -111,12 +112,13 @@ def browser_image_tag(settings: Settings) -> str:
     return settings.browser_image or f"appforge/browser:{settings.debian_suite}"
 
 
-def ensure_browser_image(client: docker.DockerClient, settings: Settings, log: Log) -> str:
+def ensure_browser_image(client: docker.DockerClient, settings: Settings, log: Log,
+                         progress: Progress | None = None) -> str:
     """Make sure the browser image exists (built once per machine); return its tag."""
     tag = browser_image_tag(settings)
     if image_exists(client, tag):
         return tag
-    with file_lock(settings.home / "locks" / "browser-image.lock"):
+    with image_lock(tag):
         if image_exists(client, tag):  # another build made it while we waited
             return tag
         base = ensure_python_base(client, settings, log)
@@ -131,11 +133,35 @@ def ensure_browser_image(client: docker.DockerClient, settings: Settings, log: L
             (context / "wheels").mkdir()
             try:
                 build_image(client, context, context / "wheels", tag, "browser", base,
-                            {LABEL: "browser"}, log)
+                            {LABEL: "browser"}, log,
+                            on_line=_AptProgress(progress) if progress else None)
             except BuildFailed as exc:
                 raise _image_failed(tag, sources[0].split()[1], exc) from None
         log(f"made {tag} in {time.monotonic() - start:.0f} s")
     return tag
+
+
+class _AptProgress:
+    """Reads apt's output in the image build as progress: each of the N packages it announces
+    is fetched (``Get:``), unpacked and set up."""
+
+    _COUNT = re.compile(r"(\d+) newly installed")
+    _STEP = re.compile(r"^(Get:\d+ \S+ \S+ \S+ (\S+)|Unpacking (\S+)|Setting up (\S+))")
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.total, self.steps = progress, 0, 0
+
+    def __call__(self, line: str) -> None:
+        count = self._COUNT.search(line)
+        if count:
+            self.total = int(count.group(1))
+        step = self._STEP.match(line.strip())
+        if step and self.total:
+            self.steps += 1
+            fetch, unpack, setup = step.groups()[1:]
+            what = "fetching" if fetch else "unpacking" if unpack else "setting up"
+            package = (fetch or unpack or setup).split(":")[0]
+            self.progress(min(99, 99 * self.steps // (3 * self.total)), 100, f"{what} {package}")
 
 
 def _image_failed(tag: str, mirror: str, exc: BuildFailed) -> ScreenshotFailed:

@@ -41,8 +41,11 @@ class TestReport:
 
 
 def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag: str,
-                target: str, base_image: str, labels: dict[str, str], log: Log) -> str:
-    """Build stage ``target`` of the workspace's Dockerfile as ``tag``; return the image id."""
+                target: str, base_image: str, labels: dict[str, str], log: Log,
+                on_line: Log | None = None) -> str:
+    """Build stage ``target`` of the workspace's Dockerfile as ``tag``; return the image id.
+
+    ``on_line`` sees each line of the build's output as it comes (for progress)."""
     lines: list[str] = []
     with tempfile.TemporaryFile() as context:
         _write_context(context, workspace, wheels)
@@ -58,6 +61,8 @@ def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag:
                 text = chunk["stream"].rstrip("\n")
                 if text.strip():
                     lines.append(text)
+                    if on_line:
+                        on_line(text)
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
             if "error" in chunk:

@@ -30,10 +30,18 @@ def image_tag(settings: Settings, slug: str, version: int, suffix: str = "") -> 
 
 def _build(client: docker.DockerClient, settings: Settings, slug: str, version: int,
            workspace: Path, target: str, tag: str, log: Log) -> str:
-    base = ensure_python_base(client, settings, log)
-    wheels = ensure_wheelhouse(settings.wheelhouse,
-                               [workspace / "requirements.txt", workspace / "requirements-dev.txt"],
-                               log)
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    # The wheels are fetched while the base image is found (or, on a new machine, made); the
+    # thread runs in this one's context, so its progress lines reach the same stream.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fetching = pool.submit(contextvars.copy_context().run, ensure_wheelhouse,
+                               settings.wheelhouse,
+                               [workspace / "requirements.txt",
+                                workspace / "requirements-dev.txt"], log)
+        base = ensure_python_base(client, settings, log)
+        wheels = fetching.result()
     labels = {**app_labels(settings, slug, "image"), f"{LABEL}.version": str(version)}
     build_image(client, workspace, wheels, tag, target, base, labels, log)
     return tag

@@ -257,29 +257,17 @@ def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 @timed("screenshot")
 def screenshot(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Photograph the deployed version's home page for the review. A build that got this far
-    is running, so a failing browser only loses the picture: it is said, not raised."""
-    from docker.errors import DockerException
+    """Start photographing the deployed version's home page for the review, in the background:
+    the app is live already, and the picture arrives on the version when it is taken."""
+    from appforge.tools.screenshot import start_screenshot
 
-    from appforge.sandbox.browser import take_screenshot
-    from appforge.sandbox.containers import container_name
-
-    ctx, say = runtime.context, _say("screenshot")
-    slug, version = state["slug"], state["version"]
-    if not ctx.settings.screenshots:
-        say("screenshot skipped: turned off (APPFORGE_SCREENSHOTS=false)")
-        return {"screenshot": ""}
-    out = Path(state["workspace"]) / ".appforge" / "screenshot.png"
-    try:
-        # The version's own container, not the app's alias: the picture is of this version.
-        path = take_screenshot(ctx.docker, ctx.settings, slug, version,
-                               container_name(ctx.settings, slug, version), out, say)
-    except (AppforgeError, DockerException, OSError) as exc:
-        say(f"screenshot skipped: {exc}")
-        ctx.store.add_event(slug, "screenshot", f"v{version}: screenshot skipped: {exc}")
-        return {"screenshot": ""}
-    ctx.store.update_version(slug, version, screenshot=str(path))
-    return {"screenshot": str(path)}
+    settings, say = runtime.context.settings, _say("screenshot")
+    workspace = Path(state["workspace"])
+    status = start_screenshot(settings, state["slug"], state["version"], workspace)
+    say("screenshot turned off (APPFORGE_SCREENSHOTS=false)" if status == "off" else
+        "screenshot of the home page is being taken in the background")
+    path = str(workspace / ".appforge" / "screenshot.png") if status == "pending" else ""
+    return {"screenshot": path, "screenshot_status": status}
 
 
 def after_test(state: BuildState) -> Literal["package", "fix"]:

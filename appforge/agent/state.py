@@ -39,6 +39,7 @@ class BuildState(TypedDict, total=False):
     status: str
     #: The deployed version's home page as headless Chromium saw it ('' when skipped).
     screenshot: str
+    screenshot_status: str
     #: The LLM coder's fix loop: the failure it is asked to fix, and how many rounds ran.
     fix_log: str
     fix_rounds: int

@@ -258,7 +258,7 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
         "versions": [{"version": v.version, "status": v.status, "image": v.image,
                       "workspace": v.workspace, "test_summary": v.test_summary,
                       "timings": v.timings, "error": v.error, "created_at": v.created_at,
-                      "screenshot": v.screenshot}
+                      **_screenshot(v)}
                      for v in store.list_versions(slug)],
         "deployments": store.deployments(slug, limit=20),
         "limits": Limits.resolve(settings, app.memory_limit, app.cpu_limit,
@@ -282,6 +282,15 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
                    "pids": host.get("PidsLimit")},
     }
     return info
+
+
+def _screenshot(version: Any) -> dict[str, str]:
+    """The version's screenshot: its path once taken, and whether it is pending or why not."""
+    from appforge.tools.screenshot import screenshot_state
+
+    state = screenshot_state(version.workspace, version.screenshot)
+    return {"screenshot": version.screenshot, "screenshot_status": state["status"],
+            "screenshot_error": state["reason"]}
 
 
 def logs(settings: Settings, slug: str, follow: bool, tail: int) -> Any:

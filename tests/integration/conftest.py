@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,21 @@ class Installation:
     def run_json(self, *args: str) -> Any:
         proc = self.run(*args, "--json")
         return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    @property
+    def with_screenshots(self) -> dict[str, str]:
+        """The environment with screenshots on (they are off in the others' tests)."""
+        return self.env | {"APPFORGE_SCREENSHOTS": "true"}
+
+    def wait_for_screenshot(self, slug: str, version: int) -> dict[str, Any]:
+        """The version as ``show`` reports it once its background screenshot has ended."""
+        for _ in range(600):  # a bound on a hung browser, not a speed requirement
+            record, = [v for v in self.run_json("show", slug)["versions"]
+                       if v["version"] == version]
+            if record["screenshot_status"] != "pending":
+                return record
+            time.sleep(0.5)
+        raise AssertionError(f"the screenshot of {slug} v{version} is still pending")
 
     def get(self, host: str, path: str = "/", **kwargs: Any) -> Any:
         import httpx
@@ -74,5 +90,8 @@ def installation(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -
     instance = f"aft{os.getpid()}"
     port = free_port()
     settings = Settings(home=home, instance=instance, http_port=port)
-    yield Installation(settings=settings, env=appforge_env(home, instance, port))
+    # Screenshots (Chromium in a container, seconds of CPU per build) are off except in the
+    # tests about them (test_screenshot, test_dashboard), which turn them on.
+    env = appforge_env(home, instance, port) | {"APPFORGE_SCREENSHOTS": "false"}
+    yield Installation(settings=settings, env=env)
     purge_instance(docker_client, instance)

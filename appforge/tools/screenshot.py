@@ -1,0 +1,126 @@
+"""The screenshot of a deployed version, taken after the build has returned.
+
+Chromium needs a few seconds (and, on a new machine, its image half a minute more), and nobody
+waits for a picture before using an app. So once a version is live the build starts this module
+as a detached process and returns; the process photographs the version's home page and records
+the picture on the version, where the dashboard shows it when it arrives. Until then
+:func:`screenshot_state` says it is pending; a failure only loses the picture, and says why.
+
+The state lives beside the picture in the version's ``.appforge/`` folder: ``screenshot.png``
+when taken, ``screenshot.pending`` (the process id) while being taken, ``screenshot.skipped``
+(the reason) when it could not be.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from appforge.config import Settings
+
+Log = Callable[[str], None]
+
+
+def _files(workspace: Path) -> tuple[Path, Path, Path]:
+    meta = workspace / ".appforge"
+    return meta / "screenshot.png", meta / "screenshot.pending", meta / "screenshot.skipped"
+
+
+def start_screenshot(settings: Settings, slug: str, version: int, workspace: Path) -> str:
+    """Start photographing ``slug`` v``version`` in the background; return its state."""
+    if not settings.screenshots:
+        return "off"
+    _, pending, skipped = _files(workspace)
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    skipped.unlink(missing_ok=True)
+    log = settings.home / "logs" / f"screenshot-{slug}-v{version}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "appforge.tools.screenshot", slug, str(version),
+             str(workspace)],
+            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    pending.write_text(str(proc.pid))
+    assert proc.stdin is not None
+    proc.stdin.write(settings.model_dump_json(
+        exclude={"llm_api_key", "cloudflare_api_token", "serve_token"}).encode())
+    proc.stdin.close()
+    return "pending"
+
+
+def take_and_record(settings: Settings, slug: str, version: int, workspace: Path,
+                    log: Log) -> Path | None:
+    """Photograph the version's own container and record the picture on it (or why not)."""
+    from docker.errors import DockerException
+
+    from appforge.errors import AppforgeError
+    from appforge.sandbox.browser import take_screenshot
+    from appforge.sandbox.containers import container_name
+    from appforge.sandbox.engine import connect
+    from appforge.store import Store
+
+    out, pending, skipped = _files(workspace)
+    store = Store(settings.db_path)
+    try:
+        # The version's own container, not the app's alias: the picture is of this version.
+        path = take_screenshot(connect(settings), settings, slug, version,
+                               container_name(settings, slug, version), out, log)
+    except (AppforgeError, DockerException, OSError) as exc:
+        log(f"screenshot skipped: {exc}")
+        skipped.write_text(str(exc))
+        store.add_event(slug, "screenshot", f"v{version}: screenshot skipped: {exc}")
+        return None
+    finally:
+        pending.unlink(missing_ok=True)
+    store.update_version(slug, version, screenshot=str(path))
+    return path
+
+
+def screenshot_state(workspace: str | Path, recorded: str) -> dict[str, Any]:
+    """``{"status": taken | pending | skipped | none, "path", "reason"}`` of a version."""
+    out, pending, skipped = _files(Path(workspace))
+    if recorded and Path(recorded).exists():
+        return {"status": "taken", "path": recorded, "reason": ""}
+    if pending.exists() and _alive(pending.read_text().strip()):
+        return {"status": "pending", "path": str(out), "reason": ""}
+    if skipped.exists():
+        return {"status": "skipped", "path": "", "reason": skipped.read_text().strip()}
+    return {"status": "none", "path": "", "reason": ""}
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    # A finished child that nobody reaped is a zombie: not alive for this purpose.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _main(argv: list[str]) -> int:
+    import time
+
+    from appforge.config import Settings
+
+    slug, version, workspace = argv[0], int(argv[1]), Path(argv[2])
+    settings = Settings.model_validate_json(sys.stdin.read())
+
+    def log(message: str) -> None:
+        print(time.strftime("%H:%M:%S"), message, flush=True)
+
+    return 0 if take_and_record(settings, slug, version, workspace, log) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

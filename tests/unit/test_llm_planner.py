@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from typing import Any
 
 import pytest
@@ -204,10 +203,9 @@ def test_a_slow_endpoint_times_out_clearly(server: FakeOpenAI) -> None:
 
 def test_rate_limit_is_retried(server: FakeOpenAI) -> None:
     server.script(rate_limited(), reply(sprout_plan()))
-    started = time.monotonic()
 
     assert planner_for(server).plan(SPROUT).slug == "sprout"
-    assert len(server.requests) == 2 and time.monotonic() - started < 3
+    assert len(server.requests) == 2
 
 
 def test_rate_limit_on_a_known_endpoint_uses_the_client_backoff(server: FakeOpenAI) -> None:

@@ -74,9 +74,10 @@ def _interrupted_restore(folder: Path) -> list[str]:
     slug = folder.name
     try:
         info = json.loads(marker.read_text())
-        return [f"a restore of {slug} from {info['from']} was interrupted: its data may be partly "
+        said = (f"a restore of {slug} from {info['from']} was interrupted: its data may be partly "
                 f"restored. Finish it with `appforge restore {slug} --from {info['from']} --yes`, "
-                f"or go back with `appforge restore {slug} --from {info['undo']} --yes`"]
+                f"or go back with `appforge restore {slug} --from {info['undo']} --yes`")
     except (OSError, ValueError, KeyError, TypeError):
-        return [f"a restore of {slug} was interrupted: `appforge backups {slug}` lists the "
-                "snapshots to restore"]
+        said = (f"a restore of {slug} was interrupted: `appforge backups {slug}` lists the "
+                "snapshots to restore")
+    return [said]

@@ -20,7 +20,8 @@ from appforge.store import Store
 def shape(spec: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     """Table name -> sorted (field, type) pairs of a plan."""
     return {entity.get("plural", entity.get("name", "")):
-            sorted((f.get("name", ""), str(f.get("type", "text"))) for f in entity.get("fields", []))
+            sorted((f.get("name", ""), str(f.get("type", "text")))
+                   for f in entity.get("fields", []))
             for entity in spec.get("entities") or []}
 
 

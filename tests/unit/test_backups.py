@@ -34,7 +34,8 @@ PLANTS_PINNED = {"entities": [{"name": "plant", "plural": "plants", "fields": [
 def _run_helper(mode: str, options: dict) -> tuple[int, dict]:
     """helper.py as its container runs it: ``python3 -c SOURCE mode OPTIONS``."""
     proc = subprocess.run([sys.executable, "-c", Path(helper.__file__).read_text(), mode,
-                           json.dumps(options)], capture_output=True, text=True, timeout=60)
+                           json.dumps(options)], capture_output=True, text=True, timeout=60,
+                          check=False)
     return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -200,7 +201,7 @@ def test_rollback_to_another_data_shape_names_the_matching_snapshot_and_keeps_to
     assert before_rollback(settings, store, "sprout", 2, 1, False, said.append) is None
     text = "\n".join(said)
     assert "another shape" in text and "plants: pinned" in text and "Today's data is kept" in text
-    matching = [b for b in list_backups(settings, "sprout") if b.reason == "pre-deploy-v2"][0]
+    matching = next(b for b in list_backups(settings, "sprout") if b.reason == "pre-deploy-v2")
     assert matching.id in text and older not in text
     assert f"appforge restore sprout --from {matching.id} --yes" in text
     chosen = before_rollback(settings, store, "sprout", 2, 1, True, said.append)
@@ -218,7 +219,8 @@ def test_rollback_with_restore_data_and_no_matching_snapshot_is_refused(
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "appforge.cli", *args], capture_output=True,
-                          text=True, env=appforge_env(home, "afbku", 18998), timeout=120)
+                          text=True, env=appforge_env(home, "afbku", 18998), timeout=120,
+                          check=False)
 
 
 def test_restore_without_yes_is_refused_and_changes_nothing(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ code, so the same code works behind any mirror.
 
 from __future__ import annotations
 
-import fcntl
 import io
 import os
 import re
@@ -16,11 +15,12 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appforge.errors import BaseImageError
+from appforge.store.locks import file_lock
 
 if TYPE_CHECKING:
     import docker
@@ -54,7 +54,7 @@ def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log
                    progress)
 
 
-def image_lock(tag: str) -> AbstractContextManager[None]:
+def image_lock(tag: str) -> AbstractContextManager[bool]:
     """The lock held while ``tag`` is being made: one maker per image on this machine, whichever
     installation (data dir) asks, while different images are made at the same time."""
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", tag)
@@ -232,18 +232,6 @@ def apt_source_entries(text: str, deb822: bool) -> Iterator[tuple[str, list[str]
         parts = re.sub(r"\[[^\]]*\]", "", line).split()
         if len(parts) >= 3 and parts[0] == "deb":
             yield parts[1], [parts[2]]
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive flock on ``path`` (between processes): one bootstrap of an image at a time."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _first_line(exc: Exception) -> str:

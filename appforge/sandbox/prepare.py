@@ -16,7 +16,6 @@ setup process writes to a small JSON file (:func:`read_progress`).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -24,13 +23,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appforge.errors import AppforgeError
+from appforge.store.locks import file_lock
 
 if TYPE_CHECKING:
     import docker
@@ -171,20 +171,10 @@ def progress_path(settings: Settings) -> Path:
     return _state_dir(settings) / "progress.json"
 
 
-@contextmanager
-def setup_lock(settings: Settings, wait: bool = True) -> Iterator[bool]:
+def setup_lock(settings: Settings, wait: bool = True) -> AbstractContextManager[bool]:
     """Held by whoever is making this installation's images; yields False (without waiting)
     when another process holds it and ``wait`` is false."""
-    with (_state_dir(settings) / "setup.lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return file_lock(_state_dir(settings) / "setup.lock", wait)
 
 
 def run_and_record(client: docker.DockerClient, settings: Settings, log: Log,

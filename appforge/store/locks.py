@@ -40,9 +40,19 @@ def app_lock(home: Path, slug: str, on_wait: Callable[[str], None] | None = None
 @contextmanager
 def app_lock_if_free(home: Path, slug: str) -> Iterator[bool]:
     """Hold the app's lock if no process holds it (yields True), else yield False at once."""
-    with _lock_path(home, slug).open("w") as fh:
+    with file_lock(_lock_path(home, slug), wait=False) as free:
+        yield free
+
+
+@contextmanager
+def file_lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``path``, between processes and threads alike (each call opens
+    the file anew). Yields True once held; with ``wait`` false, yields False at once when
+    another holder has it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return

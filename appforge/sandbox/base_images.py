@@ -146,7 +146,7 @@ def _run_debootstrap(cmd: list[str], log: Log, progress: Progress) -> tuple[int,
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output = []
-    retrieved, steps, counting = 0, 0, True
+    retrieved, steps, downloading = 0, 0, True
     for line in proc.stdout:
         output.append(line.rstrip())
         if _PHASES.match(line):
@@ -154,13 +154,15 @@ def _run_debootstrap(cmd: list[str], log: Log, progress: Progress) -> tuple[int,
         step = _STEP.match(line)
         if step is None or step.group(2) in ("InRelease", "Release", "Packages"):
             continue
-        verb, package = step.groups()
-        if verb == "Retrieving" and counting:
+        verb, package = step.group(1), step.group(2).strip().rstrip(".")
+        # Packages are retrieved and validated one after the other; the first extraction
+        # ends the download, and ``retrieved`` is then the real count.
+        if verb == "Retrieving":
             retrieved += 1
-        elif verb != "Retrieving":
-            counting = False  # the retrieval is over: ``retrieved`` is the real count
+        elif verb in ("Extracting", "Unpacking", "Configuring"):
+            downloading = False
         steps += 1
-        expected = 5 * (retrieved if not counting else max(retrieved, _EXPECTED_PACKAGES))
+        expected = 5 * (max(retrieved, _EXPECTED_PACKAGES) if downloading else retrieved)
         # Scaled to 0..98: the import into the engine is the last step.
         progress(min(98, 98 * steps // max(expected, 1)), 100, f"{verb.lower()} {package}")
     return proc.wait(), output

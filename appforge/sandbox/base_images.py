@@ -33,6 +33,8 @@ Progress = Callable[[int, int, str], None]
 
 PYTHON_PACKAGES = ("python3", "python3-venv")
 PROXY_PACKAGES = ("caddy", "ca-certificates")
+#: The proxy's packages when it is assembled without a whole Debian (see ``sandbox/debs.py``).
+PROXY_DEBS = ("caddy", "libc6", "libgcc-s1", "libzstd1", "ca-certificates", "media-types")
 #: Registry image tried for the proxy before bootstrapping.
 PROXY_PULL_REF = "caddy:2"
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
@@ -49,9 +51,10 @@ def ensure_python_base(client: docker.DockerClient, settings: Settings, log: Log
 
 def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log,
                        progress: Progress | None = None) -> str:
-    """Make sure the Caddy proxy image exists; return its tag."""
+    """Make sure the Caddy proxy image exists; return its tag. Without a registry it is
+    assembled from Caddy's package and the few it links (seconds), or else bootstrapped."""
     return _ensure(client, settings, settings.proxy_image, PROXY_PULL_REF, PROXY_PACKAGES, log,
-                   progress)
+                   progress, assemble_from=PROXY_DEBS)
 
 
 def image_lock(tag: str) -> AbstractContextManager[bool]:
@@ -73,7 +76,10 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
 
 
 def _ensure(client: docker.DockerClient, settings: Settings, tag: str, pull_ref: str,
-            packages: tuple[str, ...], log: Log, progress: Progress | None) -> str:
+            packages: tuple[str, ...], log: Log, progress: Progress | None,
+            assemble_from: tuple[str, ...] = ()) -> str:
+    from appforge.sandbox.debs import CannotAssemble, assemble
+
     if image_exists(client, tag):
         return tag
     with image_lock(tag):
@@ -81,6 +87,13 @@ def _ensure(client: docker.DockerClient, settings: Settings, tag: str, pull_ref:
             return tag
         if settings.pull_base and _try_pull(client, pull_ref, tag, log):
             return tag
+        if assemble_from:
+            try:
+                assemble(client, settings, tag, assemble_from, log,
+                         progress or (lambda _d, _t, _n: None))
+                return tag
+            except CannotAssemble as exc:
+                log(f"cannot assemble {tag} from packages ({exc}); bootstrapping a whole Debian")
         bootstrap(client, settings, tag, packages, log, progress)
     return tag
 
@@ -92,7 +105,8 @@ def _try_pull(client: docker.DockerClient, ref: str, tag: str, log: Log) -> bool
     try:
         image = client.images.pull(repo, tag=version or "latest")
     except DockerException as exc:
-        log(f"no registry answered for {ref} ({_first_line(exc)}); bootstrapping from Debian")
+        log(f"no registry answered for {ref} ({_first_line(exc)}); making it from Debian "
+            "packages")
         return False
     repo_out, _, tag_out = tag.partition(":")
     image.tag(repo_out, tag_out or "latest")

@@ -46,8 +46,10 @@ def gpu_install(docker_client: Any, tmp_path_factory: pytest.TempPathFactory
 def test_landing_page_with_diffusers_image_and_video(gpu_install: Installation) -> None:
     import av
 
+    # A 1-second clip: Wan's 4k+1 rule gives 25 frames (a 4-second one would be 81, three times
+    # the CPU time of the tiny model at 832x480, for nothing more tested).
     result = gpu_install.run_json("build", "A landing page for a surf school in Ericeira with a "
-                                           "hero video of waves at sunrise")
+                                           "1-second hero video of waves at sunrise")
     manifest = json.loads((Path(result["workspace"]) / "assets.json").read_text())
     by_file = {m["file"].rsplit("/", 1)[1]: m for m in manifest}
     for name in ("hero.png", "logo.png", "hero-video.mp4"):
@@ -63,4 +65,5 @@ def test_landing_page_with_diffusers_image_and_video(gpu_install: Installation) 
     with av.open(io.BytesIO(video.content)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == 25
     assert gpu_install.get(host, "/static/assets/hero.png").status_code == 200

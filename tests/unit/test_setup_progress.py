@@ -51,3 +51,65 @@ def test_apt_progress_in_the_browser_build_counts_the_announced_packages() -> No
         "fetching libfoo1", "fetching chromium", "unpacking libfoo1", "unpacking chromium",
         "setting up libfoo1", "setting up chromium"]
     assert [d for d, _ in seen] == [16, 33, 49, 66, 82, 99]
+
+
+def _job(name: str, state: str, done: int = 0, doing: str = "", error: str = "") -> dict:
+    from appforge.sandbox.prepare import LABELS
+
+    return {"name": name, "label": LABELS[name], "tag": f"t/{name}:1", "state": state,
+            "done": done, "total": 100, "doing": doing, "seconds": 12.5, "error": error}
+
+
+def test_piped_build_output_gives_one_line_per_image_when_it_ends() -> None:
+    import io
+
+    from rich.console import Console
+
+    from appforge.cli.progress import BuildProgress
+
+    out = io.StringIO()
+    progress = BuildProgress(Console(file=out, width=120))
+    progress({"stage": "setup", "images": [_job("python", "making", 40, "unpacking libc6"),
+                                           _job("proxy", "making", 90, "fetched caddy")]})
+    progress({"stage": "setup", "images": [_job("python", "making", 60, "configuring dash"),
+                                           _job("proxy", "ready", 100)]})
+    progress({"stage": "setup", "images": [
+        _job("python", "failed", 60, error="debootstrap failed"), _job("proxy", "ready", 100)]})
+    progress.close()
+    lines = out.getvalue().splitlines()
+    assert lines == ["✓ proxy (Caddy)          12.5s  t/proxy:1",
+                     "✗ python base            12.5s  t/python:1  debootstrap failed"]
+
+
+def test_a_build_follows_the_progress_the_setup_process_writes(tmp_path: Path) -> None:
+    import json
+    import threading
+
+    from appforge.config import Settings
+    from appforge.sandbox.prepare import ProgressWatcher, progress_path
+
+    settings = Settings(home=tmp_path, python_base_image=f"t/{tmp_path.name}:py",
+                        proxy_image=f"t/{tmp_path.name}:proxy")
+    path = progress_path(settings)
+    seen: list[list[dict]] = []
+    done = threading.Event()
+
+    def on_change(jobs: list[dict]) -> None:
+        seen.append(jobs)
+        if all(job["state"] == "ready" for job in jobs):
+            done.set()
+
+    watcher = ProgressWatcher(settings, on_change).start()
+    try:
+        for jobs in ([_job("python", "making", 10)], [_job("python", "making", 50)],
+                     [_job("python", "ready", 100)]):
+            path.write_text(json.dumps({"pid": 1, "images": jobs}))
+            for _ in range(50):  # until the watcher has seen this state
+                if seen and seen[-1] == jobs:
+                    break
+                threading.Event().wait(0.05)
+        assert done.wait(10)
+    finally:
+        watcher.stop()
+        path.unlink(missing_ok=True)
+    assert [jobs[0]["done"] for jobs in seen] == [10, 50, 100]

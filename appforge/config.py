@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     serve_token: str = ""
     #: Chromium for the screenshot of each deployed version (run inside a sandbox container).
     screenshots: bool = True
+    #: An image whose content (layers and run config) already passed its tests is not tested
+    #: again: a rebuild that changed nothing does not wait for the same tests twice.
+    test_cache: bool = True
     #: The browser image for screenshots (built once per machine on top of the Python base);
     #: empty means ``appforge/browser:<debian_suite>``.
     browser_image: str = ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from appforge.sandbox.base_images import ensure_python_base
 from appforge.sandbox.build import build_image, raise_for_tests, run_tests
@@ -49,14 +49,67 @@ def _build(client: docker.DockerClient, settings: Settings, slug: str, version: 
 
 def build_and_test(client: docker.DockerClient, settings: Settings, slug: str, version: int,
                    workspace: Path, log: Log) -> tuple[str, str]:
-    """Build the test stage and run the app's tests in it; return (image tag, summary)."""
+    """Build the test stage and run the app's tests in it; return (image tag, summary).
+
+    An image with the same content as one whose tests passed (a rebuild that changed nothing)
+    is not tested again: its earlier report is reused, and the build says so."""
     tag = _build(client, settings, slug, version, workspace, "test",
                  image_tag(settings, slug, version, "-test"), log)
-    report = run_tests(client, settings, tag, slug, version, log)
     (workspace / ".appforge").mkdir(exist_ok=True)
+    passed = _passed_before(client, settings, tag)
+    if passed is not None:
+        log(f"tests: {passed['summary']} (this image's content passed its tests at "
+            f"{passed['slug']} v{passed['version']}; not run again)")
+        (workspace / ".appforge" / "test-report.txt").write_text(
+            f"# the same image content passed at {passed['slug']} v{passed['version']}; its "
+            f"report:\n{passed['output']}")
+        return tag, passed["summary"]
+    report = run_tests(client, settings, tag, slug, version, log)
     (workspace / ".appforge" / "test-report.txt").write_text(report.output)
     raise_for_tests(report)
+    if settings.test_cache:
+        _remember_pass(client, settings, tag, slug, version, report)
     return tag, report.summary
+
+
+def _content_key(client: docker.DockerClient, tag: str) -> str:
+    """What a test run depends on: the image's layers (content digests) and its run config.
+    Labels (the version number) are left out, so the same code at v1 and v2 has one key."""
+    import hashlib
+    import json
+
+    attrs = client.images.get(tag).attrs
+    config = {k: v for k, v in (attrs.get("Config") or {}).items() if k != "Labels"}
+    blob = json.dumps({"layers": attrs["RootFS"]["Layers"], "config": config}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _cache_file(settings: Settings, key: str) -> Path:
+    return settings.home / "cache" / "tests" / f"{key}.json"
+
+
+def _passed_before(client: docker.DockerClient, settings: Settings,
+                   tag: str) -> dict[str, Any] | None:
+    import json
+
+    if not settings.test_cache:
+        return None
+    try:
+        return dict(json.loads(_cache_file(settings, _content_key(client, tag)).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _remember_pass(client: docker.DockerClient, settings: Settings, tag: str, slug: str,
+                   version: int, report: Any) -> None:
+    import json
+
+    path = _cache_file(settings, _content_key(client, tag))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"slug": slug, "version": version, "summary": report.summary,
+                               "output": report.output}))
+    tmp.replace(path)
 
 
 def try_tests(client: docker.DockerClient, settings: Settings, slug: str, version: int,

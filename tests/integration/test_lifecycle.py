@@ -216,8 +216,13 @@ def test_per_app_limits_apply_to_every_version(installation: Installation,
     description = "A habit tracker called Streak. Each habit has a name and a goal per week."
     installation.run_json("build", "--memory", "192m", "--cpus", "0.5", "--pids", "96",
                           description)
-    installation.run_json("build", "--app", "streak", description)  # limits are kept
+    # Limits are kept. Nothing else changed either: the same image content passed its tests at
+    # v1, so they are not run again, and the build says so.
+    again = installation.run("build", "--app", "streak", description)
+    assert "this image's content passed its tests at streak v1; not run again" in again.stdout, \
+        again.stdout
     info = installation.run_json("show", "streak")
+    assert info["versions"][1]["test_summary"] == info["versions"][0]["test_summary"] != ""
     assert info["limits"] == {"memory": "192m", "cpus": 0.5, "pids": 96}
     host = docker_client.containers.get(info["container"]["name"]).attrs["HostConfig"]
     assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (192 * 2**20, 5 * 10**8, 96)

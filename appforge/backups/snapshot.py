@@ -94,13 +94,29 @@ def _report(status: int, output: str) -> dict[str, Any]:
 
 
 def volume_exists(client: docker.DockerClient, settings: Settings, slug: str) -> bool:
+    return _volume(client, settings, slug) is not None
+
+
+def _volume(client: docker.DockerClient, settings: Settings, slug: str) -> Any:
     from docker.errors import NotFound
 
     try:
-        client.volumes.get(volume_name(settings, slug))
+        return client.volumes.get(volume_name(settings, slug))
     except NotFound:
+        return None
+
+
+def _known_empty(volume: Any, settings: Settings) -> bool:
+    """Whether the volume holds nothing at all, as far as this machine can see: only a local
+    engine's volume folder is looked at (its names, never a file's content or a link); where it
+    cannot be read (a remote or rootless engine), the volume counts as holding data."""
+    if settings.docker_host:
         return False
-    return True
+    try:
+        with os.scandir(volume.attrs.get("Mountpoint") or "/nonexistent") as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def snapshot(client: docker.DockerClient, settings: Settings, store: Store, slug: str,
@@ -146,8 +162,13 @@ def snapshot(client: docker.DockerClient, settings: Settings, store: Store, slug
 
 def snapshot_if_data(client: docker.DockerClient, settings: Settings, store: Store, slug: str,
                      reason: str, log: Log) -> Backup | None:
-    """A snapshot before something replaces or removes the app's data; None when it has none."""
-    if not volume_exists(client, settings, slug):
+    """A snapshot before something replaces or removes the app's data; None when it has none
+    (no volume, or an empty one: a gallery writes nothing, so there is nothing to keep)."""
+    volume = _volume(client, settings, slug)
+    if volume is None:
+        return None
+    if _known_empty(volume, settings):
+        log(f"no snapshot: {slug}'s data volume is empty")
         return None
     return snapshot(client, settings, store, slug, reason, log)
 

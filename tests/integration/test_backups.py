@@ -199,3 +199,15 @@ def test_destroy_snapshots_the_data_and_the_snapshots_stay(
     assert "snapshot(s) stay in" in gone.stdout and f"appforge backups {SLUG}" in gone.stdout
     listed = _backups(installation)
     assert listed[0]["reason"] == "pre-destroy" and listed[0]["files"] >= 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reading the engine's volume folder needs root")
+def test_an_app_that_keeps_no_data_is_redeployed_without_a_snapshot(
+        installation: Installation) -> None:
+    # A gallery writes nothing to /data: a snapshot of an empty volume would only cost time.
+    description = "a portfolio of six photos of foxes and owls"
+    installation.run_json("build", "--app", "lenses", description)
+    again = installation.run("build", "--app", "lenses", description)
+    assert "no snapshot: lenses's data volume is empty" in again.stdout, again.stdout
+    assert installation.run_json("backups", "lenses") == []
+    installation.run_json("destroy", "lenses", "--yes")

@@ -63,16 +63,16 @@ def run_setup(settings: Any, as_json: bool) -> list[dict[str, Any]]:
     images = prepare.images_for(settings)
     try:
         with prepare.setup_lock(settings, wait=False) as free:
-            if free:
-                return [job.as_json() for job in prepare.Preparation(
-                    client, settings, log_to(as_json), bar.update, images).run()]
-        # A build started the setup in the background: follow it, then check.
-        log_to(as_json)("another appforge process is making the images; following it")
-        watcher = prepare.ProgressWatcher(settings, bar.update).start()
-        with prepare.setup_lock(settings):
-            watcher.stop()
-        return [job.as_json() for job in prepare.Preparation(
-            client, settings, log_to(as_json), bar.update, images).run()]
+            if not free:
+                # A build started the setup in the background: follow it, then check.
+                log_to(as_json)("another appforge process is making the images; following it")
+                watcher = prepare.ProgressWatcher(settings, bar.update).start()
+        if not free:
+            with prepare.setup_lock(settings):
+                watcher.stop()
+                bar.update(prepare.read_progress(settings))  # how the other one ended
+        jobs = prepare.run_and_record(client, settings, log_to(as_json), bar.update, images)
+        return [job.as_json() for job in jobs]
     finally:
         bar.close()
 

@@ -177,10 +177,8 @@ def setup_lock(settings: Settings, wait: bool = True) -> AbstractContextManager[
     return file_lock(_state_dir(settings) / "setup.lock", wait)
 
 
-def run_and_record(client: docker.DockerClient, settings: Settings, log: Log,
-                   on_change: OnChange | None = None,
-                   images: tuple[str, ...] = IMAGES) -> list[ImageJob]:
-    """Make the missing images holding the setup lock, writing progress for other processes."""
+def recorder(settings: Settings, on_change: OnChange | None = None) -> OnChange:
+    """An ``on_change`` that also writes the progress file other processes follow."""
     path = progress_path(settings)
 
     def record(jobs: list[dict[str, Any]]) -> None:
@@ -190,8 +188,15 @@ def run_and_record(client: docker.DockerClient, settings: Settings, log: Log,
         if on_change:
             on_change(jobs)
 
+    return record
+
+
+def run_and_record(client: docker.DockerClient, settings: Settings, log: Log,
+                   on_change: OnChange | None = None,
+                   images: tuple[str, ...] = IMAGES) -> list[ImageJob]:
+    """Make the missing images holding the setup lock, writing progress for other processes."""
     with setup_lock(settings):
-        return Preparation(client, settings, log, record, images).run()
+        return Preparation(client, settings, log, recorder(settings, on_change), images).run()
 
 
 def start_in_background(settings: Settings, images: tuple[str, ...]) -> bool:

@@ -385,6 +385,15 @@ def test_dockerfile_keeps_the_sandbox_contract(apps: dict[str, Path], name: str)
     assert "COPY wheels/ /opt/wheels/" in lines
     assert dockerfile.count("--no-index --find-links /opt/wheels") == 2
     assert lines.count("USER 10001:10001") == 2
+    # In both app stages the settings come before the code, so a code change rebuilds only the
+    # copies (each step after a cache miss costs the classic builder a container).
+    for stage in ("FROM deps AS runtime", "FROM testdeps AS test"):
+        body = lines[lines.index(stage) + 1:]
+        body = body[:next((i for i, line in enumerate(body) if line.startswith("FROM ")),
+                          len(body))]
+        steps = [line.split()[0] for line in body if line and not line.startswith("#")]
+        assert steps[-2:] == ["COPY", "COPY"] and "COPY" not in steps[:steps.index("COPY")], steps
+        assert all(step == "COPY" for step in steps[steps.index("COPY"):]), steps
     assert "EXPOSE 8000" in lines
     assert any(line.startswith("HEALTHCHECK ") and "/healthz" in line for line in lines)
     assert "DATA_DIR=/data" in dockerfile

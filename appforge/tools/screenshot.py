@@ -74,10 +74,12 @@ def take_and_record(settings: Settings, slug: str, version: int, workspace: Path
         log(f"screenshot skipped: {exc}")
         skipped.write_text(str(exc))
         store.add_event(slug, "screenshot", f"v{version}: screenshot skipped: {exc}")
-        return None
-    finally:
         pending.unlink(missing_ok=True)
+        return None
+    # Recorded before the pending mark goes: whoever looks in between sees it pending, then
+    # taken, never neither.
     store.update_version(slug, version, screenshot=str(path))
+    pending.unlink(missing_ok=True)
     return path
 
 

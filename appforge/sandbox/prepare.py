@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appforge import background
 from appforge.errors import AppforgeError
 from appforge.store.locks import file_lock
 
@@ -44,8 +44,6 @@ IMAGES = ("python", "proxy", "browser")
 LABELS = {"python": "python base", "proxy": "proxy (Caddy)", "browser": "browser (Chromium)"}
 #: Seconds between two writes of the progress file (or two calls of ``on_change``).
 _REPORT_EVERY = 0.2
-#: Settings the setup process has no use for: they stay out of it.
-_SECRETS = {"llm_api_key", "cloudflare_api_token", "serve_token"}
 
 
 @dataclass
@@ -205,18 +203,9 @@ def start_in_background(settings: Settings, images: tuple[str, ...]) -> bool:
     with setup_lock(settings, wait=False) as free:
         if not free:
             return True  # another build or `appforge setup` is making them
-    state = _state_dir(settings)
     progress_path(settings).unlink(missing_ok=True)
-    with (state / "setup.log").open("ab") as logfile:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "appforge.sandbox.prepare", *images],
-            stdin=subprocess.PIPE, stdout=logfile, stderr=subprocess.STDOUT,
-            start_new_session=True,  # a Ctrl-C of the build does not cut a bootstrap short
-        )
-    assert proc.stdin is not None
-    # The settings travel on stdin, not in the arguments (other users can read those).
-    proc.stdin.write(settings.model_dump_json(exclude=_SECRETS).encode())
-    proc.stdin.close()
+    background.start("appforge.sandbox.prepare", list(images), settings,
+                     _state_dir(settings) / "setup.log")
     return True
 
 
@@ -257,16 +246,11 @@ class ProgressWatcher:
 
 
 def _main(argv: list[str]) -> int:
-    from appforge.config import Settings
     from appforge.sandbox.engine import connect
 
-    settings = Settings.model_validate_json(sys.stdin.read())
+    settings = background.settings_from_stdin()
     images = tuple(name for name in argv if name in IMAGES) or IMAGES
-
-    def log(message: str) -> None:
-        print(time.strftime("%H:%M:%S"), message, flush=True)
-
-    jobs = run_and_record(connect(settings), settings, log, images=images)
+    jobs = run_and_record(connect(settings), settings, background.log, images=images)
     return 1 if any(job.state == "failed" for job in jobs) else 0
 
 

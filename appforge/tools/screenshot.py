@@ -14,11 +14,12 @@ when taken, ``screenshot.pending`` (the process id) while being taken, ``screens
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from appforge import background
 
 if TYPE_CHECKING:
     from appforge.config import Settings
@@ -38,18 +39,9 @@ def start_screenshot(settings: Settings, slug: str, version: int, workspace: Pat
     _, pending, skipped = _files(workspace)
     pending.parent.mkdir(parents=True, exist_ok=True)
     skipped.unlink(missing_ok=True)
-    log = settings.home / "logs" / f"screenshot-{slug}-v{version}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "appforge.tools.screenshot", slug, str(version),
-             str(workspace)],
-            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    pending.write_text(str(proc.pid))
-    assert proc.stdin is not None
-    proc.stdin.write(settings.model_dump_json(
-        exclude={"llm_api_key", "cloudflare_api_token", "serve_token"}).encode())
-    proc.stdin.close()
+    background.start("appforge.tools.screenshot", [slug, str(version), str(workspace)],
+                     settings, settings.home / "logs" / f"screenshot-{slug}-v{version}.log",
+                     started=lambda pid: pending.write_text(str(pid)))
     return "pending"
 
 
@@ -111,17 +103,9 @@ def _alive(pid: str) -> bool:
 
 
 def _main(argv: list[str]) -> int:
-    import time
-
-    from appforge.config import Settings
-
     slug, version, workspace = argv[0], int(argv[1]), Path(argv[2])
-    settings = Settings.model_validate_json(sys.stdin.read())
-
-    def log(message: str) -> None:
-        print(time.strftime("%H:%M:%S"), message, flush=True)
-
-    return 0 if take_and_record(settings, slug, version, workspace, log) else 1
+    settings = background.settings_from_stdin()
+    return 0 if take_and_record(settings, slug, version, workspace, background.log) else 1
 
 
 if __name__ == "__main__":

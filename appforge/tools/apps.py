@@ -171,7 +171,10 @@ def up(settings: Settings, log: Log, exclude: str | None = None,
 
     store = Store(settings.db_path)
     client = connect(settings)
-    backups.repair(client, settings, log)  # a snapshot or restore a crash left unfinished
+    # a snapshot or restore a crash left unfinished (logged there)
+    fixed = backups.repair(client, settings, log)
+    if repaired is not None:
+        repaired.extend(fixed)
     done = []
     for app in store.list_apps():
         if app.slug == exclude:

@@ -184,9 +184,10 @@ def test_a_snapshot_killed_half_way_is_cleared_by_up(
     assert proc.poll() is None, "the backup finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert list(folder.glob("*.partial"))
-    installation.run("up")
+    partial, = folder.glob("*.partial")
+    up = installation.run_json("up")
     assert list(folder.glob("*.partial")) == []
+    assert f"removed unfinished snapshot {partial}" in up["repaired"]
     helpers = docker_client.containers.list(all=True, filters={"label": [
         f"{LABEL}={ROLE}", f"{LABEL}.instance={installation.settings.instance}"]})
     assert helpers == []

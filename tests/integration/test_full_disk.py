@@ -1,4 +1,5 @@
-"""A full disk inside an app is a clear answer, not a crash: the app keeps serving with its data.
+"""A full disk inside an app is a clear answer, not a crash: the app keeps serving with its data,
+and a restore onto that disk stops with a clear error and leaves the data as it was.
 
 Before the app's first deploy its data volume is made by hand as a tiny tmpfs (appforge reuses a
 volume that exists), so the disk really fills. The app's database stops growing while some room is
@@ -86,6 +87,7 @@ def test_full_disk_answers_507_keeps_serving_and_the_data_and_deletes_make_room(
     container = docker_client.containers.get(container_name(tiny.settings, "sprout", 1))
     mounts = {m["Destination"]: m.get("Name") for m in container.attrs["Mounts"]}
     assert mounts["/data"] == volume_name(tiny.settings, "sprout")
+    empty = tiny.run_json("backup", "sprout")  # the data before any plant
 
     base = f"http://127.0.0.1:{tiny.settings.http_port}"
     with httpx.Client(base_url=base, headers={"Host": "sprout.localhost"}, timeout=10) as http:
@@ -113,6 +115,13 @@ def test_full_disk_answers_507_keeps_serving_and_the_data_and_deletes_make_room(
         assert edit.status_code == 507 and "storage is full" in edit.json()["detail"]
         assert http.post("/api/plants", json=_plant(-3)).status_code == 507
         assert http.get(f"/api/plants/{saved[0]}").json()["days_between_waterings"] == 3
+
+        # a restore onto the full disk stops with a clear error, and the data stays as it was
+        restore = tiny.run("restore", "sprout", "--from", empty["id"], "--yes", check=False)
+        assert restore.returncode == 1, restore.stdout + restore.stderr
+        assert "data volume is full" in restore.stderr, restore.stderr
+        assert "Traceback" not in restore.stderr
+        assert _all_ids(http) == set(saved)
         assert _app_python(container, "import os; os.remove('/data/filler'); print('freed')") \
             == "freed"
 

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     docker_host: str = ""
     #: Base images; pulled when a registry answers, else bootstrapped from Debian packages.
     python_base_image: str = "appforge/python:3.11-bookworm"
-    proxy_image: str = "appforge/caddy:bookworm"
+    #: (``-2``: with busybox's wget for its health check; the older image lacks it.)
+    proxy_image: str = "appforge/caddy:bookworm-2"
     #: Registry image tried first for the Python base (skipped when ``pull_base`` is off).
     python_pull_ref: str = "python:3.11-slim-bookworm"
     pull_base: bool = True
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
     memory_limit: str = "256m"
     cpu_limit: float = 1.0
     pids_limit: int = 128
+    #: The largest request body an app takes (per app: `appforge build --max-body`); the proxy
+    #: and the app both answer 413 above it.
+    max_body: str = "1m"
+    #: Seconds the proxy keeps an idle connection to an app open. Below the apps' own keep-alive
+    #: (75 s, in their Dockerfile), so the proxy always closes first and never sends a request on
+    #: a connection the app is closing.
+    upstream_idle_timeout: float = Field(default=30.0, gt=0, lt=75)
     #: Seconds to wait for a new container to turn healthy.
     health_timeout: float = 60.0
     #: The address people reach this machine at, for the DNS records of custom domains.

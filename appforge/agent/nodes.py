@@ -97,7 +97,8 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     store.upsert_app(spec.slug, spec.name, spec.title, spec.kind.value, state["host"])
     store.set_domains(spec.slug, state["hosts"])
     limits = state.get("limits") or {}
-    store.set_limits(spec.slug, limits.get("memory"), limits.get("cpus"), limits.get("pids"))
+    store.set_limits(spec.slug, limits.get("memory"), limits.get("cpus"), limits.get("pids"),
+                     limits.get("body"))
     record = store.new_version(spec.slug, state["description"], state["spec"],
                                runtime.context.settings.workspaces)
     workspace = Path(record.workspace)

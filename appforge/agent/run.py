@@ -55,7 +55,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     """Plan, write, test, package, deploy and verify an app from its description.
 
     ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at;
-    ``limits`` (memory, cpus, pids) override the default container limits for this app.
+    ``limits`` (memory, cpus, pids, body) override the default limits for this app.
     ``resume``: the id of a build that stopped; it goes on from the step that failed, with
     everything the earlier steps made (the description is then ignored).
     ``spec``: an already approved plan (an AppSpec as a dict): nothing is planned.

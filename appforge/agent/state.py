@@ -19,7 +19,7 @@ class BuildState(TypedDict, total=False):
     #: Asked for by the user: rebuild this app (slug) / answer at these domains.
     app: str | None
     domains: list[str]
-    #: Per-app container limits asked for (memory, cpus, pids); missing keys keep the defaults.
+    #: Per-app limits asked for (memory, cpus, pids, body); missing keys keep the defaults.
     limits: dict[str, Any]
     #: A plan made elsewhere (the chat, a rebuild): the plan node takes it instead of planning.
     given_spec: dict[str, Any] | None

@@ -67,6 +67,9 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
               highlight=False)
     out.print(f"  domains: {', '.join(info['domains'])}   url: {info['url'] or '-'}",
               highlight=False)
+    lim = info["limits"]
+    out.print(f"  limits: memory {lim['memory']}, {lim['cpus']:g} CPU, {lim['pids']} processes, "
+              f"request bodies up to {lim['body']}", highlight=False)
     c = info["container"]
     if c:
         lim = c["limits"]

@@ -26,6 +26,9 @@ def build(
     = None,
     cpus: Annotated[float | None, typer.Option(help="CPU limit for this app, e.g. 0.5.")] = None,
     pids: Annotated[int | None, typer.Option(help="Process limit for this app.")] = None,
+    max_body: Annotated[str | None, typer.Option(
+        "--max-body", help="Largest request body this app takes, e.g. 10m (default 1m); "
+        "larger ones get 413.")] = None,
     resume: Annotated[str | None, typer.Option(
         help="Go on with a build that stopped (its id is in the error's hint).")] = None,
 ) -> None:
@@ -37,7 +40,8 @@ def build(
     try:
         result = run_build(description, settings, on_event=progress, planner=planner,
                            app=app_slug, domains=domain,
-                           limits={"memory": memory, "cpus": cpus, "pids": pids},
+                           limits={"memory": memory, "cpus": cpus, "pids": pids,
+                                   "body": max_body},
                            resume=resume)
     except AppforgeError as exc:
         progress.close()

@@ -54,8 +54,7 @@ def audit_container(attrs: dict[str, Any], image: dict[str, Any] | None = None,
     proxy = role_of(attrs) == PROXY
     findings = [check(attrs) for check in _RULES]
     findings.append(_proxy_ports(attrs, bind_address) if proxy else _no_published_ports(attrs))
-    if not proxy:  # the proxy's image has no healthcheck; ensure_proxy waits for its admin API
-        findings.append(_healthcheck(attrs, image))
+    findings.append(_healthcheck(attrs, image))
     return sorted(findings, key=_rule_order)
 
 
@@ -310,7 +309,7 @@ def _bounded_logs(attrs: dict[str, Any]) -> Finding:
     return Finding("AF2", "logs are bounded", ok, detail)
 
 
-#: The rules every container gets; ports and the healthcheck depend on the role.
+#: The rules every container gets; the ports depend on the role.
 _RULES: list[Callable[[dict[str, Any]], Finding]] = [
     _non_root_user, _apparmor, _capabilities, _not_privileged, _no_sensitive_mounts,
     _host_network, _memory_limit, _cpu_limit, _read_only_root, _restart_policy, _host_pid,

@@ -32,9 +32,12 @@ Log = Callable[[str], None]
 Progress = Callable[[int, int, str], None]
 
 PYTHON_PACKAGES = ("python3", "python3-venv")
-PROXY_PACKAGES = ("caddy", "ca-certificates")
+#: busybox-static: one static binary, whose ``wget`` is the proxy's health check (the image has
+#: no /bin/sh; busybox is only ever run as ``busybox wget``).
+PROXY_PACKAGES = ("caddy", "ca-certificates", "busybox-static")
 #: The proxy's packages when it is assembled without a whole Debian (see ``sandbox/debs.py``).
-PROXY_DEBS = ("caddy", "libc6", "libgcc-s1", "libzstd1", "ca-certificates", "media-types")
+PROXY_DEBS = ("caddy", "libc6", "libgcc-s1", "libzstd1", "ca-certificates", "media-types",
+              "busybox-static")
 #: Registry image tried for the proxy before bootstrapping.
 PROXY_PULL_REF = "caddy:2"
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))

@@ -111,9 +111,13 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
         client.volumes.get(volume)
     except NotFound:
         client.volumes.create(volume, labels=app_labels(settings, slug, "data"))
+    limits = limits or Limits.resolve(settings)
     return client.containers.run(
         image, detach=True, name=name, hostname=slug, labels=labels,
         network=network_name(settings, slug),
+        # The app answers 413 above this itself too (the proxy does first): in its Dockerfile's
+        # blueprint, _shared/app/web.py.
+        environment={"APP_MAX_BODY_BYTES": str(limits.body_bytes)},
         volumes={volume: {"bind": "/data", "mode": "rw"}},
         restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
         **hardened_run_kwargs(settings, limits),

@@ -55,7 +55,8 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
         raise
     log(f"{container.name} healthy after {healthy_after:.1f} s; switching {', '.join(hosts)}")
     containers.promote(client, settings, slug, container)
-    route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug))
+    route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
+                        max_body=(limits or Limits.resolve(settings)).body_bytes)
     proxy.apply_routes(client, settings, [*other_routes, route], log)
     _retire_old_versions(client, settings, slug, keep=container.name, log=log)
     return Deployment(container=container.name, upstream=route.upstream,

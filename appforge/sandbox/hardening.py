@@ -23,25 +23,40 @@ APP_USER = "10001:10001"
 _MEMORY = re.compile(r"^(\d+)([kmg])?b?$", re.IGNORECASE)
 _UNIT = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 MIN_MEMORY = 32 * 2**20
+MIN_BODY, MAX_BODY = 2**10, 2**30
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Memory (Docker's size syntax, e.g. ``256m``), CPUs (fractions allowed) and processes."""
+    """Memory (Docker's size syntax, e.g. ``256m``), CPUs (fractions allowed), processes, and
+    the largest request body the app takes (a size like ``1m``: the proxy answers 413 above it,
+    and so does the app itself)."""
 
     memory: str
     cpus: float
     pids: int
+    body: str = "1m"
 
     @classmethod
     def resolve(cls, settings: Settings, memory: str | None = None, cpus: float | None = None,
-                pids: int | None = None) -> Limits:
+                pids: int | None = None, body: str | None = None) -> Limits:
         """The settings' defaults overridden by what is given, checked for sanity."""
         limits = cls(memory=(memory or settings.memory_limit).lower(),
                      cpus=cpus if cpus is not None else settings.cpu_limit,
-                     pids=pids if pids is not None else settings.pids_limit)
+                     pids=pids if pids is not None else settings.pids_limit,
+                     body=(body or settings.max_body).lower())
         limits.check()
         return limits
+
+    @classmethod
+    def of_app(cls, settings: Settings, app: Any) -> Limits:
+        """An app's limits: what was set for it (an ``AppRecord``), else the defaults."""
+        return cls.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit,
+                           app.body_limit)
+
+    @property
+    def body_bytes(self) -> int:
+        return size_in_bytes(self.body)
 
     def check(self) -> None:
         match = _MEMORY.match(self.memory)
@@ -54,6 +69,19 @@ class Limits:
                                f"machine's {os.cpu_count()} CPUs")
         if not 16 <= self.pids <= 32768:
             raise InvalidInput(f"process limit {self.pids} must be between 16 and 32768")
+        if not _MEMORY.match(self.body):
+            raise InvalidInput(f"invalid request body limit {self.body!r}: use a size like 1m, "
+                               "512k or 50m")
+        if not MIN_BODY <= self.body_bytes <= MAX_BODY:
+            raise InvalidInput(f"request body limit {self.body} must be between 1k and 1g")
+
+
+def size_in_bytes(size: str) -> int:
+    """``256m`` → 268435456 (Docker's size syntax: k, m, g, an optional b)."""
+    match = _MEMORY.match(size)
+    if not match:
+        raise InvalidInput(f"invalid size {size!r}: use a size like 512k, 1m or 1g")
+    return int(match.group(1)) * _UNIT[(match.group(2) or "").lower()]
 
 
 def log_config(settings: Settings) -> dict[str, Any]:

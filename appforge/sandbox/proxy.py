@@ -38,30 +38,103 @@ _SOCKET_IN_CONTAINER = "/run/appforge-admin/admin.sock"
 _CONFIG_IN_CONTAINER = "/etc/appforge/caddy.json"
 
 
+#: Where the proxy's health check asks, inside its container only (loopback, never published).
+HEALTH_PORT = 8081
+HEALTH_SERVER = {"listen": [f"127.0.0.1:{HEALTH_PORT}"], "automatic_https": {"disable": True},
+                 "routes": [{"handle": [{"handler": "static_response", "status_code": 200,
+                                         "body": "ok\n"}]}]}
+
+
+#: Docker's health check of the proxy (durations in nanoseconds).
+HEALTHCHECK = {"test": ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null",
+                        f"http://127.0.0.1:{HEALTH_PORT}/"],
+               "interval": 10 * 10**9, "timeout": 3 * 10**9, "retries": 3,
+               "start_period": 10 * 10**9}
+
+
 @dataclass(frozen=True)
 class Route:
     """Requests for ``hosts`` go to ``upstream`` (``container-name:port``) on ``slug``'s network.
 
-    A route without an upstream belongs to a stopped app: it answers 503 and says so.
+    A route without an upstream belongs to a stopped app: it answers 503 and says so. A request
+    body larger than ``max_body`` bytes (0: no limit) gets 413 and never reaches the app.
     """
 
     slug: str
     hosts: tuple[str, ...]
     upstream: str = ""
+    max_body: int = 0
 
 
-def _handler(route: Route) -> dict[str, Any]:
-    if route.upstream:
+#: Requests Caddy may send again to an app when the connection fails after it was made (a dial
+#: that fails is always tried again): the ones without effects.
+RETRY_METHODS = ["GET", "HEAD", "OPTIONS"]
+TOO_LARGE = "The request body is larger than this app accepts"
+
+
+def _handlers(route: Route, idle_timeout: float) -> list[dict[str, Any]]:
+    if not route.upstream:
+        return [{"handler": "static_response", "status_code": 503,
+                 "headers": {"Content-Type": ["text/plain; charset=utf-8"],
+                             "Retry-After": ["60"]},
+                 "body": "This app is stopped. (appforge)\n"}]
+    proxy = {
+        "handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}],
         # try_duration: a dial that fails (a version stopping) is retried on another address.
-        return {"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}],
-                "load_balancing": {"try_duration": "5s", "try_interval": "100ms"}}
-    return {"handler": "static_response", "status_code": 503,
-            "headers": {"Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["60"]},
-            "body": "This app is stopped. (appforge)\n"}
+        "load_balancing": {"try_duration": "5s", "try_interval": "100ms",
+                           "retry_match": [{"method": RETRY_METHODS}]},
+        # Idle connections to the app close before the app would close them (see Settings).
+        "transport": {"protocol": "http",
+                      "keep_alive": {"idle_timeout": f"{idle_timeout:g}s"}},
+    }
+    if not route.max_body:
+        return [proxy]
+    # A declared length above the limit is answered at once, before anything is read; a body
+    # without one (chunked) is cut at the limit by request_body, and the error route below
+    # turns that into a 413 too.
+    return [{"handler": "subroute", "routes": [
+        {"match": [{"header_regexp": {"Content-Length": {
+            "pattern": above_pattern(route.max_body)}}}],
+         "handle": [_too_large(route.max_body)], "terminal": True},
+        {"handle": [{"handler": "request_body", "max_size": route.max_body}, proxy]},
+    ], "errors": {"routes": [
+        {"match": [{"vars_regexp": {"{http.error.message}": {
+            "pattern": "request body too large"}}}],
+         "handle": [_too_large(route.max_body)]},
+    ]}}]
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    """413, in JSON (what the apps' APIs answer), with Connection: close: the rest of the body
+    is not read."""
+    text = f"{TOO_LARGE} ({size_label(limit)})." if limit else f"{TOO_LARGE}."
+    return {"handler": "static_response", "status_code": 413, "close": True,
+            "headers": {"Content-Type": ["application/json"]},
+            "body": json.dumps({"detail": text})}
+
+
+def size_label(size: int) -> str:
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def above_pattern(limit: int) -> str:
+    """A regular expression for the decimal numbers greater than ``limit`` (leading zeros
+    allowed, as Go's HTTP server allows them in Content-Length)."""
+    digits = str(limit)
+    n = len(digits)
+    options = [f"[1-9]\\d{{{n},}}"]  # more digits
+    for i, d in enumerate(digits):  # as many digits: the same up to i, then a larger one
+        if d != "9":
+            rest = n - i - 1
+            options.append(digits[:i] + f"[{int(d) + 1}-9]" + (f"\\d{{{rest}}}" if rest else ""))
+    return "^0*(?:" + "|".join(options) + ")$"
 
 
 def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
-                  public_https_port: int = 443) -> dict[str, Any]:
+                  public_https_port: int = 443, idle_timeout: float = 30.0) -> dict[str, Any]:
     """The whole Caddy JSON configuration for these routes.
 
     ``tls``: ``off`` serves plain HTTP; ``internal`` serves HTTPS with certificates from Caddy's
@@ -69,7 +142,8 @@ def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
     same with Let's Encrypt certificates for public names (local names keep the internal CA).
     """
     caddy_routes: list[dict[str, Any]] = [
-        {"match": [{"host": list(route.hosts)}], "handle": [_handler(route)], "terminal": True}
+        {"match": [{"host": list(route.hosts)}], "handle": _handlers(route, idle_timeout),
+         "terminal": True}
         for route in sorted(routes, key=lambda r: r.slug)
     ]
     caddy_routes.append({"handle": [{
@@ -85,7 +159,7 @@ def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
         config["apps"] = {"http": {"servers": {"appforge": {
             "listen": [f":{LISTEN_PORT}"], "automatic_https": {"disable": True},
             "routes": caddy_routes,
-        }}}}
+        }, "health": HEALTH_SERVER}}}
         return config
     hosts = sorted({h for route in routes for h in route.hosts})
     local = [h for h in hosts if is_local_name(h)]
@@ -103,6 +177,7 @@ def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
             "servers": {
                 "appforge": {"listen": [f":{TLS_LISTEN_PORT}"], "routes": caddy_routes,
                              "automatic_https": {"disable_redirects": True}},
+                "health": HEALTH_SERVER,
                 # Caddy's own redirects would name its port inside the container, not ours.
                 "redirect": {"listen": [f":{LISTEN_PORT}"], "routes": [{"handle": [{
                     "handler": "static_response", "status_code": 308,
@@ -141,6 +216,11 @@ def ensure_proxy(client: docker.DockerClient, settings: Settings,
         log("the proxy's logs are not capped as configured; recreating it")
         container.remove(force=True)
         container = None
+    if container is not None and (container.attrs["Config"].get("Healthcheck") or {}).get(
+            "Test") != HEALTHCHECK["test"]:
+        log("the proxy has no health check (made by an earlier appforge); recreating it")
+        container.remove(force=True)
+        container = None
     if container is None:
         container = _create(client, settings, log)
     if container.status != "running":
@@ -166,7 +246,8 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
                 client.networks.get(net).connect(proxy)
             except APIError as exc:
                 raise ProxyError(f"the proxy could not join {net}: {exc.explanation}") from None
-    config = render_config(routes, settings.tls, settings.acme_email, settings.https_port)
+    config = render_config(routes, settings.tls, settings.acme_email, settings.https_port,
+                           settings.upstream_idle_timeout)
     path = _config_path(settings)
     if path.exists() and json.loads(path.read_text()) == config:
         return  # unchanged: a reload would only close the clients' idle connections
@@ -231,6 +312,7 @@ def proxy_run_kwargs(settings: Settings) -> dict[str, Any]:
         "mem_limit": "256m", "nano_cpus": int(1e9), "pids_limit": 256,
         "restart_policy": {"Name": "unless-stopped"},
         "log_config": log_config(settings),
+        "healthcheck": HEALTHCHECK,
     }
 
 

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS apps (
     memory_limit TEXT,
     cpu_limit REAL,
     pids_limit INTEGER,
+    body_limit TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -90,6 +91,7 @@ class AppRecord:
     memory_limit: str | None = None
     cpu_limit: float | None = None
     pids_limit: int | None = None
+    body_limit: str | None = None
 
 
 @dataclass
@@ -112,7 +114,7 @@ class VersionRecord:
 
 #: Columns added after their table first shipped, for stores made by an earlier appforge.
 ADDED_COLUMNS = (("apps", "memory_limit", "TEXT"), ("apps", "cpu_limit", "REAL"),
-                 ("apps", "pids_limit", "INTEGER"),
+                 ("apps", "pids_limit", "INTEGER"), ("apps", "body_limit", "TEXT"),
                  ("versions", "screenshot", "TEXT NOT NULL DEFAULT ''"))
 
 
@@ -223,12 +225,13 @@ class Store:
             db.execute(f"UPDATE apps SET {', '.join(sets)} WHERE slug = ?", (*args, slug))
 
     def set_limits(self, slug: str, memory: str | None, cpus: float | None,
-                   pids: int | None) -> None:
+                   pids: int | None, body: str | None = None) -> None:
         """Per-app limits; None keeps the current value (or the default)."""
         with self._connect() as db:
             db.execute("UPDATE apps SET memory_limit = COALESCE(?, memory_limit), "
-                       "cpu_limit = COALESCE(?, cpu_limit), pids_limit = COALESCE(?, pids_limit) "
-                       "WHERE slug = ?", (memory, cpus, pids, slug))
+                       "cpu_limit = COALESCE(?, cpu_limit), pids_limit = COALESCE(?, pids_limit), "
+                       "body_limit = COALESCE(?, body_limit) WHERE slug = ?",
+                       (memory, cpus, pids, body, slug))
 
     def delete_app(self, slug: str) -> None:
         with self._connect() as db:

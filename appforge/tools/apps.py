@@ -38,10 +38,18 @@ class Deployed:
     healthy_after: float
 
 
-def routes(store: Store, exclude: str | None = None) -> list[Route]:
-    """The proxy routes of every serving app, from the store."""
-    return [Route(slug=slug, hosts=hosts, upstream=upstream)
+def routes(settings: Settings, store: Store, exclude: str | None = None) -> list[Route]:
+    """The proxy routes of every serving app, from the store (each with its body limit)."""
+    return [Route(slug=slug, hosts=hosts, upstream=upstream,
+                  max_body=_body_limit(settings, store, slug))
             for slug, hosts, upstream in store.live_routes() if slug != exclude and hosts]
+
+
+def _body_limit(settings: Settings, store: Store, slug: str) -> int:
+    try:
+        return Limits.of_app(settings, store.get_app(slug)).body_bytes
+    except InvalidInput:  # a limit set by hand in the store that makes no sense: the default
+        return Limits.resolve(settings).body_bytes
 
 
 def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: str,
@@ -52,13 +60,13 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
         raise InvalidInput(f"{slug} v{version} has no image (its build {record.status})")
     hosts = store.domains(slug)
     app = store.get_app(slug)
-    limits = Limits.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit)
+    limits = Limits.of_app(settings, app)
     if app.current_version and app.current_version != version:  # the data it served, kept first
         backups.snapshot_if_data(client, settings, store, slug, f"pre-{event}-v{version}", log)
     start = time.monotonic()
     try:
         result = deploy_version(client, settings, slug, version, record.image, hosts,
-                                routes(store, exclude=slug), log, limits)
+                                routes(settings, store, exclude=slug), log, limits)
     except UnhealthyDeployment as exc:
         store.update_version(slug, version, status="failed", error=str(exc))
         store.add_deployment(slug, version, event, "unhealthy",
@@ -115,7 +123,7 @@ def stop(settings: Settings, slug: str, log: Log) -> None:
     app = store.get_app(slug)
     client = connect(settings)
     store.set_app_state(slug, status="stopped")
-    apply_routes(client, settings, routes(store), log)
+    apply_routes(client, settings, routes(settings, store), log)
     for c in client.containers.list(all=True, filters=containers.app_filter(settings, slug)):
         try:
             c.stop(timeout=10)
@@ -146,7 +154,7 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     client = connect(settings)  # before anything changes: no engine, nothing half-done
     if not keep_data:
         backups.snapshot_if_data(client, settings, store, slug, "pre-destroy", log)
-    apply_routes(client, settings, routes(store, exclude=slug), log)
+    apply_routes(client, settings, routes(settings, store, exclude=slug), log)
     removed = containers.remove_app(client, settings, slug, keep_data=keep_data)
     shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
     store.delete_app(slug)
@@ -190,7 +198,7 @@ def up(settings: Settings, log: Log, exclude: str | None = None,
                     repaired.append(f"{app.slug}: {fix}")
             if _restore(client, settings, store, store.get_app(app.slug), log):
                 done.append(app.slug)
-    apply_routes(client, settings, routes(store), log)
+    apply_routes(client, settings, routes(settings, store), log)
     return done
 
 
@@ -264,8 +272,7 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
                       **_screenshot(v)}
                      for v in store.list_versions(slug)],
         "deployments": store.deployments(slug, limit=20),
-        "limits": Limits.resolve(settings, app.memory_limit, app.cpu_limit,
-                                 app.pids_limit).__dict__,
+        "limits": Limits.of_app(settings, app).__dict__,
         "container": None,
     }
     if app.current_version is None:

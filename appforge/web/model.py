@@ -124,7 +124,7 @@ def app_detail(settings: Settings, store: Store, slug: str) -> dict[str, Any]:
                                                          "packaged"),
         })
     try:
-        limits = Limits.resolve(settings, app.memory_limit, app.cpu_limit, app.pids_limit)
+        limits = Limits.of_app(settings, app)
     except InvalidInput:
         limits = None
     domains = [(host, settings.url_for(host)) for host in store.domains(slug)]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from appforge.sandbox.audit import audit_container, failures
+from appforge.sandbox.proxy import HEALTHCHECK
 
 Attrs = dict[str, Any]
 
@@ -60,7 +61,8 @@ def proxy_attrs() -> Attrs:
     attrs["Name"] = "/aftest-proxy"
     attrs["Config"]["Labels"] = {"io.appforge": "proxy", "io.appforge.instance": "aftest"}
     attrs["Config"]["User"] = "10002:10002"
-    del attrs["Config"]["Healthcheck"]  # the proxy has none; it is not asked for one
+    attrs["Config"]["Healthcheck"] = {"Test": HEALTHCHECK["test"],
+                                      "Interval": HEALTHCHECK["interval"]}
     hc = attrs["HostConfig"]
     hc["RestartPolicy"] = {"Name": "unless-stopped", "MaximumRetryCount": 0}
     hc["PortBindings"] = {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]}
@@ -220,10 +222,13 @@ def test_local_log_driver_and_no_logs_count_as_bounded() -> None:
         assert _failed(attrs) == set(), log
 
 
-def test_compliant_proxy_passes_every_rule_and_needs_no_healthcheck() -> None:
+def test_compliant_proxy_passes_every_rule_and_has_a_healthcheck() -> None:
     findings = audit_container(proxy_attrs())
     assert failures(findings) == []
-    assert "5.26" not in {f.rule for f in findings}
+    assert "5.26" in {f.rule for f in findings}
+    attrs = proxy_attrs()
+    del attrs["Config"]["Healthcheck"]
+    assert _failed(attrs) == {"5.26"}
 
 
 def test_proxy_may_publish_on_the_configured_bind_address() -> None:
@@ -258,4 +263,4 @@ def test_each_breach_of_the_proxy_is_caught(breach: str) -> None:
 def test_unlabelled_container_is_held_to_the_app_rules() -> None:
     attrs = proxy_attrs()
     attrs["Config"]["Labels"] = {}
-    assert _failed(attrs) == {"5.8", "5.14", "5.26"}
+    assert _failed(attrs) == {"5.8", "5.14"}

@@ -92,9 +92,47 @@ def test_per_app_limits_override_the_defaults_and_bad_ones_are_refused(settings:
     kw = hardened_run_kwargs(settings, Limits.resolve(settings, "512M", 0.5, 64))
     assert (kw["mem_limit"], kw["nano_cpus"], kw["pids_limit"]) == ("512m", 500_000_000, 64)
     for bad in ({"memory": "lots"}, {"memory": "1k"}, {"cpus": 0.0}, {"cpus": 512.0},
-                {"pids": 2}):
+                {"pids": 2}, {"body": "big"}, {"body": "100"}, {"body": "2g"}):
         with pytest.raises(InvalidInput):
             Limits.resolve(settings, **bad)
+    assert Limits.resolve(settings).body_bytes == 2**20  # the default, 1m
+    assert Limits.resolve(settings, body="10M").body_bytes == 10 * 2**20
+
+
+@pytest.mark.parametrize("limit", [1024, 1000, 999, 2**20, 10**6, 9, 5 * 2**30, 1099])
+def test_the_content_length_pattern_matches_exactly_the_numbers_above_the_limit(
+        limit: int) -> None:
+    import re
+
+    from appforge.sandbox.proxy import above_pattern
+
+    above = re.compile(above_pattern(limit))
+    near = list(range(max(0, limit - 1200), limit + 1200)) + [0, 10 * limit, 10**18]
+    wrong = [n for n in near if bool(above.match(str(n))) != (n > limit)]
+    assert wrong == []
+    assert above.match("000" + str(limit + 1)) and not above.match("0" + str(limit))
+    assert not above.match("") and not above.match("12x") and not above.match("-5")
+
+
+def test_each_route_limits_the_body_and_keeps_idle_upstream_connections_short() -> None:
+    config = render_config([Route("a", ("a.localhost",), "x-a:8000", max_body=2**20)],
+                           idle_timeout=12)
+    servers = config["apps"]["http"]["servers"]
+    subroute, = servers["appforge"]["routes"][0]["handle"]
+    declared, streamed = subroute["routes"]
+    assert declared["match"][0]["header_regexp"]["Content-Length"]["pattern"].startswith("^0*")
+    assert declared["handle"][0]["status_code"] == 413
+    assert "1 MiB" in declared["handle"][0]["body"]
+    body, proxy = streamed["handle"]
+    assert body == {"handler": "request_body", "max_size": 2**20}
+    assert proxy["transport"]["keep_alive"] == {"idle_timeout": "12s"}
+    assert proxy["load_balancing"]["retry_match"] == [{"method": ["GET", "HEAD", "OPTIONS"]}]
+    too_large, = subroute["errors"]["routes"]  # a chunked body cut at the limit: 413, not 502
+    assert too_large["handle"][0]["status_code"] == 413
+    # the health check's own server, on the container's loopback only, in every TLS mode
+    for tls in ("off", "internal"):
+        health = render_config([], tls=tls)["apps"]["http"]["servers"]["health"]
+        assert health["listen"] == ["127.0.0.1:8081"]
 
 
 def test_tls_config_uses_internal_ca_for_local_names_and_acme_for_public_ones() -> None:

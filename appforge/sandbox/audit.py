@@ -5,8 +5,8 @@ CIS Docker Benchmark (v1.6.0) where it has a recommendation, ``4.1`` for the non
 ``AF`` for appforge's own rules (a tmpfs ``/tmp``, bounded logs). Every check reads only the
 ``docker inspect`` dict of a container, so tests can feed hand-built dicts and the bench can audit
 a live installation with the same code. A container's role comes from its ``io.appforge`` label:
-``proxy`` gets the proxy's rules (it may publish ports, on the bind address only, and may restart
-``unless-stopped``); anything else is held to the app rules.
+``proxy`` gets the proxy's rules (it may publish ports, on the bind address only); anything else is
+held to the app rules.
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ PROXY = "proxy"
 #: Host folders whose mount gives a container a view of (or a hand on) the host (CIS 5.5).
 SENSITIVE_PATHS = ("/", "/boot", "/dev", "/etc", "/proc", "/sys", "/usr", "/var/run", "/run")
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
-#: An app may be restarted this many times before it stays down (CIS 5.14).
+#: The most retries an ``on-failure`` restart policy may have (CIS 5.14's own advice).
 MAX_RESTARTS = 5
+#: Why ``unless-stopped`` is allowed as well, and what appforge starts its containers with.
+UNLESS_STOPPED_WHY = (
+    "unless-stopped: no cap, but the engine's backoff (100 ms doubling to 1 min) bounds a crash "
+    "loop to about one start a minute, and `appforge list`/`show` report it as crash-looping")
 
 
 @dataclass(frozen=True)
@@ -219,16 +223,23 @@ def _read_only_root(attrs: dict[str, Any]) -> Finding:
 
 
 def _restart_policy(attrs: dict[str, Any]) -> Finding:
+    """CIS 5.14 asks for on-failure with at most 5 retries, so a crashing container cannot
+    restart without end. appforge starts apps and the proxy ``unless-stopped`` instead: an app
+    that ran out of memory or crashed comes back without a person (on-failure:3 left it down,
+    answering 502, after three kills), and the unbounded restarts are held to about one a minute
+    by the engine's backoff and reported as crash-looping. Refused: ``no`` (a crash is final),
+    ``always`` (a stopped app comes back when the engine restarts) and on-failure without a cap
+    (unbounded like unless-stopped, yet an app that exits 0 on the engine's SIGTERM at shutdown
+    stays down after an engine restart)."""
     policy = _host_config(attrs).get("RestartPolicy") or {}
     name, retries = policy.get("Name") or "no", policy.get("MaximumRetryCount") or 0
     # on-failure with 0 retries means "retry forever".
-    ok = name == "on-failure" and 0 < retries <= MAX_RESTARTS
-    if role_of(attrs) == PROXY:
-        ok = ok or name == "unless-stopped"
-        title = f"restart policy on-failure (at most {MAX_RESTARTS}) or unless-stopped"
-    else:
-        title = f"restart policy on-failure, at most {MAX_RESTARTS} retries"
-    return Finding("5.14", title, ok, f"{name}:{retries}" if name == "on-failure" else name)
+    ok = name == "unless-stopped" or (name == "on-failure" and 0 < retries <= MAX_RESTARTS)
+    title = f"restart policy unless-stopped or on-failure with at most {MAX_RESTARTS} retries"
+    detail = f"{name}:{retries}" if name == "on-failure" else name
+    if name == "unless-stopped":
+        detail = UNLESS_STOPPED_WHY
+    return Finding("5.14", title, ok, detail)
 
 
 def _host_pid(attrs: dict[str, Any]) -> Finding:

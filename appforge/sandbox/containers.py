@@ -119,7 +119,12 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
         # blueprint, _shared/app/web.py.
         environment={"APP_MAX_BODY_BYTES": str(limits.body_bytes)},
         volumes={volume: {"bind": "/data", "mode": "rw"}},
-        restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
+        # No retry cap: the engine restarts a crashed or out-of-memory app with its own backoff
+        # (100 ms doubling to 1 min, reset once it ran 10 s), also while appforge is not running
+        # and after the engine restarts; `appforge stop` (docker stop) keeps it stopped. A crash
+        # loop is reported by sandbox/live_state.py, not hidden by giving up (on-failure:3 left
+        # an app answering 502 until someone ran `appforge up`).
+        restart_policy={"Name": "unless-stopped"},
         **hardened_run_kwargs(settings, limits),
     )
 

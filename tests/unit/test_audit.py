@@ -32,7 +32,7 @@ def app_attrs() -> Attrs:
             "Binds": ["aftest-data-alpha:/data:rw"],
             "NetworkMode": "aftest-app-alpha",
             "PortBindings": None,
-            "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3},
+            "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0},
             "CapAdd": None,
             "CapDrop": ["ALL"],
             "IpcMode": "private",
@@ -139,8 +139,8 @@ APP_BREACHES: dict[str, tuple[Callable[[Attrs], None], set[str]]] = {
     "no CPU limit": (_set("HostConfig.NanoCpus", 0), {"5.11"}),
     "writable root": (_set("HostConfig.ReadonlyRootfs", False), {"5.12"}),
     "restart always": (_set("HostConfig.RestartPolicy", {"Name": "always"}), {"5.14"}),
-    "restart unless-stopped": (
-        _set("HostConfig.RestartPolicy", {"Name": "unless-stopped"}), {"5.14"}),
+    "never restarted": (_set("HostConfig.RestartPolicy", {"Name": "no"}), {"5.14"}),
+    "no restart policy": (_set("HostConfig.RestartPolicy", None), {"5.14"}),
     "restart on-failure forever": (
         _set("HostConfig.RestartPolicy", {"Name": "on-failure", "MaximumRetryCount": 0}),
         {"5.14"}),
@@ -263,4 +263,16 @@ def test_each_breach_of_the_proxy_is_caught(breach: str) -> None:
 def test_unlabelled_container_is_held_to_the_app_rules() -> None:
     attrs = proxy_attrs()
     attrs["Config"]["Labels"] = {}
-    assert _failed(attrs) == {"5.8", "5.14"}
+    assert _failed(attrs) == {"5.8"}
+
+
+def test_an_app_restarted_unless_stopped_passes_and_the_audit_says_why() -> None:
+    (rule,) = [f for f in audit_container(app_attrs()) if f.rule == "5.14"]
+    assert rule.passed
+    assert "about one start a minute" in rule.detail and "crash-looping" in rule.detail
+
+
+def test_on_failure_with_a_few_retries_still_passes_for_apps_and_the_proxy() -> None:
+    for attrs in (app_attrs(), proxy_attrs()):
+        attrs["HostConfig"]["RestartPolicy"] = {"Name": "on-failure", "MaximumRetryCount": 3}
+        assert _failed(attrs) == set()

@@ -1,4 +1,4 @@
-"""Commands on the installation: up, setup, dns, trust, doctor."""
+"""Commands on the installation: up, down, setup, dns, trust, doctor."""
 
 from __future__ import annotations
 
@@ -30,6 +30,26 @@ def up(as_json: JsonFlag = False) -> None:
                   + (f"; restarted {', '.join(restored)}" if restored else "")
                   + (f"; {len(repaired)} repair{'s' if len(repaired) > 1 else ''} (above)"
                      if repaired else ""), highlight=False)
+
+
+@app.command()
+def down(as_json: JsonFlag = False) -> None:
+    """Take this installation offline: stop and remove every app's container and the proxy.
+    Data, versions and certificates stay; `appforge up` brings back every app that should
+    serve."""
+    from appforge.tools import apps
+
+    try:
+        removed = apps.down(load_settings(), log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps({"status": "down", "removed": removed}))
+    else:
+        out.print(f"[bold green]✓[/] down: {len(removed)} container(s) and network(s) removed; "
+                  "data and versions kept (`appforge up` brings the apps back)",
+                  highlight=False)
 
 
 @app.command()

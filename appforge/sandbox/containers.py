@@ -205,12 +205,16 @@ def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
 
 
 def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
-               keep_data: bool = False) -> list[str]:
-    """Remove every container, the network and (unless kept) the data volume of an app."""
+               keep_data: bool = False, keep_images: bool = False,
+               graceful: bool = False) -> list[str]:
+    """Remove every container, the network and (unless kept) the data volume and images of an
+    app. ``graceful``: a running container is stopped first (it finishes its requests)."""
     from docker.errors import NotFound
 
     removed = []
     for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
+        if graceful and c.status == "running":
+            c.stop(timeout=10)
         c.remove(force=True)
         removed.append(f"container {c.name}")
     try:
@@ -228,7 +232,7 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
             removed.append(f"volume {volume_name(settings, slug)}")
         except NotFound:
             pass
-    for image in client.images.list(filters=app_filter(settings, slug)):
+    for image in [] if keep_images else client.images.list(filters=app_filter(settings, slug)):
         for tag in image.tags:
             client.images.remove(tag, force=True)
         removed.append(f"image {image.short_id}")

@@ -414,6 +414,30 @@ def edge_network(settings: Settings) -> str:
     return f"{settings.instance}-edge"
 
 
+def remove_proxy(client: docker.DockerClient, settings: Settings) -> list[str]:
+    """Remove the proxy container and the edge network (what ``up`` makes again); say what went.
+
+    Its configuration, CA and certificates stay on the host (``proxy/``), so a proxy made again
+    serves the same names with the same certificates."""
+    from docker.errors import NotFound
+
+    removed = []
+    try:
+        container = client.containers.get(proxy_name(settings))
+        container.stop(timeout=5)  # finishes the requests it is serving
+        container.remove(force=True)
+        removed.append(f"container {container.name}")
+    except NotFound:
+        pass
+    try:
+        network = client.networks.get(edge_network(settings))
+        network.remove()
+        removed.append(f"network {network.name}")
+    except NotFound:
+        pass
+    return removed
+
+
 def proxy_status(client: docker.DockerClient, settings: Settings) -> str:
     """``running``, ``stopped`` or ``missing``."""
     from docker.errors import NotFound

@@ -20,7 +20,7 @@ from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
 from appforge.sandbox.deploy import deploy_version
 from appforge.sandbox.hardening import Limits
-from appforge.sandbox.proxy import Route, apply_routes
+from appforge.sandbox.proxy import Route, apply_routes, remove_proxy
 from appforge.store import AppRecord, Store
 
 if TYPE_CHECKING:
@@ -161,6 +161,40 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     from appforge.chat.threads import forget
 
     forget(settings, slug)  # a new app of the same name starts a new conversation
+    if not store.list_apps():  # the last one: nothing is left for the proxy to serve
+        removed += remove_proxy(client, settings)
+    return removed
+
+
+def down(settings: Settings, log: Log) -> list[str]:
+    """Take the whole installation offline: every app's containers (stopped gracefully) and
+    network, the proxy and the edge network. Data volumes, images, the store and the proxy's
+    certificates stay, and every app keeps its intended state: ``up`` brings back the ones that
+    should serve. Refused while another appforge process builds or deploys an app."""
+    from contextlib import ExitStack
+
+    from appforge.sandbox.engine import connect
+    from appforge.store.locks import app_lock_if_free
+
+    store = Store(settings.db_path)
+    client = connect(settings)
+    apps = store.list_apps()
+    removed: list[str] = []
+    with ExitStack() as held:
+        for app in apps:
+            if not held.enter_context(app_lock_if_free(settings.home, app.slug)):
+                raise InvalidInput(f"{app.slug} is being built or deployed by another appforge "
+                                   "process; nothing was taken down",
+                                   hint="run `appforge down` again when it has ended")
+        for app in apps:
+            gone = containers.remove_app(client, settings, app.slug, keep_data=True,
+                                         keep_images=True, graceful=True)
+            for what in gone:
+                log(f"{app.slug}: removed {what}")
+            removed += gone
+        for what in remove_proxy(client, settings):
+            log(f"removed {what}")
+            removed.append(what)
     return removed
 
 

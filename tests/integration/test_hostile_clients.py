@@ -165,3 +165,16 @@ def test_no_502_at_the_keep_alive_edges_and_one_server_header(
             break
         time.sleep(0.2)
     assert health == "healthy", proxy.attrs["State"]["Health"]
+
+
+def test_destroying_the_last_app_takes_the_proxy_down_too(
+        hostile: Installation, contacts: dict[str, Any], docker_client: Any) -> None:
+    from docker.errors import NotFound
+
+    gone = hostile.run_json("destroy", contacts["slug"], "--yes")
+    instance = hostile.settings.instance
+    assert f"container {instance}-proxy" in gone["removed"], gone
+    with pytest.raises(NotFound):
+        docker_client.containers.get(proxy_name(hostile.settings))
+    with pytest.raises(NotFound):
+        docker_client.networks.get(f"{instance}-edge")

@@ -154,6 +154,33 @@ def test_proxy_and_stopped_containers_come_back_with_up(installation: Installati
     assert installation.get("jotter.localhost", "/healthz").status_code == 200
 
 
+def test_down_takes_the_installation_offline_and_up_brings_it_back(
+        installation: Installation, jotter: dict[str, Any], docker_client: Any) -> None:
+    from docker.errors import NotFound
+
+    instance = installation.settings.instance
+    base = f"http://127.0.0.1:{installation.settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": "jotter.localhost"}, timeout=10) as http:
+        assert http.post("/api/notes", json={"title": "Before down", "body": "kept",
+                                             "date": "2026-11-30"}).status_code == 201
+    current = installation.run_json("show", "jotter")["current_version"]
+    down = installation.run_json("down")
+    assert f"container {instance}-proxy" in down["removed"]
+    assert f"network {instance}-edge" in down["removed"]
+    for name in (f"{instance}-proxy", f"{instance}-jotter-v{current}"):
+        with pytest.raises(NotFound):
+            docker_client.containers.get(name)
+    with pytest.raises(NotFound):
+        docker_client.networks.get(f"{instance}-edge")
+    assert docker_client.volumes.get(f"{instance}-data-jotter")  # the data stays
+    with pytest.raises(httpx.HTTPError):
+        installation.get("jotter.localhost", "/healthz")
+    assert installation.run_json("show", "jotter")["status"] == "running"  # as intended
+    up = installation.run_json("up")
+    assert "jotter" in up["restored"]
+    assert "Before down" in installation.get("jotter.localhost", "/api/notes").text
+
+
 def test_stop_answers_503_and_start_brings_it_back(installation: Installation,
                                                    jotter: dict[str, Any]) -> None:
     installation.run_json("stop", "jotter")

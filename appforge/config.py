@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     #: (75 s, in their Dockerfile), so the proxy always closes first and never sends a request on
     #: a connection the app is closing.
     upstream_idle_timeout: float = Field(default=30.0, gt=0, lt=75)
+    #: Seconds a command waits for an app another appforge process is building or deploying
+    #: (``--wait`` on a command overrides it); then it fails, saying which process holds the app.
+    lock_wait: float = Field(default=600.0, ge=0)
     #: Seconds to wait for a new container to turn healthy.
     health_timeout: float = 60.0
     #: The address people reach this machine at, for the DNS records of custom domains.

@@ -21,7 +21,8 @@ exits with ``error.exit_code``. Stack traces are shown only with ``--debug``.
     ├── ScreenshotFailed      headless Chromium could not photograph a deployed version
     ├── BackupFailed          a snapshot or restore of app data failed (disk full, damaged)
     ├── LLMUnavailable        the LLM endpoint is down, times out or refuses the request
-    └── PlanningFailed        the LLM answered, but gave no usable plan
+    ├── PlanningFailed        the LLM answered, but gave no usable plan
+    └── AppBusy               another appforge process held the app for longer than --wait
 """
 
 from __future__ import annotations
@@ -106,3 +107,10 @@ class LLMUnavailable(AppforgeError):
 
 class PlanningFailed(AppforgeError):
     """The model answered, but gave no usable plan within the allowed attempts."""
+
+
+class AppBusy(AppforgeError):
+    """Another appforge process held the app (building, deploying) for longer than the caller
+    would wait; the message says which process and since when."""
+
+    exit_code = 5

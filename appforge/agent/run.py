@@ -86,7 +86,8 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
 
         def lock(slug: str, stage: str) -> bool:
             held.enter_context(app_lock(settings.home, slug,
-                                        lambda m: say({"stage": stage, "message": m})))
+                                        lambda m: say({"stage": stage, "message": m}),
+                                        wait_s=settings.lock_wait))
             return True
 
         try:

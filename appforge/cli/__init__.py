@@ -28,6 +28,9 @@ err = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+WaitOption = Annotated[float | None, typer.Option(
+    "--wait", min=0, help="Seconds to wait for an app another appforge process is building or "
+    "deploying (default: APPFORGE_LOCK_WAIT, 600).")]
 
 
 @app.callback()
@@ -62,12 +65,14 @@ def fail(exc: AppforgeError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def locked(settings: Any, slug: str) -> Any:
+def locked(settings: Any, slug: str, wait: float | None = None) -> Any:
+    """The app's lock, for a command; waits at most ``wait`` s (default: the settings')."""
     from appforge.spec import validate_slug
     from appforge.store.locks import app_lock
 
     validate_slug(slug)
-    return app_lock(settings.home, slug, lambda m: err.print(m, style="dim"))
+    return app_lock(settings.home, slug, lambda m: err.print(m, style="dim"),
+                    wait_s=settings.lock_wait if wait is None else wait)
 
 
 def log_to(as_json: bool) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from appforge.cli import JsonFlag, app, err, fail, load_settings, out
+from appforge.cli import JsonFlag, WaitOption, app, err, fail, load_settings, out
 from appforge.cli.progress import BuildProgress
 from appforge.errors import AppforgeError
 
@@ -31,11 +31,14 @@ def build(
         "larger ones get 413.")] = None,
     resume: Annotated[str | None, typer.Option(
         help="Go on with a build that stopped (its id is in the error's hint).")] = None,
+    wait: WaitOption = None,
 ) -> None:
     """Plan, write, test, package and deploy an app; print its URL."""
     from appforge.agent.run import build as run_build
 
     settings = load_settings()
+    if wait is not None:
+        settings = settings.model_copy(update={"lock_wait": wait})
     progress = BuildProgress(err if as_json else out)
     try:
         result = run_build(description, settings, on_event=progress, planner=planner,

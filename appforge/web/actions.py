@@ -48,7 +48,7 @@ def start_job(request: Request, slug: str, action: str, title: str, work: Any,
 def _locked(web: Any, slug: str, job: Job) -> Any:
     from appforge.store.locks import app_lock
 
-    return app_lock(web.settings.home, slug, job.say)
+    return app_lock(web.settings.home, slug, job.say, wait_s=web.settings.lock_wait)
 
 
 @router.post("/apps/{slug}/rollback")

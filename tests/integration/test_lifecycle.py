@@ -209,6 +209,19 @@ def test_two_builds_of_one_app_at_once_both_land_in_order(installation: Installa
     assert installation.get("jotter.localhost", "/healthz").status_code == 200
 
 
+def test_a_build_waits_for_a_busy_app_at_most_wait_seconds_and_names_the_holder(
+        installation: Installation, jotter: dict[str, Any]) -> None:
+    import os
+
+    from appforge.store.locks import app_lock
+
+    with app_lock(installation.settings.home, "jotter"):  # as a hung build would
+        busy = installation.run("build", "--app", "jotter", "--wait", "1", NOTES, check=False)
+    assert busy.returncode == 5, busy.stderr
+    assert "jotter is still busy after 1 s" in busy.stderr
+    assert f"process {os.getpid()}" in busy.stderr
+
+
 def test_custom_domains_and_conflicts(installation: Installation, jotter: dict[str, Any]) -> None:
     result = installation.run_json("build", "--app", "jotter", "--domain", "notes.example.com",
                                    "--domain", "Jotter.Example.org", NOTES)

@@ -1,8 +1,9 @@
 """The values blueprints render with: the spec, a readable palette, and normalised fields.
 
 Blueprints stay simple because the decisions are made here once: which text colour goes on the
-primary colour, whether a "dark" theme really has a dark background, and which whole-number
-bounds an integer field gets when the spec says ``min: 1.5``.
+primary colour, whether a "dark" theme really has a dark background, which whole-number bounds an
+integer field gets when the spec says ``min: 1.5``, and that a count, a price or a length is never
+negative when the spec gives no lower bound.
 """
 
 from __future__ import annotations
@@ -23,6 +24,19 @@ _INK = {"light": "#ffffff", "dark": "#0b1120"}
 #: Names a generated model's class body already uses: a field by one of these names gets a
 #: Python attribute with a trailing underscore and keeps its own name as the pydantic alias.
 _MODULE_NAMES = frozenset({"datetime", "decimal", "typing", "pydantic", "fields"})
+#: Words in a number field's name that say it counts, measures or prices something: such a field
+#: starts at 0 unless the spec says otherwise ("stock_count", "price", "frame_size_cm").
+#: Balances, amounts, temperatures, scores and coordinates may go below zero.
+_NEVER_NEGATIVE = frozenset({
+    "count", "number", "quantity", "qty", "stock", "units", "copies", "servings", "pages", "reps",
+    "sets", "calories", "guests", "seats", "rooms", "visits", "laps", "episodes", "chapters",
+    "attendees", "capacity", "population", "age", "streak", "times",
+    "seconds", "minutes", "hours", "days", "weeks", "months", "duration",
+    "price", "cost", "fee", "rent", "salary", "wage", "tip", "budget", "tax", "subtotal",
+    "deposit", "expense", "spend", "spent", "spending", "revenue", "income",
+    "weight", "height", "length", "width", "depth", "distance", "size", "volume", "speed",
+    "km", "miles", "kg", "lbs", "cm", "mm", "grams", "litres", "liters", "ml",
+})
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,9 @@ def entity_view(entity: Entity) -> EntityView:
 
 def field_view(field: EntityField) -> FieldView:
     low, high = field.min, field.max
+    numeric = (FieldType.integer, FieldType.decimal, FieldType.money)
+    if field.type in numeric and low is None and _NEVER_NEGATIVE & set(field.name.split("_")):
+        low = 0 if high is None or high >= 0 else None
     if field.type in (FieldType.integer, FieldType.rating):
         low = math.ceil(low) if low is not None else None
         high = math.floor(high) if high is not None else None

@@ -34,6 +34,12 @@ def _now() -> str:
 
 #: Free disk space the database file leaves for rollback journals (a delete needs a few pages).
 RESERVE_BYTES = 256 * 1024
+#: Ids are SQLite's 64-bit rowids; a larger number names no record (and SQLite cannot take it).
+MAX_ID = 2**63 - 1
+
+
+def _storable(item_id: int) -> bool:
+    return 0 < item_id <= MAX_ID
 
 
 def free_bytes(folder: Path) -> int | None:
@@ -120,6 +126,8 @@ class Database:
             ).fetchone()[0]
 
     def get(self, entity: EntityDef, item_id: int) -> dict[str, Any] | None:
+        if not _storable(item_id):
+            return None
         with self.connect() as conn:
             row = conn.execute(
                 f"SELECT * FROM {_quote(entity.table)} WHERE id = ?", (item_id,)
@@ -166,6 +174,8 @@ class Database:
         self, entity: EntityDef, item_id: int, values: dict[str, Any]
     ) -> dict[str, Any] | None:
         """Replace every field of a record; None when there is no such record."""
+        if not _storable(item_id):
+            return None
         assignments = ", ".join(f"{_quote(f.name)} = ?" for f in entity.fields)
         params = [_now(), *(f.to_db(values.get(f.name)) for f in entity.fields), item_id]
         with self.connect() as conn:
@@ -178,6 +188,8 @@ class Database:
         return self.get(entity, item_id)
 
     def delete(self, entity: EntityDef, item_id: int) -> bool:
+        if not _storable(item_id):
+            return False
         with self.connect() as conn:
             cursor = conn.execute(f"DELETE FROM {_quote(entity.table)} WHERE id = ?", (item_id,))
             return cursor.rowcount > 0

@@ -1,13 +1,17 @@
 """HTML forms: from posted strings to a validated record, and from pydantic errors to sentences.
 
 Forms validate with the same pydantic model as the JSON API, so both accept exactly the same
-records. What the user typed is kept as typed, to be shown again next to the messages.
+records: the posted text of a number is read as the number a JSON client would send (text that is
+no number stays text, and the model says what is wrong with it). What the user typed is kept as
+typed, to be shown again next to the messages.
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +20,7 @@ from pydantic import ValidationError
 from app.fields import EntityDef, FieldDef
 
 TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,30}")
 
 
 def posted_values(entity: EntityDef, form: Mapping[str, Any]) -> dict[str, str]:
@@ -35,11 +40,29 @@ def parse(entity: EntityDef, raw: dict[str, str]) -> tuple[dict[str, Any] | None
         if field.type == "boolean":
             data[field.name] = True if text.lower() in TRUE_WORDS else (text or False)
         elif text:
-            data[field.name] = text
+            data[field.name] = typed(field, text)
     try:
         return entity.model.model_validate(data).model_dump(by_alias=True), {}
     except ValidationError as exc:
         return None, messages(entity, exc)
+
+
+def typed(field: FieldDef, text: str) -> Any:
+    """``text`` as the value a JSON client would send for ``field``; itself when it is no number."""
+    if field.type in ("integer", "rating"):
+        return int(text) if _WHOLE_NUMBER.fullmatch(text) else text
+    if field.type == "decimal":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return number if math.isfinite(number) else text
+    if field.type == "money":
+        try:
+            return decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            return text
+    return text
 
 
 def form_values(entity: EntityDef, record: dict[str, Any]) -> dict[str, str]:
@@ -95,7 +118,8 @@ def _range(field: FieldDef) -> str:
 def message(field: FieldDef, error: Mapping[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    if kind in ("missing", "string_too_short"):
+    blank = kind == "string_pattern_mismatch" and field.type in ("text", "long_text")
+    if kind in ("missing", "string_too_short") or blank:
         return f"{field.label} is required."
     if kind == "string_too_long":
         return f"Use at most {ctx.get('max_length')} characters."

@@ -67,7 +67,7 @@ def sample(field: FieldDef, variant: int = 0) -> Any:
             value -= Decimal("0.01")
         if field.min is not None and value < Decimal(str(field.min)):
             value += Decimal("0.01")
-        return str(value)
+        return float(value)
     if kind == "boolean":
         return [True, False][variant]
     if kind == "date":
@@ -92,6 +92,8 @@ def form_data(entity: EntityDef, variant: int = 0) -> dict[str, str]:
         if field.type == "boolean":
             if value:
                 data[field.name] = "on"
+        elif field.type == "money":
+            data[field.name] = f"{value:.2f}"
         else:
             data[field.name] = str(value)
     return data
@@ -105,18 +107,23 @@ def same(field: FieldDef, got: Any, sent: Any) -> bool:
     return got == sent
 
 
+#: Beyond what SQLite stores in an integer (64 bits).
+HUGE = 2**63
+
+
 def bad_json_values(field: FieldDef) -> list[Any]:
+    """Values the OpenAPI document rules out for ``field``: each must be answered 422."""
     bad: list[Any] = {
-        "text": ["x" * 201],
-        "long_text": ["x" * 10_001],
-        "integer": ["abc", 1.5],
-        "rating": ["abc"],
-        "decimal": ["abc", "nan"],
-        "money": ["12.345", "abc"],
-        "boolean": ["maybe"],
-        "date": ["2024-13-45", "yesterday"],
-        "email": ["not-an-email", "a@b"],
-        "url": ["javascript:alert(1)", "example.com"],
+        "text": ["x" * 201, " " + "x" * 200, 7],
+        "long_text": ["x" * 10_001, ["a list"]],
+        "integer": ["abc", 1.5, "3", True, HUGE, -HUGE - 1],
+        "rating": ["abc", "3", True],
+        "decimal": ["abc", "2.5", False, 10**400],
+        "money": ["12.50", "abc", True, HUGE],
+        "boolean": ["maybe", 0, "true"],
+        "date": ["2024-13-45", "yesterday", 20240501, "2024-05-01T00:00:00"],
+        "email": ["not-an-email", "a@b", " someone@example.com"],
+        "url": ["javascript:alert(1)", "example.com", "http://[::1", "http://a b"],
         "phone": ["call me", "12"],
     }[field.type]
     if field.type in ("integer", "rating", "decimal", "money"):
@@ -124,9 +131,11 @@ def bad_json_values(field: FieldDef) -> list[Any]:
             bad.append(math.floor(field.min) - 1)
         if field.max is not None:
             bad.append(math.ceil(field.max) + 1)
-    if field.required and field.type in ("text", "long_text"):
-        bad.append("   ")
-    if field.required:
+    if field.type in ("text", "long_text", "email", "url", "phone"):
+        bad.append("")
+    if field.type in ("text", "long_text"):
+        bad += ["   ", "\u2003\n"]
+    if field.required or field.type == "boolean":
         bad.append(None)
     return bad
 
@@ -271,6 +280,89 @@ def test_api_rejects_a_bad_value(client: TestClient, entity: EntityDef, field: F
         patched = client.patch(f"{base}/{record['id']}", json={field.name: bad})
         assert patched.status_code == 422, (bad, patched.text)
     assert client.get(base).json() == [record]
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
+def test_api_ids_and_offsets_out_of_range_are_refused_not_crashed(
+    client: TestClient, entity: EntityDef
+) -> None:
+    base = f"/api/{entity.plural}"
+    for item_id in (0, -1, 2**53, 2**64, 10**30):
+        assert client.get(f"{base}/{item_id}").status_code == 422, item_id
+        assert client.put(f"{base}/{item_id}", json=payload(entity)).status_code == 422
+        assert client.delete(f"{base}/{item_id}").status_code == 422
+        # the pages answer for the same ids with "not found"
+        assert client.get(f"/{entity.plural}/{abs(item_id)}").status_code == 404
+    for offset in (-1, 2**53, 2**64):
+        assert client.get(base, params={"offset": offset}).status_code == 422, offset
+    assert client.get(base, params={"offset": 2**53 - 1}).json() == []
+    for limit in (0, 501, "ten"):
+        assert client.get(base, params={"limit": limit}).status_code == 422, limit
+
+
+@pytest.mark.parametrize(("entity", "field"), FIELDS, ids=[field_id(p) for p in FIELDS])
+def test_api_accepts_the_edges_the_document_states(
+    client: TestClient, entity: EntityDef, field: FieldDef
+) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"][f"{type_name(entity)}In"]
+    stated = schema["properties"][field.name]
+    stated = next((s for s in stated.get("anyOf", [stated]) if s.get("type") != "null"), stated)
+    edges = [stated[key] for key in ("minimum", "maximum") if key in stated]
+    base = f"/api/{entity.plural}"
+    for edge in edges:
+        response = client.post(base, json={**payload(entity), field.name: edge})
+        assert response.status_code == 201, (edge, response.text)
+    if field.type in ("integer", "rating"):
+        assert stated["type"] == "integer" and -(2**53) < stated["minimum"] <= stated["maximum"]
+        assert stated["maximum"] < 2**53
+        whole = client.post(base, json={**payload(entity), field.name: float(edges[0])})
+        assert whole.status_code == 201 and whole.json()[field.name] == edges[0]
+    if field.type == "money":
+        low = max(stated["minimum"], 0)
+        sent = client.post(base, json={**payload(entity), field.name: low + 0.5700000000000001})
+        assert sent.status_code == 201 and Decimal(str(sent.json()[field.name])) == Decimal(
+            str(low)
+        ) + Decimal("0.57")
+    if field.type in ("text", "long_text"):
+        padded = client.post(base, json={**payload(entity), field.name: "  Padded  "})
+        assert padded.json()[field.name] == "Padded"
+
+
+def type_name(entity: EntityDef) -> str:
+    return "".join(part.capitalize() for part in entity.name.split("_"))
+
+
+def test_openapi_states_every_answer_an_operation_gives(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for entity in ENTITIES:
+        listing, item = paths[f"/api/{entity.plural}"], paths[f"/api/{entity.plural}/{{item_id}}"]
+        assert {"201", "400", "413", "422", "507"} <= set(listing["post"]["responses"])
+        for method in ("put", "patch"):
+            assert {"200", "400", "404", "413", "422", "507"} <= set(item[method]["responses"])
+        assert {"204", "404", "422"} <= set(item["delete"]["responses"])
+        assert {"200", "404", "422"} <= set(item["get"]["responses"])
+
+
+def test_api_answers_head_and_options(client: TestClient) -> None:
+    entity = ENTITIES[0]
+    assert client.head("/").status_code == 200
+    assert client.head(f"/api/{entity.plural}").status_code == 200
+    listing = client.options(f"/api/{entity.plural}")
+    assert listing.status_code == 204
+    assert listing.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    item = client.options(f"/api/{entity.plural}/1")
+    assert item.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+    wrong = client.post(f"/api/{entity.plural}/1", json={})
+    assert wrong.status_code == 405 and wrong.headers["allow"] == item.headers["allow"]
+
+
+def test_a_body_that_is_not_json_text_is_400(client: TestClient) -> None:
+    entity = ENTITIES[0]
+    response = client.post(
+        f"/api/{entity.plural}", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "There was an error parsing the body"}
 
 
 @pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)

@@ -23,6 +23,27 @@ HEX_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 #: Column names every generated table already has.
 RESERVED_FIELDS = frozenset({"id", "created_at", "updated_at"})
+#: Terminal escape sequences (CSI, OSC, two-byte) and the other control characters (C0 but tab
+#: and newline, DEL, C1): text pasted from a terminal carries them, and they must reach neither a
+#: title, a README nor a log.
+_ESCAPE_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Top-level names reserved for documentation, tests and local networks (RFC 2606, 6761, 6762,
+#: and ICANN's .internal): no public CA certifies them and no registrar sells them.
+RESERVED_TLDS = ("localhost", "local", "internal", "test", "example", "invalid")
+
+
+def strip_controls(text: str, multiline: bool = True) -> tuple[str, int]:
+    """``text`` without escape sequences and control characters, and how many were removed.
+
+    Tabs and newlines stay in ``multiline`` text (``\\r\\n`` becomes ``\\n``); elsewhere they
+    become spaces."""
+    text = text.replace("\r\n", "\n")
+    cleaned = _CONTROL_RE.sub("", _ESCAPE_RE.sub("", text))
+    removed = len(text) - len(cleaned)
+    if not multiline:
+        cleaned = re.sub(r"[\t\n]+", " ", cleaned)
+    return cleaned, removed
 
 
 def validate_slug(slug: str) -> str:
@@ -60,6 +81,33 @@ def validate_domain(domain: str) -> str:
     if labels[-1].isdigit():
         raise InvalidDomain(f"invalid domain {domain!r}: an IP address is not a domain")
     return ascii_name
+
+
+def validate_custom_domain(domain: str, slug: str, base_domain: str = "localhost") -> str:
+    """A domain a person asked for an app: a valid host name (:func:`validate_domain`) that is
+    not this machine (``localhost``), not another app's own name (``<other>.<base domain>``) and
+    not under a reserved top-level name (``.local``, ``.internal``, ``.test``, ``.example``...)."""
+    name = validate_domain(domain)
+    own = f"{slug}.{base_domain}"
+    if name == own:
+        return name
+    if name == "localhost":
+        raise InvalidDomain(f"invalid domain {domain!r}: localhost is this machine, not an app",
+                            hint=f"leave --domain out: the app answers at {own}")
+    for parent in dict.fromkeys((base_domain, "localhost")):
+        if name.endswith("." + parent):
+            other = name[:-len(parent) - 1]
+            raise InvalidDomain(
+                f"invalid domain {domain!r}: names under {parent} are the apps' own "
+                f"({name} would be the app '{other}')",
+                hint=f"leave --domain out: this app answers at {own}")
+    tld = name.rsplit(".", 1)[-1]
+    if tld in RESERVED_TLDS:
+        raise InvalidDomain(
+            f"invalid domain {domain!r}: .{tld} is reserved (for local networks, tests or "
+            "documentation); no one can reach or certify it as a public name",
+            hint="use a domain you own, or leave --domain out for a local name")
+    return name
 
 
 class Kind(StrEnum):
@@ -238,6 +286,19 @@ class AppSpec(_Model):
     #: A custom domain; when empty the app answers at ``<slug>.<base domain>``.
     domain: str | None = None
     language: str = "en"
+
+    @field_validator("name", "title", "tagline", "call_to_action", mode="before")
+    @classmethod
+    def _one_line(cls, value: object) -> object:
+        """Whatever wrote the plan (a person, a rule, a model), no control character reaches a
+        page, a README or a log."""
+        return strip_controls(value, multiline=False)[0].strip() if isinstance(value, str) \
+            else value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return strip_controls(value)[0] if isinstance(value, str) else value
 
     @field_validator("slug")
     @classmethod

@@ -56,7 +56,8 @@ def _spec(state: BuildState) -> AppSpec:
 @timed("plan")
 def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.agent.planners import get_planner
-    from appforge.spec import validate_domain, validate_slug
+    from appforge.errors import InvalidDomain
+    from appforge.spec import validate_custom_domain, validate_slug
 
     settings, store = runtime.context.settings, runtime.context.store
     if state.get("given_spec"):
@@ -71,7 +72,14 @@ def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
             _say("plan")(note)
     if state.get("app"):
         spec = spec.model_copy(update={"slug": validate_slug(state["app"])})
-    asked = [validate_domain(d) for d in state.get("domains") or []]
+    asked = [validate_custom_domain(d, spec.slug, settings.base_domain)
+             for d in state.get("domains") or []]
+    if spec.domain and not asked:  # a domain the planner read in the description
+        try:
+            validate_custom_domain(spec.domain, spec.slug, settings.base_domain)
+        except InvalidDomain as exc:
+            _say("plan")(f"not using {spec.domain} from the description: {exc}")
+            spec = spec.model_copy(update={"domain": None})
     if asked:
         spec = spec.model_copy(update={"domain": asked[0]})
     existing = store.domains(spec.slug) if not asked else []

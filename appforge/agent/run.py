@@ -61,6 +61,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     ``spec``: an already approved plan (an AppSpec as a dict): nothing is planned.
     """
     from appforge.sandbox.hardening import Limits
+    from appforge.spec import strip_controls
 
     limits = {k: v for k, v in (limits or {}).items() if v is not None}
     Limits.resolve(settings, **limits)  # a bad limit fails before anything is done
@@ -72,6 +73,10 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     ctx.docker  # no engine: fail now, before anything is planned or written
     settings.home.mkdir(parents=True, exist_ok=True)
     say = on_event or (lambda _e: None)
+    description, removed = strip_controls(description or "")
+    if removed:
+        say({"stage": "plan", "message": f"removed {removed} control character(s) (terminal "
+             "escapes, bells) from the description"})
     setup = _prepare_machine(ctx, say)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
     thread = resume or f"build-{uuid.uuid4().hex[:12]}"

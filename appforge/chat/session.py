@@ -105,9 +105,15 @@ class ChatSession:
 
         from appforge.chat.graph import answer_of, message
 
-        text = (text or "").strip()
+        from appforge.spec import strip_controls
+
+        text, removed = strip_controls(text or "")
+        text = text.strip()
         if not text:
             raise InvalidInput("the message is empty: describe the app or the change you want")
+        if removed and on_event:
+            on_event({"stage": "plan", "message": f"removed {removed} control character(s) "
+                      "(terminal escapes, bells) from the message"})
         with self._graph() as graph:
             self._follow_live(graph)
             if graph.get_state(self._config).interrupts:

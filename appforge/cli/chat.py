@@ -133,7 +133,9 @@ class _Chat:
     # Turns ------------------------------------------------------------------------------------
     def _send(self, text: str) -> None:
         if not self.tty and not self.as_json:
-            self.console.print(f"[bold cyan]you ›[/] {text}", highlight=False)
+            from rich.markup import escape
+
+            self.console.print(f"[bold cyan]you ›[/] {escape(text)}", highlight=False)
         progress = self.progress(self.console)
         try:
             reply = self.session.send(text, on_event=progress)

@@ -6,6 +6,7 @@ the proxy comes back with every route, two builds of one app never corrupt it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -198,7 +199,6 @@ def test_two_builds_of_one_app_at_once_both_land_in_order(installation: Installa
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    import json
 
     versions = sorted(json.loads(o.strip().splitlines()[-1])["version"] for o, _ in outs)
     assert versions[1] == versions[0] + 1
@@ -235,11 +235,26 @@ def test_custom_domains_and_conflicts(installation: Installation, jotter: dict[s
     assert "notes.example.com is already used by app 'jotter'" in clash.stderr
     bad = installation.run("build", "--domain", "*.example.com", "a todo list", check=False)
     assert bad.returncode == 2 and "invalid domain" in bad.stderr
+    for reserved, why in (("localhost", "localhost is this machine"),
+                          ("sprout.localhost", "would be the app 'sprout'"),
+                          ("shop.test", ".test is reserved"), ("intranet.internal", "reserved"),
+                          ("printer.local", "reserved"), ("10.0.0.7", "an IP address")):
+        refused = installation.run("build", "--app", "jotter", "--domain", reserved, NOTES,
+                                   check=False)
+        assert refused.returncode == 2 and why in refused.stderr, refused.stderr
+    assert installation.get("notes.example.com", "/healthz").status_code == 200  # untouched
 
 
 def test_destroy_keep_data_then_rebuild_finds_the_data(installation: Installation) -> None:
     description = "A reading list called Shelf. Each book has a title and an author."
-    installation.run_json("build", description)
+    # pasted from a terminal: colour escapes and a bell go, with a notice
+    pasted = description.replace("Shelf", "\x1b[1mShelf\x1b[0m\x07")
+    built = installation.run("build", "--json", pasted)
+    assert "removed 9 control character(s)" in built.stderr
+    shown = installation.run_json("show", "shelf")
+    assert shown["title"].startswith("Shelf") and "\x1b" not in json.dumps(shown)
+    readme = Path(shown["versions"][-1]["workspace"]) / "README.md"
+    assert "\x1b" not in readme.read_text() and "\x07" not in readme.read_text()
     base = f"http://127.0.0.1:{installation.settings.http_port}"
     with httpx.Client(base_url=base, headers={"Host": "shelf.localhost"}, timeout=10) as http:
         assert http.post("/api/books", json={"title": "Dune", "author": "Herbert"}).status_code \

@@ -81,3 +81,40 @@ def test_custom_apps_carry_a_file_plan_inside_the_app() -> None:
     for bad in ["/etc/passwd", "../x.py", "app/../../x", "a\\b"]:
         with pytest.raises(ValidationError, match="must be relative"):
             PlannedFile(path=bad)
+
+
+def test_control_characters_and_terminal_escapes_are_stripped_and_counted() -> None:
+    from appforge.spec import strip_controls
+
+    text = "A \x1b[31mred\x1b[0m tracker\x07 for\r\nplants\tand\x00 pots\x9b \x1b]0;title\x07!"
+    cleaned, removed = strip_controls(text)
+    assert cleaned == "A red tracker for\nplants\tand pots !"
+    assert removed == 22
+    assert strip_controls("two\nlines\tand tab", multiline=False) == ("two lines and tab", 0)
+    spec = AppSpec(name="Notes", slug="notes", kind="landing", title="Notes\x1b[2J\x07\n",
+                   description="a\x07b\nc")
+    assert spec.title == "Notes" and spec.description == "ab\nc"
+
+
+@pytest.mark.parametrize("domain, why", [
+    ("localhost", "localhost is this machine"),
+    ("other.localhost", "would be the app 'other'"),
+    ("shop.test", ".test is reserved"), ("a.local", ".local is reserved"),
+    ("b.internal", ".internal is reserved"), ("c.example", ".example is reserved"),
+    ("192.168.1.4", "an IP address"), ("*.example.com", "invalid domain"),
+])
+def test_reserved_and_local_names_are_refused_as_custom_domains(domain: str, why: str) -> None:
+    from appforge.errors import InvalidDomain
+    from appforge.spec import validate_custom_domain
+
+    with pytest.raises(InvalidDomain) as info:
+        validate_custom_domain(domain, "sprout")
+    assert why in str(info.value)
+
+
+def test_an_apps_own_local_name_and_public_names_are_accepted() -> None:
+    from appforge.spec import validate_custom_domain
+
+    assert validate_custom_domain("Sprout.localhost", "sprout") == "sprout.localhost"
+    assert validate_custom_domain("plants.example.com", "sprout") == "plants.example.com"
+    assert validate_custom_domain("shop.apps.test", "shop", "apps.test") == "shop.apps.test"

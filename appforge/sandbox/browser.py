@@ -33,7 +33,7 @@ from appforge.sandbox.base_images import (
     Progress,
 )
 from appforge.sandbox.build import build_image
-from appforge.sandbox.containers import APP_PORT, app_labels, network_name
+from appforge.sandbox.containers import APP_PORT, app_labels, container_name, network_name
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits, hardened_run_kwargs
 
@@ -239,6 +239,11 @@ def take_screenshot(client: docker.DockerClient, settings: Settings, slug: str, 
     return out_path
 
 
+def screenshot_container_name(settings: Settings, slug: str, version: int) -> str:
+    """``<instance>-<slug>-v<N>-screenshot``: whose it is and what for, at a glance."""
+    return f"{container_name(settings, slug, version)}-screenshot"
+
+
 def _shoot(client: docker.DockerClient, settings: Settings, image: str, network: str, slug: str,
            version: int, url: str, width: int, height: int) -> bytes:
     """Run the browser container once; return the PNG bytes it printed."""
@@ -247,11 +252,16 @@ def _shoot(client: docker.DockerClient, settings: Settings, image: str, network:
     run = hardened_run_kwargs(settings, Limits.resolve(settings, **BROWSER_LIMITS))
     run["tmpfs"] = {"/tmp": "rw,noexec,nosuid,nodev,size=256m"}  # profile, cache, the PNG
     labels = {**app_labels(settings, slug, "screenshot"), f"{LABEL}.version": str(version)}
+    name = screenshot_container_name(settings, slug, version)
+    try:
+        client.containers.get(name).remove(force=True)  # left by a screenshot that was killed
+    except DockerException:
+        pass
     try:
         container = client.containers.run(
             image, ["python3", "-c", _SHOOT, url, str(width), str(height),
                     str(CHROMIUM_TIMEOUT)],
-            detach=True, network=network, labels=labels, shm_size="256m", **run)
+            detach=True, name=name, network=network, labels=labels, shm_size="256m", **run)
     except DockerException as exc:
         raise ScreenshotFailed(f"could not start the browser container for {slug}: "
                                f"{_first_line(exc)}") from None

@@ -192,7 +192,8 @@ def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
     each with what it is.
 
     Those are the versions other than ``current`` (started by a deploy that was killed before it
-    switched the route) and test runs (their build is gone). Screenshots are left alone.
+    switched the route), test runs (their build is gone) and screenshots that have ended (their
+    process, which removes them, was killed); a running screenshot is left to finish.
     """
     stray = []
     for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
@@ -201,6 +202,8 @@ def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
             stray.append((c, f"the tests of v{version}, whose build is gone"))
         elif role == "app" and version != str(current):
             stray.append((c, f"v{version}, never routed"))
+        elif role == "screenshot" and c.status in ("exited", "dead", "created"):
+            stray.append((c, f"a screenshot of v{version} whose process is gone"))
     return stray
 
 

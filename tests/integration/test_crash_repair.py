@@ -19,7 +19,13 @@ from typing import Any
 
 import pytest
 
-from appforge.sandbox.containers import app_filter, labels_of_test_run, name_of_test_run
+from appforge.sandbox.browser import screenshot_container_name
+from appforge.sandbox.containers import (
+    app_filter,
+    app_labels,
+    labels_of_test_run,
+    name_of_test_run,
+)
 from appforge.store.locks import app_lock
 from tests.integration.conftest import Installation
 
@@ -77,6 +83,12 @@ def test_kill_9_mid_deploy_is_repaired_by_up(installation: Installation, docker_
         settings.python_base_image, ["sleep", "600"], detach=True,
         name=name_of_test_run(settings, "plover", 2),
         labels=labels_of_test_run(settings, "plover", 2))
+    # and a screenshot whose process was killed (the container ended; nobody removes it)
+    docker_client.containers.run(
+        settings.python_base_image, ["true"], detach=True,
+        name=screenshot_container_name(settings, "plover", 1),
+        labels={**app_labels(settings, "plover", "screenshot"), "io.appforge.version": "1"},
+    ).wait()
 
     # while a process holds the app's lock (a build under way), up leaves the app alone
     with app_lock(settings.home, "plover"):
@@ -90,6 +102,8 @@ def test_kill_9_mid_deploy_is_repaired_by_up(installation: Installation, docker_
     assert sorted(repaired) == sorted([
         f"plover: removed {stray} (v2, never routed)",
         f"plover: removed {instance}-plover-v2-test (the tests of v2, whose build is gone)",
+        f"plover: removed {instance}-plover-v1-screenshot (a screenshot of v1 whose process is "
+        "gone)",
         "plover: v2 marked failed: the build stopped (appforge was killed?)"])
     assert _containers(docker_client, installation) == {f"{instance}-plover-v1"}
     assert _serves_the_old_version(installation)

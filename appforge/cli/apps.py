@@ -12,19 +12,26 @@ import typer
 from appforge.cli import JsonFlag, app, fail, load_settings, locked, log_to, out
 from appforge.errors import AppforgeError
 
+#: Dashboard tones -> terminal colours.
+COLOURS = {"ok": "green", "warn": "yellow", "bad": "red", "off": "dim"}
+
 
 @app.command("list")
 def list_apps(as_json: JsonFlag = False) -> None:
-    """List the apps appforge built, with their status, version and URL."""
+    """List the apps appforge built: the status they should have, what the engine says they
+    are doing (live), version and URL."""
     from rich.table import Table
 
     from appforge.store import Store
+    from appforge.tools.apps import live_states
 
-    apps = Store(load_settings().db_path).list_apps()
+    settings = load_settings()
+    apps = Store(settings.db_path).list_apps()
+    live = live_states(settings, apps) if apps else {}
     if as_json:
         print(json.dumps([{"slug": a.slug, "title": a.title, "kind": a.kind,
                            "version": a.current_version, "status": a.status, "url": a.url,
-                           "host": a.host} for a in apps]))
+                           "host": a.host, "live": live[a.slug]} for a in apps]))
         return
     if not apps:
         out.print('No apps yet. Try: appforge build "a todo list"')
@@ -35,16 +42,26 @@ def list_apps(as_json: JsonFlag = False) -> None:
     # Only the title may be shortened to fit the terminal; the URL is what people copy.
     table = Table(box=None)
     for header, values in (("slug", [a.slug for a in apps]), ("status", [a.status for a in apps]),
+                           ("live", [live[a.slug]["live"] for a in apps]),
                            ("version", ["v999"]), ("url", [a.url or "-" for a in apps]),
                            ("kind", [a.kind for a in apps])):
         table.add_column(header, no_wrap=True, min_width=width(values, header))
     table.add_column("title", overflow="ellipsis", no_wrap=True)
     for a in apps:
         colour = {"running": "green", "failed": "red"}.get(a.status, "yellow")
+        now = live[a.slug]
         table.add_row(a.slug, f"[{colour}]{a.status}[/]",
+                      f"[{COLOURS[now['tone']]}]{now['live']}[/]",
                       f"v{a.current_version}" if a.current_version else "-", a.url or "-",
                       a.kind, a.title)
     out.print(table)
+    for a in apps:  # an app that should serve and does not: say so, and where to look
+        if live[a.slug]["attention"]:
+            out.print(f"[bold red]![/] {a.slug}: {live[a.slug]['summary']} (`appforge show "
+                      f"{a.slug}`, `appforge logs {a.slug}`)", highlight=False)
+    unknown = [now["reason"] for now in live.values() if now["live"] == "unknown"]
+    if unknown:
+        out.print(f"[dim]live state unknown: {unknown[0]}[/]", highlight=False)
 
 
 @app.command()
@@ -65,6 +82,19 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
         return
     out.print(f"[bold]{info['title']}[/] ({info['slug']}, {info['kind']}): {info['status']}",
               highlight=False)
+    now = info["live"]
+    out.print(f"  [{COLOURS[now['tone']]}]{now['summary']}[/]", highlight=False)
+    if now["restarts"] or now["exit_code"] is not None:
+        facts = [f"restarts {now['restarts']}"]
+        if now["exit_code"] is not None:
+            facts.append(f"last exit code {now['exit_code']}"
+                         + (" (killed for memory)" if now["oom_killed"] else ""))
+        elif now["oom_killed"]:
+            facts.append("last exit: killed for memory")
+        if now["started_at"]:
+            facts.append("last started " + time.strftime("%Y-%m-%d %H:%M:%S",
+                                                         time.localtime(now["started_at"])))
+        out.print(f"  {', '.join(facts)}", highlight=False)
     out.print(f"  domains: {', '.join(info['domains'])}   url: {info['url'] or '-'}",
               highlight=False)
     lim = info["limits"]
@@ -83,6 +113,11 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
                       f"{v['timings'].get('total', 0):.1f}",
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(v["created_at"])))
     out.print(table)
+    if now["logs"]:
+        out.print(f"last log lines of {c['name'] if c else 'the container'} ({now['live']}):",
+                  highlight=False)
+        for line in now["logs"].rstrip().splitlines():
+            out.print(f"  {line}", highlight=False, markup=False)
 
 
 @app.command()

@@ -276,7 +276,10 @@ def _restore(client: docker.DockerClient, settings: Settings, store: Store, app:
         return False
     name = containers.container_name(settings, app.slug, app.current_version)
     try:
-        if client.containers.get(name).status == "running":
+        # "restarting": the engine brings it back itself (unless-stopped, with its backoff); a
+        # new container would fail the same way, be removed, and hide the crash loop that
+        # `list` and `show` report.
+        if client.containers.get(name).status in ("running", "restarting"):
             return False
     except NotFound:
         pass
@@ -289,14 +292,55 @@ def _restore(client: docker.DockerClient, settings: Settings, store: Store, app:
     return True
 
 
-def show(settings: Settings, slug: str) -> dict[str, Any]:
-    """Everything about an app: versions, status, domains, container health and limits."""
-    from docker.errors import DockerException, NotFound
+#: Seconds ``list`` and ``show`` wait for the engine before saying the live state is unknown.
+LIVE_TIMEOUT = 10
+
+
+def live_states(settings: Settings, apps: list[AppRecord]) -> dict[str, dict[str, Any]]:
+    """Each app's live state beside its intended status (``sandbox/live_state.py``): what its
+    current version's container is doing, from the engine. Never raises: ``unknown`` for every
+    app when the engine does not answer."""
+    return live_of(_engine_or_none(settings), settings, apps)
+
+
+def live_of(client: docker.DockerClient | None, settings: Settings,
+            apps: list[AppRecord]) -> dict[str, dict[str, Any]]:
+    """:func:`live_states` through a client already made (None: the engine did not answer)."""
+    from appforge.sandbox import live_state
+
+    found = {}
+    for app in apps:
+        if app.current_version is None:
+            live = live_state.classify(None)
+            live["reason"] = "never deployed"
+        elif client is None:
+            live = live_state.unknown("the Docker engine is not reachable")
+        else:
+            live = live_state.read(client, containers.container_name(
+                settings, app.slug, app.current_version))
+        found[app.slug] = live_state.beside(live, app.status)
+    return found
+
+
+def _engine_or_none(settings: Settings) -> docker.DockerClient | None:
+    from docker.errors import DockerException
 
     from appforge.sandbox.engine import connect
 
+    try:
+        return connect(settings, timeout=LIVE_TIMEOUT)
+    except (AppforgeError, DockerException, OSError):
+        return None
+
+
+def show(settings: Settings, slug: str) -> dict[str, Any]:
+    """Everything about an app: versions, status, domains, container health and limits, and
+    its live state from the engine beside the intended status (``live``)."""
+    from docker.errors import DockerException, NotFound
+
     store = Store(settings.db_path)
     app = store.get_app(slug)
+    client = _engine_or_none(settings)
     info: dict[str, Any] = {
         "slug": app.slug, "title": app.title, "kind": app.kind, "status": app.status,
         "url": app.url, "domains": store.domains(slug), "current_version": app.current_version,
@@ -308,13 +352,13 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
         "deployments": store.deployments(slug, limit=20),
         "limits": Limits.of_app(settings, app).__dict__,
         "container": None,
+        "live": live_of(client, settings, [app])[slug],
     }
-    if app.current_version is None:
+    if app.current_version is None or client is None:
         return info
     try:
-        client = connect(settings, timeout=10)
         c = client.containers.get(containers.container_name(settings, slug, app.current_version))
-    except (AppforgeError, NotFound, DockerException):
+    except (NotFound, DockerException):
         return info
     host = c.attrs["HostConfig"]
     state = c.attrs["State"]

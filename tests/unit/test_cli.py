@@ -74,3 +74,31 @@ def test_an_invalid_setting_is_named_without_a_traceback(tmp_path: Path) -> None
                           text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert "APPFORGE_IMAGE_BACKEND" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_list_and_show_say_the_live_state_is_unknown_without_an_engine(tmp_path: Path) -> None:
+    from appforge.config import Settings
+    from appforge.store import Store
+
+    store = Store(Settings(home=tmp_path, instance="afcli").db_path)
+    store.upsert_app("jotter", "jotter", "Jotter", "crud", "jotter.localhost")
+    record = store.new_version("jotter", "notes", {}, tmp_path / "apps")
+    store.set_app_state("jotter", status="running", url="http://jotter.localhost",
+                        current_version=record.version)
+    env = appforge_env(tmp_path, "afcli", 18999) | {
+        "APPFORGE_DOCKER_HOST": "unix:///nonexistent/docker.sock", "COLUMNS": "200"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "appforge.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    (row,) = json.loads(run("list", "--json").stdout)
+    assert (row["status"], row["live"]["live"]) == ("running", "unknown")
+    assert "unknown" in run("list").stdout
+    assert "live state unknown: the Docker engine is not reachable" in run("list").stdout
+    shown = json.loads(run("show", "jotter", "--json").stdout)
+    assert shown["live"]["summary"] == \
+        "running (intended) / unknown (live): the Docker engine is not reachable"
+    assert "running (intended) / unknown (live)" in run("show", "jotter").stdout

@@ -1,8 +1,8 @@
-"""What the Docker engine says about the apps right now: health, resource use, log lines.
+"""What the Docker engine says about the apps right now: live state, resource use, log lines.
 
 Pages must render without an engine (it may be stopped, or this may be a review machine), so
-every function here answers ``None`` or an explanation instead of raising when the engine is
-not reachable. The list page asks the engine once for all of the installation's containers.
+every function here answers ``None``, ``unknown`` or an explanation instead of raising when the
+engine is not reachable. The list page connects to the engine once for all of the apps.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import docker
 
     from appforge.config import Settings
+    from appforge.store import AppRecord
 
 ENGINE_TIMEOUT = 5
 
@@ -32,42 +33,13 @@ def engine(settings: Settings) -> docker.DockerClient | None:
         return None
 
 
-def states(settings: Settings) -> dict[str, dict[str, str]] | None:
-    """Container name -> {"state", "health"} for this installation; None without an engine."""
-    from docker.errors import DockerException
-    from requests.exceptions import RequestException
+def app_states(settings: Settings, apps: list[AppRecord]) -> dict[str, dict[str, Any]]:
+    """Each app's live state beside its intended status (``sandbox/live_state.py``: running,
+    starting, unhealthy, restarting, crash-looping, out-of-memory, stopped, missing, or unknown
+    without an engine), with its tone and summary; one engine connection for all of them."""
+    from appforge.tools.apps import live_of
 
-    client = engine(settings)
-    if client is None:
-        return None
-    try:
-        found = client.containers.list(
-            all=True, filters={"label": f"io.appforge.instance={settings.instance}"})
-    except (DockerException, RequestException):
-        return None
-    return {c.name: _state(c.attrs) for c in found}
-
-
-def _state(attrs: dict[str, Any]) -> dict[str, str]:
-    state = attrs.get("State") or {}
-    return {"state": state.get("Status", "unknown"),
-            "health": (state.get("Health") or {}).get("Status", "none")}
-
-
-def health_of(table: dict[str, dict[str, str]] | None, settings: Settings, slug: str,
-              version: int | None) -> str:
-    """A word or two for the list: healthy, unhealthy, starting, running (no healthcheck),
-    stopped, no container, or unknown (no engine)."""
-    if table is None:
-        return "unknown"
-    if version is None:
-        return "no container"
-    found = table.get(container_name(settings, slug, version))
-    if found is None:
-        return "no container"
-    if found["state"] != "running":
-        return "stopped"
-    return found["health"] if found["health"] != "none" else "running"
+    return live_of(engine(settings), settings, apps)
 
 
 def stats(settings: Settings, slug: str, version: int | None) -> dict[str, Any]:

@@ -78,10 +78,12 @@ def pick_version(store: Store, app: AppRecord, number: int | None) -> VersionRec
 
 
 def app_rows(settings: Settings, store: Store) -> list[dict[str, Any]]:
-    """One row per app for the list: status, health, domains, version, last build, thumbnail."""
-    table = live.states(settings)
+    """One row per app for the list: intended status, live state, domains, version, last build,
+    thumbnail."""
+    apps = store.list_apps()
+    states = live.app_states(settings, apps)
     rows = []
-    for app in store.list_apps():
+    for app in apps:
         versions = store.list_versions(app.slug)
         current = next((v for v in versions if v.version == app.current_version),
                        versions[-1] if versions else None)
@@ -89,21 +91,13 @@ def app_rows(settings: Settings, store: Store) -> list[dict[str, Any]]:
         rows.append({
             "app": with_live_title(store, app, versions), "versions": len(versions),
             "current": current,
-            "health": health_label(live.health_of(table, settings, app.slug,
-                                                  app.current_version), app.status),
+            "live": states[app.slug],
             "domains": [(host, settings.url_for(host)) for host in domains],
             "last_build": max((v.created_at for v in versions), default=None),
             "thumb": current is not None and screenshot_path(current, thumb=True) is not None,
             "test_summary": current.test_summary if current else "",
         })
     return rows
-
-
-def health_label(health: str, status: str) -> str:
-    """A stopped app's container is meant to be stopped: say 'stopped', not 'unhealthy'."""
-    if status == "stopped" and health in ("no container", "stopped"):
-        return "stopped"
-    return health
 
 
 def app_detail(settings: Settings, store: Store, slug: str) -> dict[str, Any]:

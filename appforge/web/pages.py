@@ -46,7 +46,7 @@ def app_page(request: Request, slug: str, tab: str, template: str,
 def index(request: Request) -> Response:
     web = _web(request)
     rows = model.app_rows(web.settings, web.store)
-    engine_down = bool(rows) and all(r["health"] == "unknown" for r in rows)
+    engine_down = bool(rows) and all(r["live"]["live"] == "unknown" for r in rows)
     return page(request, "index.html", {"rows": rows, "engine_down": engine_down,
                                         "job": _job(request)})
 
@@ -55,13 +55,11 @@ def index(request: Request) -> Response:
 def overview(request: Request, slug: str) -> Response:
     web = _web(request)
     app = model.find_app(web.store, slug)
-    health = model.health_label(
-        live.health_of(live.states(web.settings), web.settings, slug, app.current_version),
-        app.status)
+    now = live.app_states(web.settings, [app])[slug]
     from appforge.backups import list_backups
 
     return app_page(request, slug, "overview", "overview.html",
-                    {"health": health, "backups": list_backups(web.settings, slug)})
+                    {"live": now, "backups": list_backups(web.settings, slug)})
 
 
 @router.get("/apps/{slug}/versions")

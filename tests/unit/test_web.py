@@ -124,7 +124,7 @@ def test_list_shows_every_app_with_status_health_domain_version_and_build_time(
     card = card[:card.index("</li>")]
     assert "running" in card and "v2" in card and "of 2" in card
     assert "ago" in card or "just now" in card  # the last build time, relative
-    assert "unknown" in card  # health: the engine is not reachable, and the page still renders
+    assert 'data-live="unknown"' in card  # the engine is not reachable; the page still renders
     assert "Docker engine is not answering" in html
 
 
@@ -141,6 +141,12 @@ def test_app_page_shows_overview_versions_with_stage_timings_and_the_plan(
     assert "waves at sunrise" in plan  # the video's prompt, in the assets table
     crud = client.get("/apps/sprout/plan").text
     assert "days_between_waterings" in crud and "/api/plants" in crud
+
+
+def test_app_page_shows_the_intended_status_beside_the_live_state(client: TestClient) -> None:
+    page = client.get(f"/apps/{SLUG}").text
+    assert 'data-live="unknown"' in page and "running (intended)" in page
+    assert "the Docker engine is not reachable" in page  # why the live state is unknown
 
 
 def test_after_a_rollback_the_app_is_called_by_its_live_versions_title(

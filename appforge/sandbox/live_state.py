@@ -7,10 +7,10 @@ the engine's recent ``die``/``oom`` events for it and returns one word and the f
 
 - ``missing``: there is no container for the version.
 - ``crash-looping``: at least :data:`LOOP_EXITS` (3) exits within the last :data:`WINDOW`
-  (5 minutes) in the engine's events, or, when the events no longer hold them (the engine keeps
-  only its last 256 events, about 90 s on a busy machine), the engine is waiting to start it again
-  after it was restarted at least 3 times and its last run lasted under :data:`GOOD_RUN` (10 s,
-  the run the engine needs before it resets its backoff).
+  (5 minutes) in the engine's events and it has not run :data:`GOOD_RUN` (10 s) since, the run
+  after which the engine resets its backoff; or, when the events no longer hold them (the engine
+  keeps only its last 256 events, about 90 s on a busy machine), the engine is waiting to start it
+  again after at least 3 restarts and a last run shorter than 10 s.
 - ``out-of-memory``: the kernel killed it for memory within the window (an ``oom`` event, or
   ``State.OOMKilled`` with an exit in the window), or it is down after such a kill. The engine
   keeps ``OOMKilled`` on the state while the container runs again, until an exit that is not one.
@@ -71,8 +71,10 @@ def classify(attrs: dict[str, Any] | None, events: Iterable[dict[str, Any]] = ()
              "oom_killed": bool(state.get("OOMKilled")) or bool(ooms),
              "started_at": started, "finished_at": finished, "exits_recent": len(dies),
              "status": state.get("Status"), "health": health}
-    if len(dies) >= LOOP_EXITS or (waiting and restarts >= LOOP_EXITS and last_run is not None
-                                   and last_run < GOOD_RUN):
+    # Once it has run 10 s the engine resets its backoff, and so do we: the loop is over.
+    settled = running and started is not None and now - started >= GOOD_RUN
+    if (len(dies) >= LOOP_EXITS and not settled) or (
+            waiting and restarts >= LOOP_EXITS and last_run is not None and last_run < GOOD_RUN):
         if len(dies) >= LOOP_EXITS:
             span = now - _event_time(dies[0])
             why = f"exited {len(dies)} times in {_span(span)}"
@@ -111,6 +113,9 @@ def classify(attrs: dict[str, Any] | None, events: Iterable[dict[str, Any]] = ()
     if health == "starting":
         return _result("starting", "its healthcheck has not passed yet", **facts)
     why = f"restarted {restarts} time{'s' if restarts != 1 else ''}" if restarts else ""
+    if len(dies) >= LOOP_EXITS:
+        why += f"; up {_span(now - (started or now))} after a crash loop ({len(dies)} exits " \
+               f"in {_span(WINDOW)})"
     return _result("running", why, **facts)
 
 

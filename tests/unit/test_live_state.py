@@ -75,6 +75,14 @@ def test_three_exits_in_the_events_are_a_crash_loop_even_while_it_runs_for_a_mom
                                          "times in 2 min, last exit code 1")
 
 
+def test_a_crash_loop_is_over_once_the_app_has_run_ten_seconds() -> None:
+    events = [_event("die", 110, 1), _event("die", 50, 1), _event("die", 31, 1)]
+    attrs = _attrs("running", restarts=4, started_ago=30, finished_ago=31)
+    live = classify(attrs, events, NOW)
+    assert live["live"] == "running" and live["exit_code"] == 1
+    assert live["reason"] == "restarted 4 times; up 30 s after a crash loop (3 exits in 5 min)"
+
+
 def test_an_app_killed_for_memory_on_every_start_is_a_crash_loop_that_says_so() -> None:
     attrs = _attrs("restarting", restarts=12, exit_code=137, oom=True, started_ago=15.2,
                    finished_ago=13.0, health=None)

@@ -159,12 +159,29 @@ def wait_healthy(container: Container, timeout: float) -> float:
         time.sleep(0.1)
     container.reload()
     state = container.attrs["State"]
+    if state.get("OOMKilled"):
+        raise out_of_memory(container)
     why = (f"it exited with code {state.get('ExitCode')}" if state.get("Status") != "running"
            else f"it did not pass its healthcheck within {timeout:.0f} s")
     raise UnhealthyDeployment(
         f"{container.name} never turned healthy: {why}",
         detail=last_log_lines(container),
     )
+
+
+def out_of_memory(container: Container) -> UnhealthyDeployment:
+    """The error for a version the kernel killed for memory: its limit, how far it got, its last
+    log lines, and what to try."""
+    limit = container.attrs["HostConfig"].get("Memory") or 0
+    slug = container.labels.get(f"{LABEL}.app", "SLUG")
+    mib = max(1, limit // 2**20)
+    suggestion = f"{max(64, 2 ** (mib * 2 - 1).bit_length())}m"
+    return UnhealthyDeployment(
+        f"{container.name} ran out of memory: the kernel killed it when it reached its "
+        f"{mib} MiB limit, before it turned healthy",
+        detail=last_log_lines(container),
+        hint=f"give it more memory: `appforge build --app {slug} --memory {suggestion}` (the "
+             "last working version keeps serving meanwhile)")
 
 
 def _health_command(container: Container) -> list[str] | None:

@@ -278,9 +278,16 @@ def test_per_app_limits_apply_to_every_version(installation: Installation,
         again.stdout
     info = installation.run_json("show", "streak")
     assert info["versions"][1]["test_summary"] == info["versions"][0]["test_summary"] != ""
-    assert info["limits"] == {"memory": "192m", "cpus": 0.5, "pids": 96}
+    assert info["limits"] == {"memory": "192m", "cpus": 0.5, "pids": 96, "body": "1m"}
     host = docker_client.containers.get(info["container"]["name"]).attrs["HostConfig"]
     assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (192 * 2**20, 5 * 10**8, 96)
     kinds = [(d["kind"], d["result"], d["version"]) for d in info["deployments"]]
     assert kinds[:2] == [("deploy", "serving", 2), ("deploy", "serving", 1)]
+    # too little memory to start: the error says so, with the limit and what to try
+    starved = installation.run("build", "--app", "streak", "--memory", "32m", description,
+                               check=False)
+    assert starved.returncode != 0
+    assert "ran out of memory" in starved.stderr and "32 MiB limit" in starved.stderr
+    assert "--memory 64m" in starved.stderr
+    assert installation.get("streak.localhost", "/healthz").status_code == 200  # v2 serves
     installation.run_json("destroy", "streak", "--yes")

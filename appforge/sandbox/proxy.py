@@ -100,8 +100,17 @@ def _handlers(route: Route, idle_timeout: float) -> list[dict[str, Any]]:
     ], "errors": {"routes": [
         {"match": [{"vars_regexp": {"{http.error.message}": {
             "pattern": "request body too large"}}}],
-         "handle": [_too_large(route.max_body)]},
+         "handle": [_too_large(route.max_body)], "terminal": True},
+        # Any other error keeps its status (a 502 when the app is down or died mid-request):
+        # with error routes and none matching, Caddy would answer an empty 200.
+        {"handle": [UPSTREAM_ERROR]},
     ]}}]
+
+
+#: The answer for an app that is down or failed mid-request, with the error's own status.
+UPSTREAM_ERROR = {"handler": "static_response", "status_code": "{http.error.status_code}",
+                  "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
+                  "body": "The app did not answer. (appforge)\n"}
 
 
 def _too_large(limit: int) -> dict[str, Any]:

@@ -167,6 +167,17 @@ def test_no_502_at_the_keep_alive_edges_and_one_server_header(
     assert health == "healthy", proxy.attrs["State"]["Health"]
 
 
+def test_an_app_that_is_down_answers_502_not_an_empty_200(
+        hostile: Installation, contacts: dict[str, Any], docker_client: Any) -> None:
+    current = hostile.run_json("show", contacts["slug"])["current_version"]
+    docker_client.containers.get(
+        container_name(hostile.settings, contacts["slug"], current)).stop(timeout=5)
+    down = hostile.get(_host(contacts), "/")
+    assert down.status_code == 502 and "The app did not answer" in down.text
+    hostile.run_json("up")
+    assert hostile.get(_host(contacts), "/").status_code == 200
+
+
 def test_destroying_the_last_app_takes_the_proxy_down_too(
         hostile: Installation, contacts: dict[str, Any], docker_client: Any) -> None:
     from docker.errors import NotFound

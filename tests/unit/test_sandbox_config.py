@@ -127,8 +127,10 @@ def test_each_route_limits_the_body_and_keeps_idle_upstream_connections_short() 
     assert body == {"handler": "request_body", "max_size": 2**20}
     assert proxy["transport"]["keep_alive"] == {"idle_timeout": "12s"}
     assert proxy["load_balancing"]["retry_match"] == [{"method": ["GET", "HEAD", "OPTIONS"]}]
-    too_large, = subroute["errors"]["routes"]  # a chunked body cut at the limit: 413, not 502
+    too_large, other = subroute["errors"]["routes"]  # a chunked body cut at the limit: 413
     assert too_large["handle"][0]["status_code"] == 413
+    # any other error keeps its status (no route matching would make Caddy answer an empty 200)
+    assert other == {"handle": [{**other["handle"][0], "status_code": "{http.error.status_code}"}]}
     # the health check's own server, on the container's loopback only, in every TLS mode
     for tls in ("off", "internal"):
         health = render_config([], tls=tls)["apps"]["http"]["servers"]["health"]

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     llm_price_output: float = Field(default=0.0, ge=0)
     #: Rounds of the fix loop (failing tests or an unhealthy version back to the LLM coder).
     coder_fix_rounds: int = Field(default=2, ge=0, le=10)
+    #: An app the LLM coder writes gets appforge's contract test of its API in its test stage
+    #: (Schemathesis, all checks): at most this many generated requests per operation (0: off).
+    api_check_examples: int = Field(default=15, ge=0, le=1000)
     #: The review dashboard (``appforge serve``): bound to loopback unless configured; bound
     #: anywhere else it asks for ``serve_token``.
     serve_host: str = "127.0.0.1"

@@ -102,13 +102,16 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     from appforge.generators.code import render_app
 
     spec, store = _spec(state), runtime.context.store
-    store.upsert_app(spec.slug, spec.name, spec.title, spec.kind.value, state["host"])
-    store.set_domains(spec.slug, state["hosts"])
-    limits = state.get("limits") or {}
-    store.set_limits(spec.slug, limits.get("memory"), limits.get("cpus"), limits.get("pids"),
-                     limits.get("body"))
+    app = store.find_app(spec.slug)
+    if app is None or app.current_version is None:
+        # Nothing serves yet: the app is what this build says (its domains are reserved now,
+        # routed once it deploys). A live app changes only when a version deploys.
+        store.upsert_app(spec.slug, spec.name, spec.title, spec.kind.value, state["host"])
+        store.set_domains(spec.slug, state["hosts"])
     record = store.new_version(spec.slug, state["description"], state["spec"],
                                runtime.context.settings.workspaces)
+    store.update_version(spec.slug, record.version,
+                         settings=_version_settings(app, state.get("limits"), state["hosts"]))
     workspace = Path(record.workspace)
     files = render_app(spec, workspace)
     (workspace / ".appforge").mkdir(exist_ok=True)
@@ -190,6 +193,17 @@ def fix(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     _code_with_llm(state, runtime, _spec(state), state["version"], Path(state["workspace"]),
                    task=task, stage="fix")
     return {"status": "fixed", "fix_rounds": state.get("fix_rounds", 0) + 1, "fix_log": ""}
+
+
+def _version_settings(app: Any, asked: dict[str, Any] | None,
+                      hosts: list[str]) -> dict[str, Any]:
+    """What a new version runs with: the live app's limits with what this build asked for on
+    top, and its domains. They become the app's when the version deploys, not before."""
+    kept = {} if app is None else {"memory": app.memory_limit, "cpus": app.cpu_limit,
+                                   "pids": app.pids_limit, "body": app.body_limit}
+    limits = {k: v for k, v in kept.items() if v is not None}
+    limits.update({k: v for k, v in (asked or {}).items() if v is not None})
+    return {"limits": limits, "domains": list(hosts)}
 
 
 @timed("make_assets")

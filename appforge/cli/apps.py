@@ -100,6 +100,12 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
     lim = info["limits"]
     out.print(f"  limits: memory {lim['memory']}, {lim['cpus']:g} CPU, {lim['pids']} processes, "
               f"request bodies up to {lim['body']}", highlight=False)
+    pending = info["not_applied"]
+    if pending:
+        asked = ", ".join(f"{k} {', '.join(v) if isinstance(v, list) else v}"
+                          for k, v in pending["settings"].items())
+        out.print(f"  [yellow]asked for by v{pending['version']} ({pending['status']}), not "
+                  f"applied:[/] {asked}", highlight=False)
     c = info["container"]
     if c:
         lim = c["limits"]

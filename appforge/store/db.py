@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS versions (
     error TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
     screenshot TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (slug, version)
 );
 CREATE TABLE IF NOT EXISTS domains (
@@ -110,12 +111,17 @@ class VersionRecord:
     created_at: float = 0.0
     #: The home page as headless Chromium saw it after deploy ('' when none was taken).
     screenshot: str = ""
+    #: What this version runs with: ``limits`` (those set: memory, cpus, pids, body) and
+    #: ``domains``. They become the app's only when the version deploys; {} for versions made
+    #: before settings were kept per version (they run with the app's).
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 #: Columns added after their table first shipped, for stores made by an earlier appforge.
 ADDED_COLUMNS = (("apps", "memory_limit", "TEXT"), ("apps", "cpu_limit", "REAL"),
                  ("apps", "pids_limit", "INTEGER"), ("apps", "body_limit", "TEXT"),
-                 ("versions", "screenshot", "TEXT NOT NULL DEFAULT ''"))
+                 ("versions", "screenshot", "TEXT NOT NULL DEFAULT ''"),
+                 ("versions", "settings", "TEXT NOT NULL DEFAULT '{}'"))
 
 
 class Store:
@@ -233,6 +239,20 @@ class Store:
                        "body_limit = COALESCE(?, body_limit) WHERE slug = ?",
                        (memory, cpus, pids, body, slug))
 
+    def replace_limits(self, slug: str, limits: dict[str, Any]) -> None:
+        """Make ``limits`` (memory, cpus, pids, body; absent: the default) the app's, exactly."""
+        with self._connect() as db:
+            db.execute("UPDATE apps SET memory_limit = ?, cpu_limit = ?, pids_limit = ?, "
+                       "body_limit = ? WHERE slug = ?",
+                       (limits.get("memory"), limits.get("cpus"), limits.get("pids"),
+                        limits.get("body"), slug))
+
+    def set_identity(self, slug: str, name: str, title: str, kind: str, host: str) -> None:
+        """The app's name, title, kind and primary host, as its serving version has them."""
+        with self._connect() as db:
+            db.execute("UPDATE apps SET name = ?, title = ?, kind = ?, host = ?, updated_at = ? "
+                       "WHERE slug = ?", (name, title, kind, host, time.time(), slug))
+
     def delete_app(self, slug: str) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM domains WHERE slug = ?", (slug,))
@@ -275,11 +295,12 @@ class Store:
 
     def update_version(self, slug: str, version: int, **values: Any) -> None:
         allowed = {"status", "image", "upstream", "test_summary", "timings", "error", "spec",
-                   "screenshot"}
+                   "screenshot", "settings"}
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"unknown version columns: {sorted(unknown)}")
-        cols = {k: json.dumps(v) if k in ("timings", "spec") else v for k, v in values.items()}
+        cols = {k: json.dumps(v) if k in ("timings", "spec", "settings") else v
+                for k, v in values.items()}
         with self._connect() as db:
             db.execute(
                 f"UPDATE versions SET {', '.join(f'{k} = ?' for k in cols)} "
@@ -329,4 +350,5 @@ def _version(row: sqlite3.Row) -> VersionRecord:
     data = dict(row)
     data["spec"] = json.loads(data["spec"])
     data["timings"] = json.loads(data["timings"])
+    data["settings"] = json.loads(data.get("settings") or "{}")
     return VersionRecord(**data)

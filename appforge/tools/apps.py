@@ -58,9 +58,13 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     record = store.get_version(slug, version)
     if not record.image:
         raise InvalidInput(f"{slug} v{version} has no image (its build {record.status})")
-    hosts = store.domains(slug)
+    # The version's own settings (what its build asked for); the app's for older versions.
+    wanted = record.settings
+    hosts = wanted.get("domains") or store.domains(slug)
     app = store.get_app(slug)
-    limits = Limits.of_app(settings, app)
+    limits = Limits.resolve(settings, **wanted["limits"]) if "limits" in wanted \
+        else Limits.of_app(settings, app)
+    store.check_domains_free(slug, hosts)
     if app.current_version and app.current_version != version:  # the data it served, kept first
         backups.snapshot_if_data(client, settings, store, slug, f"pre-{event}-v{version}", log)
     start = time.monotonic()
@@ -80,9 +84,20 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     if previous and previous != version:
         store.update_version(slug, previous, status="retired")
     store.update_version(slug, version, upstream=result.upstream, status="running")
+    _adopt_settings(store, slug, record, hosts)
     store.set_app_state(slug, status="running", url=url, current_version=version)
     store.add_event(slug, event, f"v{version} serving at {url}")
     return Deployed(slug, version, url, result.container, result.healthy_after)
+
+
+def _adopt_settings(store: Store, slug: str, record: Any, hosts: list[str]) -> None:
+    """The serving version's settings become the app's: its limits, domains, name and title."""
+    if "limits" in record.settings:
+        store.replace_limits(slug, record.settings["limits"])
+    store.set_domains(slug, hosts)
+    spec = record.spec
+    store.set_identity(slug, spec.get("name", slug), spec.get("title", slug),
+                       spec.get("kind", "custom"), hosts[0])
 
 
 def rollback(settings: Settings, slug: str, to: int | None, log: Log,
@@ -347,10 +362,11 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
         "versions": [{"version": v.version, "status": v.status, "image": v.image,
                       "workspace": v.workspace, "test_summary": v.test_summary,
                       "timings": v.timings, "error": v.error, "created_at": v.created_at,
-                      **_screenshot(v)}
+                      "settings": v.settings, **_screenshot(v)}
                      for v in store.list_versions(slug)],
         "deployments": store.deployments(slug, limit=20),
         "limits": Limits.of_app(settings, app).__dict__,
+        "not_applied": _not_applied(settings, store, app),
         "container": None,
         "live": live_of(client, settings, [app])[slug],
     }
@@ -370,6 +386,28 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
                    "pids": host.get("PidsLimit")},
     }
     return info
+
+
+def _not_applied(settings: Settings, store: Store, app: AppRecord) -> dict[str, Any] | None:
+    """What the newest version asked for that is not live because it never deployed (its build
+    or deploy failed): the settings that differ, or None."""
+    versions = store.list_versions(app.slug)
+    newest = versions[-1] if versions else None
+    if newest is None or newest.version == app.current_version or not newest.settings \
+            or newest.status not in ("failed", "building", "tested", "packaged"):
+        return None
+    live = Limits.of_app(settings, app).__dict__
+    try:
+        asked = Limits.resolve(settings, **newest.settings.get("limits", {})).__dict__
+    except InvalidInput:
+        asked = dict(newest.settings.get("limits", {}))
+    differs = {k: v for k, v in asked.items() if live.get(k) != v}
+    domains = newest.settings.get("domains") or []
+    if domains and domains != store.domains(app.slug):
+        differs["domains"] = domains
+    if not differs:
+        return None
+    return {"version": newest.version, "status": newest.status, "settings": differs}
 
 
 def _screenshot(version: Any) -> dict[str, str]:

@@ -243,6 +243,11 @@ def test_custom_domains_and_conflicts(installation: Installation, jotter: dict[s
                                    check=False)
         assert refused.returncode == 2 and why in refused.stderr, refused.stderr
     assert installation.get("notes.example.com", "/healthz").status_code == 200  # untouched
+    # the domains belong to the version: a rollback to the one before brings its domain back
+    installation.run_json("rollback", "jotter")
+    assert installation.get("jotter.localhost", "/healthz").status_code == 200
+    assert installation.get("notes.example.com", "/").status_code == 404
+    assert installation.run_json("show", "jotter")["domains"] == ["jotter.localhost"]
 
 
 def test_destroy_keep_data_then_rebuild_finds_the_data(installation: Installation) -> None:
@@ -290,4 +295,23 @@ def test_per_app_limits_apply_to_every_version(installation: Installation,
     assert "ran out of memory" in starved.stderr and "32 MiB limit" in starved.stderr
     assert "--memory 64m" in starved.stderr
     assert installation.get("streak.localhost", "/healthz").status_code == 200  # v2 serves
+    # ... and the failed build changed nothing of the live app: its limit is asked, not applied
+    info = installation.run_json("show", "streak")
+    assert info["limits"]["memory"] == "192m"
+    assert info["not_applied"] == {"version": 3, "status": "failed",
+                                   "settings": {"memory": "32m"}}
+    assert "asked for by v3 (failed), not applied: memory 32m" in \
+        installation.run("show", "streak").stdout
+    docker_client.containers.get(info["container"]["name"]).kill()  # the serving one, gone
+    installation.run_json("up")  # comes back as it was: 192m, not 32m
+    host = docker_client.containers.get(info["container"]["name"]).attrs["HostConfig"]
+    assert host["Memory"] == 192 * 2**20
+    # a rollback brings back the limits of the version it deploys
+    installation.run_json("build", "--app", "streak", "--memory", "160m", description)
+    assert installation.run_json("show", "streak")["limits"]["memory"] == "160m"
+    installation.run_json("rollback", "streak", "--to", "2")
+    info = installation.run_json("show", "streak")
+    assert info["limits"]["memory"] == "192m" and info["not_applied"] is None
+    host = docker_client.containers.get(info["container"]["name"]).attrs["HostConfig"]
+    assert host["Memory"] == 192 * 2**20
     installation.run_json("destroy", "streak", "--yes")

@@ -118,10 +118,21 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     (workspace / ".appforge" / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n")
     store.add_event(spec.slug, "build", f"v{record.version}: wrote {len(files)} files")
     _say("write_code")(f"v{record.version}: {len(files)} files in {workspace}")
-    if runtime.context.settings.coder == "llm" or spec.kind.value == "custom":
+    if _llm_codes(runtime.context.settings, spec.kind.value):
         _code_with_llm(state, runtime, spec, record.version, workspace)
     return {"version": record.version, "workspace": str(workspace),
             "files": [str(f) for f in files]}
+
+
+def _llm_codes(settings: Any, kind: str) -> bool:
+    """Whether the LLM coder writes the app (always for custom apps): its failures go back to the
+    coder, and its API gets appforge's contract test."""
+    return bool(settings.coder == "llm" or kind == "custom")
+
+
+def _contract_examples(settings: Any, kind: str) -> int:
+    """Generated requests per API operation in the contract test (0: no contract test)."""
+    return settings.api_check_examples if _llm_codes(settings, kind) else 0
 
 
 def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, version: int,
@@ -132,6 +143,7 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
 
     from appforge.agent.coder import CoderContext, code
     from appforge.agent.planners import get_planner
+    from appforge.generators.code.contract import write_contract_test
     from appforge.tools.assets import make_image, make_video
     from appforge.tools.sandbox import try_tests
     from appforge.tools.workspace import Workspace
@@ -145,10 +157,12 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
         "generated from that request as a starting point. Change it so it does what the user "
         "asked, keep its tests passing, and call finish."
         + (f"\n\nThe plan lists these files:{plan}" if plan else ""))
+    examples = _contract_examples(ctx.settings, spec.kind.value)
+    write_contract_test(workspace, examples)  # so the coder can read it before the first run
     result = code(task, CoderContext(
         client=planner.client, model=ctx.settings.llm_model, workspace=Workspace(workspace),
         run_tests=lambda: try_tests(ctx.docker, ctx.settings, spec.slug, version, workspace,
-                                    lambda _m: None),
+                                    lambda _m: None, contract_examples=examples),
         make_image=lambda *args: make_image(ctx.settings, spec, workspace, *args),
         make_video=lambda *args: make_video(ctx.settings, spec, workspace, *args),
         max_steps=ctx.settings.coder_max_steps, log=say, stream=ctx.settings.llm_stream,
@@ -174,8 +188,7 @@ def _needs_fix(state: BuildState, runtime: Runtime[Context], exc: AppforgeError,
     """With the LLM coder, a failure goes back to it (a bounded number of rounds)."""
     settings = runtime.context.settings
     rounds = state.get("fix_rounds", 0)
-    llm_codes = settings.coder == "llm" or state["spec"]["kind"] == "custom"
-    if not llm_codes or rounds >= settings.coder_fix_rounds:
+    if not _llm_codes(settings, state["spec"]["kind"]) or rounds >= settings.coder_fix_rounds:
         raise exc
     _say("fix")(f"{what}; back to the coder (round {rounds + 1} of {settings.coder_fix_rounds})")
     from appforge.agent.coder import as_data
@@ -223,9 +236,9 @@ def test(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 
     ctx = runtime.context
     try:
-        test_image, summary = build_and_test(ctx.docker, ctx.settings, state["slug"],
-                                             state["version"], Path(state["workspace"]),
-                                             _say("test"))
+        test_image, summary = build_and_test(
+            ctx.docker, ctx.settings, state["slug"], state["version"], Path(state["workspace"]),
+            _say("test"), _contract_examples(ctx.settings, state["spec"]["kind"]))
     except (TestsFailed, BuildFailed) as exc:
         return _needs_fix(state, runtime, exc, "the app's build or tests failed in the sandbox")
     ctx.store.update_version(state["slug"], state["version"], test_summary=summary)

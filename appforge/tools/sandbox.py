@@ -1,7 +1,9 @@
 """Building and testing an app's image in the sandbox, as the agent's test and package steps.
 
 The app's own tests run inside the ``test`` stage of its image (no network, same hardening as the
-app); only when they pass is the ``runtime`` stage tagged for deploy.
+app); only when they pass is the ``runtime`` stage tagged for deploy. An app the LLM coder writes
+is given appforge's contract test of its API first (``contract_examples`` > 0, see
+:mod:`appforge.generators.code.contract`), written again before every test build.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appforge.generators.code.contract import write_contract_test
 from appforge.sandbox.base_images import ensure_python_base
 from appforge.sandbox.build import build_image, raise_for_tests, run_tests
 from appforge.sandbox.containers import app_labels
@@ -47,14 +50,24 @@ def _build(client: docker.DockerClient, settings: Settings, slug: str, version: 
     return tag
 
 
+def _build_test_stage(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+                      workspace: Path, contract_examples: int, log: Log) -> str:
+    """The contract test is put back (or taken out) right before the build, so the image holds
+    appforge's copy whatever the workspace held."""
+    write_contract_test(workspace, contract_examples)
+    return _build(client, settings, slug, version, workspace, "test",
+                  image_tag(settings, slug, version, "-test"), log)
+
+
 def build_and_test(client: docker.DockerClient, settings: Settings, slug: str, version: int,
-                   workspace: Path, log: Log) -> tuple[str, str]:
+                   workspace: Path, log: Log, contract_examples: int = 0) -> tuple[str, str]:
     """Build the test stage and run the app's tests in it; return (image tag, summary).
 
-    An image with the same content as one whose tests passed (a rebuild that changed nothing)
-    is not tested again: its earlier report is reused, and the build says so."""
-    tag = _build(client, settings, slug, version, workspace, "test",
-                 image_tag(settings, slug, version, "-test"), log)
+    With ``contract_examples``, the tests include appforge's contract test of the app's API, at
+    most that many generated requests per operation. An image with the same content as one whose
+    tests passed (a rebuild that changed nothing) is not tested again: its earlier report is
+    reused, and the build says so. The contract test is part of that content."""
+    tag = _build_test_stage(client, settings, slug, version, workspace, contract_examples, log)
     (workspace / ".appforge").mkdir(exist_ok=True)
     passed = _passed_before(client, settings, tag)
     if passed is not None:
@@ -113,13 +126,13 @@ def _remember_pass(client: docker.DockerClient, settings: Settings, tag: str, sl
 
 
 def try_tests(client: docker.DockerClient, settings: Settings, slug: str, version: int,
-              workspace: Path, log: Log) -> tuple[bool, str]:
+              workspace: Path, log: Log, contract_examples: int = 0) -> tuple[bool, str]:
     """Build the test stage and run the tests, for the coder: (passed, output or build log)."""
     from appforge.errors import BuildFailed, DependencyError
 
     try:
-        tag = _build(client, settings, slug, version, workspace, "test",
-                     image_tag(settings, slug, version, "-test"), log)
+        tag = _build_test_stage(client, settings, slug, version, workspace, contract_examples,
+                                log)
     except (BuildFailed, DependencyError) as exc:
         return False, f"{exc}\n{exc.detail or ''}"
     report = run_tests(client, settings, tag, slug, version, log)

@@ -123,6 +123,7 @@ from fastapi.responses import RedirectResponse
 
 router = APIRouter()
 LINKS: dict[str, dict] = {}
+MISSING = {404: {"description": "No such link"}}
 
 
 @router.post("/api/links", status_code=201)
@@ -132,14 +133,14 @@ def create(url: str) -> dict:
     return {"code": code}
 
 
-@router.get("/api/links/{code}")
+@router.get("/api/links/{code}", responses=MISSING)
 def stats(code: str) -> dict:
     if code not in LINKS:
         raise HTTPException(404, "no such link")
     return LINKS[code]
 
 
-@router.get("/go/{code}")
+@router.get("/go/{code}", status_code=307, response_class=RedirectResponse, responses=MISSING)
 def follow(code: str) -> RedirectResponse:
     stats(code)["clicks"] += 1
     return RedirectResponse(LINKS[code]["url"])
@@ -191,3 +192,62 @@ def test_custom_app_from_a_file_plan(installation: Installation) -> None:
         assert http.get(f"/go/{code}").status_code == 307
         assert http.get(f"/api/links/{code}").json()["clicks"] == 1
     installation.run_json("destroy", "snip", "--yes")
+
+
+INITIALS = {"name": "Initials", "slug": "initials", "title": "Initials", "kind": "custom",
+            "tagline": "The first letter of any word.", "entities": [], "features": [],
+            "assets": [], "call_to_action": "Try a word", "language": "en",
+            "file_plan": [{"path": "app/words.py", "purpose": "the initial of a word"}]}
+WORDS = '''"""The initial of a word."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/api/initial")
+def initial(word: str) -> dict[str, str]:
+    return {"initial": word[0].upper()}
+'''
+STRICT_WORDS = WORDS.replace("from fastapi import APIRouter", (
+    "from typing import Annotated\n\nfrom fastapi import APIRouter, Query")).replace(
+    "word: str", "word: Annotated[str, Query(min_length=1, max_length=100)]")
+
+
+def test_contract_test_catches_a_500_and_the_coders_fix_deploys(
+        installation: Installation) -> None:
+    """The coder's first endpoint crashes on an empty word; appforge's contract test of the API
+    (Schemathesis in the test stage) finds it, the coder reads which operation, which check, the
+    request and the traceback in run_tests, bounds the parameter, and the app deploys."""
+    with FakeOpenAI(model="local-model") as server:
+        server.script(
+            reply(INITIALS),
+            tool_call({"path": "app/words.py", "content": WORDS}, name="write_file"),
+            tool_call({"path": "app/main.py", "old": "    return app\n",
+                       "new": "    from app.words import router\n    app.include_router(router)\n"
+                              "    return app\n"}, name="edit_file"),
+            tool_call({}, name="run_tests"),
+            tool_call({"path": "app/words.py", "content": STRICT_WORDS}, name="write_file"),
+            tool_call({}, name="run_tests"),
+            tool_call({"summary": "the initial of a word"}, name="finish"),
+        )
+        env = llm_env(installation, server, api_check_examples="10")
+        proc = installation.run_with_env(env, "build", "--json", "the initial of any word")
+        results = [m["content"] for r in server.requests for m in r["messages"]
+                   if m["role"] == "tool" and m["content"].startswith(("passed", "FAILED"))]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["status"] == "running", proc.stderr
+    first, last = results[0], results[-1]
+    assert first.startswith("FAILED")
+    assert "GET /api/initial breaks the API contract (checks: not_a_server_error" in first
+    assert "curl -X GET 'http://testserver/api/initial?word='" in first
+    assert "app/words.py:10 in initial" in first and "IndexError" in first
+    assert last.startswith("passed")
+    workspace = Path(result["workspace"])
+    assert "EXAMPLES = 10" in (workspace / "tests" / "test_api_contract.py").read_text()
+    assert "schemathesis==" in (workspace / "requirements-dev.txt").read_text()
+    assert installation.get("initials.localhost", "/api/initial",
+                            params={"word": "sprout"}).json() == {"initial": "S"}
+    assert installation.get("initials.localhost", "/api/initial",
+                            params={"word": ""}).status_code == 422
+    installation.run_json("destroy", "initials", "--yes")

@@ -230,15 +230,6 @@ class Store:
         with self._connect() as db:
             db.execute(f"UPDATE apps SET {', '.join(sets)} WHERE slug = ?", (*args, slug))
 
-    def set_limits(self, slug: str, memory: str | None, cpus: float | None,
-                   pids: int | None, body: str | None = None) -> None:
-        """Per-app limits; None keeps the current value (or the default)."""
-        with self._connect() as db:
-            db.execute("UPDATE apps SET memory_limit = COALESCE(?, memory_limit), "
-                       "cpu_limit = COALESCE(?, cpu_limit), pids_limit = COALESCE(?, pids_limit), "
-                       "body_limit = COALESCE(?, body_limit) WHERE slug = ?",
-                       (memory, cpus, pids, body, slug))
-
     def replace_limits(self, slug: str, limits: dict[str, Any]) -> None:
         """Make ``limits`` (memory, cpus, pids, body; absent: the default) the app's, exactly."""
         with self._connect() as db:

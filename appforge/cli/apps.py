@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from appforge.cli import JsonFlag, app, fail, load_settings, locked, log_to, out
+from appforge.cli import JsonFlag, WaitOption, app, fail, load_settings, locked, log_to, out
 from appforge.errors import AppforgeError
 
 #: Dashboard tones -> terminal colours.
@@ -158,13 +158,14 @@ def rollback(
         "--restore-data", help="Also restore the data snapshot taken while that version was "
         "live (today's data is snapshotted first).")] = False,
     as_json: JsonFlag = False,
+    wait: WaitOption = None,
 ) -> None:
     """Serve an earlier version again (blue/green; today's data is kept unless --restore-data)."""
     from appforge.tools import apps
 
     settings = load_settings()
     try:
-        with locked(settings, slug):
+        with locked(settings, slug, wait):
             done = apps.rollback(settings, slug, to, log_to(as_json), restore_data)
     except AppforgeError as exc:
         fail(exc)
@@ -174,13 +175,14 @@ def rollback(
 
 @app.command()
 def start(slug: Annotated[str, typer.Argument(help="The app to start.")],
-          as_json: JsonFlag = False) -> None:
+          as_json: JsonFlag = False,
+          wait: WaitOption = None) -> None:
     """Start a stopped app's current version and route it again."""
     from appforge.tools import apps
 
     settings = load_settings()
     try:
-        with locked(settings, slug):
+        with locked(settings, slug, wait):
             done = apps.start(settings, slug, log_to(as_json))
     except AppforgeError as exc:
         fail(exc)
@@ -190,13 +192,14 @@ def start(slug: Annotated[str, typer.Argument(help="The app to start.")],
 
 @app.command()
 def stop(slug: Annotated[str, typer.Argument(help="The app to stop.")],
-         as_json: JsonFlag = False) -> None:
+         as_json: JsonFlag = False,
+         wait: WaitOption = None) -> None:
     """Take an app off its domain and stop its container (data and versions stay)."""
     from appforge.tools import apps
 
     settings = load_settings()
     try:
-        with locked(settings, slug):
+        with locked(settings, slug, wait):
             apps.stop(settings, slug, log_to(as_json))
     except AppforgeError as exc:
         fail(exc)
@@ -213,6 +216,7 @@ def destroy(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     keep_data: Annotated[bool, typer.Option("--keep-data", help="Keep the data volume.")] = False,
     as_json: JsonFlag = False,
+    wait: WaitOption = None,
 ) -> None:
     """Remove an app: its route, containers, images, workspaces, and its data unless kept (a
     snapshot of the data is taken first and stays: `appforge backups SLUG`)."""
@@ -222,7 +226,7 @@ def destroy(
 
     settings = load_settings()
     try:
-        with locked(settings, slug):
+        with locked(settings, slug, wait):
             Store(settings.db_path).get_app(slug)
             if not yes and not typer.confirm(f"Destroy {slug} and all its data?", default=False):
                 raise typer.Exit(1)

@@ -12,13 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
-from appforge.cli import JsonFlag, app, fail, load_settings, locked, log_to, out
+from appforge.cli import JsonFlag, WaitOption, app, fail, load_settings, locked, log_to, out
 from appforge.errors import AppforgeError, InvalidInput
 
 
 @app.command()
 def backup(slug: Annotated[str, typer.Argument(help="The app whose data to snapshot.")],
-           as_json: JsonFlag = False) -> None:
+           as_json: JsonFlag = False,
+           wait: WaitOption = None) -> None:
     """Snapshot an app's data now (SQLite consistently, while it keeps serving)."""
     from appforge.backups import snapshot
     from appforge.sandbox.engine import connect
@@ -26,7 +27,7 @@ def backup(slug: Annotated[str, typer.Argument(help="The app whose data to snaps
 
     settings = load_settings()
     try:
-        with locked(settings, slug):
+        with locked(settings, slug, wait):
             store = Store(settings.db_path)
             store.get_app(slug)
             taken = snapshot(connect(settings), settings, store, slug, "manual", log_to(as_json))
@@ -89,6 +90,7 @@ def restore(
     yes: Annotated[bool, typer.Option("--yes", help="Replace the app's data (required).")]
     = False,
     as_json: JsonFlag = False,
+    wait: WaitOption = None,
 ) -> None:
     """Bring an app's data back from a snapshot while it serves (today's is snapshotted first)."""
     from appforge.backups import restore as restore_data
@@ -102,7 +104,7 @@ def restore(
         return
     settings = load_settings()
     try:
-        with locked(settings, slug):
+        with locked(settings, slug, wait):
             done = restore_data(connect(settings), settings, Store(settings.db_path), slug,
                                 from_id, log_to(as_json))
     except AppforgeError as exc:

@@ -78,7 +78,8 @@ def test_schemathesis_finds_nothing_wrong_with_the_api(
         "--no-color",
     ]
     # Schemathesis keeps its files in the working directory: a temporary one, not the repository.
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                            check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, (
         f"Schemathesis found failures in the {name} app (exit {result.returncode}):\n"

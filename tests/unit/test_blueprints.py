@@ -21,7 +21,8 @@ import pytest
 
 from appforge.errors import InvalidInput
 from appforge.generators.code import render_app
-from appforge.spec import AppSpec, FieldType
+from appforge.generators.code.context import field_view
+from appforge.spec import AppSpec, EntityField, FieldType
 
 HOSTILE = 'Bob\'s "App" {{ 7*7 }} </script><script>alert(1)</script>'
 HOSTILE_ESCAPED = (
@@ -361,6 +362,25 @@ def test_the_theme_reaches_the_stylesheet(apps: dict[str, Path]) -> None:
     assert "color-scheme: dark;" in dark
     assert "--bg: #0b1120;" in dark  # a dark mode with light colours gets a dark base
     assert "http://" not in light and "https://" not in light and "@import" not in light
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "bounds", "low"),
+    [
+        ("stock_count", "integer", {}, 0),
+        ("price", "money", {}, 0),
+        ("frame_size_cm", "decimal", {}, 0),
+        ("days_between_waterings", "integer", {"min": 1}, 1),
+        ("balance", "money", {}, None),
+        ("temperature", "decimal", {}, None),
+        ("floor_count", "integer", {"max": -1}, None),
+    ],
+)
+def test_counts_prices_and_lengths_start_at_zero_unless_the_spec_says(
+    name: str, kind: str, bounds: dict, low: float | None
+) -> None:
+    field = EntityField(name=name, label=name, type=FieldType(kind), **bounds)
+    assert field_view(field).min == low
 
 
 def test_a_spec_whose_model_classes_would_clash_is_refused(tmp_path: Path) -> None:

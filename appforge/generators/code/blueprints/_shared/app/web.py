@@ -76,7 +76,7 @@ def data_dir() -> Path:
 
 
 def max_body_bytes() -> int:
-    """The largest request body the app reads: ``$APP_MAX_BODY_BYTES`` (set by appforge) or 1 MiB."""
+    """The largest request body the app reads: ``$APP_MAX_BODY_BYTES`` (from appforge) or 1 MiB."""
     text = os.environ.get("APP_MAX_BODY_BYTES", "").strip()
     if not text:
         return DEFAULT_MAX_BODY_BYTES

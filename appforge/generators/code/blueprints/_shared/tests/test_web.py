@@ -59,11 +59,11 @@ def test_a_body_within_the_limit_is_read(client: TestClient) -> None:
 
 
 def test_a_declared_body_over_the_limit_is_refused_unread(client: TestClient) -> None:
-    response = client.post(
-        "/api/notes", content=b"{" + b" " * LIMIT + b"}", headers={"content-type": "application/json"}
-    )
+    body = b"{" + b" " * LIMIT + b"}"
+    response = client.post("/api/notes", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 413
-    assert response.json() == {"detail": "The request body is larger than this app accepts (1 KiB)."}
+    detail = "The request body is larger than this app accepts (1 KiB)."
+    assert response.json() == {"detail": detail}
     assert response.headers["x-content-type-options"] == "nosniff"
     assert client.get("/api/notes").status_code == 200
 

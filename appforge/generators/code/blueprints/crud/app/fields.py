@@ -105,7 +105,7 @@ Date = Annotated[datetime.date, BeforeValidator(_date_text)]
 
 
 def money(low: float | None = None, high: float | None = None) -> Any:
-    """An amount as a JSON number, rounded to the cent; from a form, a Decimal with 2 places at most.
+    """An amount as a JSON number, rounded to the cent (from a form: a Decimal, 2 places at most).
 
     JSON numbers are binary floats to most clients (0.57 arrives as 0.5700000000000001), so
     rounding to the cent is the honest reading of one; the bounds are checked before rounding, so
@@ -130,7 +130,8 @@ def money(low: float | None = None, high: float | None = None) -> Any:
             raise PydanticCustomError(
                 "less_than_equal", "Input should be less than or equal to {le}", {"le": le}
             )
-        if isinstance(value, decimal.Decimal) and value.as_tuple().exponent < -2:  # type: ignore[operator]
+        places = -int(value.as_tuple().exponent) if isinstance(value, decimal.Decimal) else 0
+        if places > 2:
             raise PydanticCustomError(
                 "decimal_max_places",
                 "Decimal input should have no more than {decimal_places} decimal places",

@@ -124,6 +124,17 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
             "files": [str(f) for f in files]}
 
 
+def _version_settings(app: Any, asked: dict[str, Any] | None,
+                      hosts: list[str]) -> dict[str, Any]:
+    """What a new version runs with: the live app's limits with what this build asked for on
+    top, and its domains. They become the app's when the version deploys, not before."""
+    kept = {} if app is None else {"memory": app.memory_limit, "cpus": app.cpu_limit,
+                                   "pids": app.pids_limit, "body": app.body_limit}
+    limits = {k: v for k, v in kept.items() if v is not None}
+    limits.update({k: v for k, v in (asked or {}).items() if v is not None})
+    return {"limits": limits, "domains": list(hosts)}
+
+
 def _llm_codes(settings: Any, kind: str) -> bool:
     """Whether the LLM coder writes the app (always for custom apps): its failures go back to the
     coder, and its API gets appforge's contract test."""
@@ -206,17 +217,6 @@ def fix(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     _code_with_llm(state, runtime, _spec(state), state["version"], Path(state["workspace"]),
                    task=task, stage="fix")
     return {"status": "fixed", "fix_rounds": state.get("fix_rounds", 0) + 1, "fix_log": ""}
-
-
-def _version_settings(app: Any, asked: dict[str, Any] | None,
-                      hosts: list[str]) -> dict[str, Any]:
-    """What a new version runs with: the live app's limits with what this build asked for on
-    top, and its domains. They become the app's when the version deploys, not before."""
-    kept = {} if app is None else {"memory": app.memory_limit, "cpus": app.cpu_limit,
-                                   "pids": app.pids_limit, "body": app.body_limit}
-    limits = {k: v for k, v in kept.items() if v is not None}
-    limits.update({k: v for k, v in (asked or {}).items() if v is not None})
-    return {"limits": limits, "domains": list(hosts)}
 
 
 @timed("make_assets")

@@ -93,6 +93,8 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
             held.enter_context(app_lock(settings.home, slug,
                                         lambda m: say({"stage": stage, "message": m}),
                                         wait_s=settings.lock_wait))
+            if stage == "plan":  # what a killed build of this app left, cleared first
+                _reconcile(ctx, slug, lambda m: say({"stage": stage, "message": m}))
             return True
 
         try:
@@ -136,6 +138,16 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                        test_summary=state.get("test_summary", ""),
                        assets=state.get("assets", []), screenshot=state.get("screenshot", ""),
                        screenshot_status=state.get("screenshot_status", ""))
+
+
+def _reconcile(ctx: Context, slug: str, log: Callable[[str], None]) -> None:
+    """Under the app's lock, before its build goes on: versions a killed build left mid-way
+    become failed, its stray containers go (``tools.apps.reconcile_app``)."""
+    from appforge.tools.apps import reconcile_app
+
+    app = ctx.store.find_app(slug)
+    if app is not None:
+        reconcile_app(ctx.docker, ctx.settings, ctx.store, app, log)
 
 
 def _prepare_machine(ctx: Context, say: OnEvent) -> Any:

@@ -75,6 +75,18 @@ def locked(settings: Any, slug: str, wait: float | None = None) -> Any:
                     wait_s=settings.lock_wait if wait is None else wait)
 
 
+def reconciled(settings: Any, as_json: bool) -> None:
+    """Before a command reads or changes apps: the store and the engine made to agree again
+    (``tools.apps.reconcile``; each repair is printed). Without an engine, nothing is done here:
+    the command itself says so if it needs one."""
+    from appforge.tools.apps import reconcile
+
+    try:
+        reconcile(settings, log_to(as_json))
+    except AppforgeError as exc:
+        err.print(f"[dim]could not check the apps against the engine: {exc}[/]", highlight=False)
+
+
 def log_to(as_json: bool) -> Any:
     console = err if as_json else out
     return lambda message: console.print(f"  {message}", style="dim", highlight=False)

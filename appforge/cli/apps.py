@@ -9,7 +9,17 @@ from typing import Annotated, Any
 
 import typer
 
-from appforge.cli import JsonFlag, WaitOption, app, fail, load_settings, locked, log_to, out
+from appforge.cli import (
+    JsonFlag,
+    WaitOption,
+    app,
+    fail,
+    load_settings,
+    locked,
+    log_to,
+    out,
+    reconciled,
+)
 from appforge.errors import AppforgeError
 
 #: Dashboard tones -> terminal colours.
@@ -26,6 +36,7 @@ def list_apps(as_json: JsonFlag = False) -> None:
     from appforge.tools.apps import live_states
 
     settings = load_settings()
+    reconciled(settings, as_json)
     apps = Store(settings.db_path).list_apps()
     live = live_states(settings, apps) if apps else {}
     if as_json:
@@ -72,8 +83,10 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
 
     from appforge.tools import apps
 
+    settings = load_settings()
+    reconciled(settings, as_json)
     try:
-        info = apps.show(load_settings(), slug)
+        info = apps.show(settings, slug)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -164,6 +177,7 @@ def rollback(
     from appforge.tools import apps
 
     settings = load_settings()
+    reconciled(settings, as_json)
     try:
         with locked(settings, slug, wait):
             done = apps.rollback(settings, slug, to, log_to(as_json), restore_data)
@@ -181,6 +195,7 @@ def start(slug: Annotated[str, typer.Argument(help="The app to start.")],
     from appforge.tools import apps
 
     settings = load_settings()
+    reconciled(settings, as_json)
     try:
         with locked(settings, slug, wait):
             done = apps.start(settings, slug, log_to(as_json))
@@ -198,6 +213,7 @@ def stop(slug: Annotated[str, typer.Argument(help="The app to stop.")],
     from appforge.tools import apps
 
     settings = load_settings()
+    reconciled(settings, as_json)
     try:
         with locked(settings, slug, wait):
             apps.stop(settings, slug, log_to(as_json))
@@ -225,6 +241,7 @@ def destroy(
     from appforge.tools import apps
 
     settings = load_settings()
+    reconciled(settings, as_json)
     try:
         with locked(settings, slug, wait):
             Store(settings.db_path).get_app(slug)

@@ -12,7 +12,17 @@ from typing import Annotated, Any
 
 import typer
 
-from appforge.cli import JsonFlag, WaitOption, app, fail, load_settings, locked, log_to, out
+from appforge.cli import (
+    JsonFlag,
+    WaitOption,
+    app,
+    fail,
+    load_settings,
+    locked,
+    log_to,
+    out,
+    reconciled,
+)
 from appforge.errors import AppforgeError, InvalidInput
 
 
@@ -26,6 +36,7 @@ def backup(slug: Annotated[str, typer.Argument(help="The app whose data to snaps
     from appforge.store import Store
 
     settings = load_settings()
+    reconciled(settings, as_json)
     try:
         with locked(settings, slug, wait):
             store = Store(settings.db_path)
@@ -103,6 +114,7 @@ def restore(
                           f"with another restore; `appforge backups {slug}` lists the snapshots"))
         return
     settings = load_settings()
+    reconciled(settings, as_json)
     try:
         with locked(settings, slug, wait):
             done = restore_data(connect(settings), settings, Store(settings.db_path), slug,

@@ -14,22 +14,31 @@ from appforge.errors import AppforgeError, InvalidInput
 @app.command()
 def up(as_json: JsonFlag = False) -> None:
     """Bring back the proxy and every app that should be serving, with all routes; repair what
-    a killed appforge left (unrouted containers, stray test runs, builds that never finished)."""
+    a killed appforge left (unrouted containers, stray test runs, builds that never finished).
+    Exits 1, saying why and what to try, when an app that should serve could not be started."""
     from appforge.tools import apps
 
     repaired: list[str] = []
+    failed: list[str] = []
     try:
-        restored = apps.up(load_settings(), log_to(as_json), repaired=repaired)
+        restored = apps.up(load_settings(), log_to(as_json), repaired=repaired, failed=failed)
     except AppforgeError as exc:
         fail(exc)
         return
     if as_json:
-        print(json.dumps({"status": "up", "restored": restored, "repaired": repaired}))
-    else:
+        print(json.dumps({"status": "failed" if failed else "up", "restored": restored,
+                          "repaired": repaired, "failed": failed}))
+    elif not failed:
         out.print("[bold green]✓[/] proxy and routes are up"
                   + (f"; restarted {', '.join(restored)}" if restored else "")
                   + (f"; {len(repaired)} repair{'s' if len(repaired) > 1 else ''} (above)"
                      if repaired else ""), highlight=False)
+    if failed:
+        fail(AppforgeError(
+            f"{len(failed)} app(s) that should serve could not be started: "
+            + "; ".join(failed),
+            hint="fix what each says, then `appforge up` again; `appforge show SLUG` and "
+                 "`appforge logs SLUG` tell more"))
 
 
 @app.command()

@@ -18,6 +18,7 @@ from appforge import backups
 from appforge.config import Settings
 from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
+from appforge.sandbox.base_images import image_exists
 from appforge.sandbox.deploy import deploy_version
 from appforge.sandbox.hardening import Limits
 from appforge.sandbox.proxy import Route, apply_routes, remove_proxy
@@ -213,23 +214,51 @@ def down(settings: Settings, log: Log) -> list[str]:
     return removed
 
 
+def reconcile(settings: Settings, log: Log, client: docker.DockerClient | None = None,
+              exclude: str | None = None) -> list[str]:
+    """Make the store and the engine agree again, as a controller would, after whatever
+    happened while no appforge ran (a kill -9, a crash, a container removed by hand).
+
+    For each app no live process is building or deploying (its lock is free): versions stuck
+    mid-build become failed (with why), containers of versions nothing routes to and stray test
+    runs and screenshots are removed; then unfinished snapshots and restores are cleared. Runs
+    at the start of every command that reads or changes apps; starts nothing (``up`` does).
+    Returns what it repaired (``slug: what``), each also logged."""
+    from appforge.store.locks import app_lock_if_free
+
+    if client is None:
+        client = _engine_or_none(settings)
+        if client is None:
+            return []
+    store = Store(settings.db_path)
+    fixed = list(backups.repair(client, settings, log))
+    for app in store.list_apps():
+        if app.slug == exclude:
+            continue
+        with app_lock_if_free(settings.home, app.slug) as free:
+            if free:
+                fixed += [f"{app.slug}: {fix}" for fix in reconcile_app(
+                    client, settings, store, store.get_app(app.slug), log)]
+    return fixed
+
+
 def up(settings: Settings, log: Log, exclude: str | None = None,
-       repaired: list[str] | None = None) -> list[str]:
+       repaired: list[str] | None = None, failed: list[str] | None = None) -> list[str]:
     """Bring the proxy back and every app that should be serving; restore all routes.
 
-    Each app no live process is building or deploying (its lock is free) is first repaired of
-    what a killed appforge left: containers of versions that were never routed and test runs are
-    removed, versions stuck mid-build are marked failed. Each repair is logged, and added to
-    ``repaired`` when given. ``exclude``: an app whose deploy is under way (its caller handles
-    it). Returns the apps it started again.
+    First :func:`reconcile` (what it repaired is added to ``repaired`` when given). Apps another
+    process is building or deploying are left alone; ``exclude``: an app whose deploy is under
+    way (its caller handles it). Returns the apps it started again; an app it could not start is
+    added to ``failed`` (``slug: why, and what to try``).
     """
+    from docker.errors import DockerException
+
     from appforge.sandbox.engine import connect
     from appforge.store.locks import app_lock_if_free
 
     store = Store(settings.db_path)
     client = connect(settings)
-    # a snapshot or restore a crash left unfinished (logged there)
-    fixed = backups.repair(client, settings, log)
+    fixed = reconcile(settings, log, client, exclude)
     if repaired is not None:
         repaired.extend(fixed)
     done = []
@@ -241,12 +270,15 @@ def up(settings: Settings, log: Log, exclude: str | None = None,
                 log(f"{app.slug}: another appforge process is building or deploying it; "
                     "left alone")
                 continue
-            for fix in _repair(client, settings, store, app, log):
-                log(f"{app.slug}: {fix}")
-                if repaired is not None:
-                    repaired.append(f"{app.slug}: {fix}")
-            if _restore(client, settings, store, store.get_app(app.slug), log):
-                done.append(app.slug)
+            try:
+                if _restore(client, settings, store, store.get_app(app.slug), log):
+                    done.append(app.slug)
+            except (AppforgeError, DockerException) as exc:
+                hint = getattr(exc, "hint", None)
+                why = f"{app.slug}: {exc}" + (f" ({hint})" if hint else "")
+                log(f"could not restore {why}")
+                if failed is not None:
+                    failed.append(why)
     apply_routes(client, settings, routes(settings, store), log)
     return done
 
@@ -256,9 +288,10 @@ _MID_BUILD = ("building", "tested", "packaged")
 BUILD_STOPPED = "the build stopped (appforge was killed?)"
 
 
-def _repair(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
-            log: Log) -> list[str]:
-    """Undo what a killed build or deploy of ``app`` left behind; the caller holds its lock."""
+def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
+                  log: Log) -> list[str]:
+    """Undo what a killed build or deploy of ``app`` left behind (each fix logged); the caller
+    holds its lock."""
     from docker.errors import DockerException, NotFound
 
     fixes = []
@@ -279,12 +312,15 @@ def _repair(client: docker.DockerClient, settings: Settings, store: Store, app: 
         fixes.append(f"v{v.version} marked failed: {BUILD_STOPPED}")
     if stuck and app.current_version is None:
         store.set_app_state(app.slug, status="failed")
+    for fix in fixes:
+        log(f"{app.slug}: {fix}")
     return fixes
 
 
 def _restore(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
              log: Log) -> bool:
-    """Start the app's current version again if it should serve and does not (True if so)."""
+    """Start the app's current version again if it should serve and does not (True if so;
+    raises what its deploy raised when it cannot)."""
     from docker.errors import NotFound
 
     if app.status != "running" or app.current_version is None:
@@ -299,11 +335,13 @@ def _restore(client: docker.DockerClient, settings: Settings, store: Store, app:
     except NotFound:
         pass
     log(f"{app.slug}: v{app.current_version} is not running; starting it")
-    try:
-        deploy(client, settings, store, app.slug, app.current_version, log, event="restore")
-    except AppforgeError as exc:
-        log(f"{app.slug}: could not restore: {exc}")
-        return False
+    image = store.get_version(app.slug, app.current_version).image
+    if not image_exists(client, image):
+        raise AppforgeError(f"the image of v{app.current_version} ({image}) is no longer in the "
+                            "Docker engine (removed by hand, or by an image prune)",
+                            hint=f"build it again: `appforge build --app {app.slug} "
+                                 "DESCRIPTION`; its data is kept")
+    deploy(client, settings, store, app.slug, app.current_version, log, event="restore")
     return True
 
 

@@ -90,21 +90,25 @@ def test_kill_9_mid_deploy_is_repaired_by_up(installation: Installation, docker_
         labels={**app_labels(settings, "plover", "screenshot"), "io.appforge.version": "1"},
     ).wait()
 
-    # while a process holds the app's lock (a build under way), up leaves the app alone
+    # while a process holds the app's lock (a build under way), up and every other command
+    # leave the app alone
     with app_lock(settings.home, "plover"):
         busy = installation.run_json("up")
+        assert installation.run_json("show", "plover")["versions"][-1]["status"] == "packaged"
     assert busy["repaired"] == []
     assert _containers(docker_client, installation) == {
         f"{instance}-plover-v1", stray, f"{instance}-plover-v2-test"}
-    assert installation.run_json("show", "plover")["versions"][-1]["status"] == "packaged"
 
-    repaired = installation.run_json("up")["repaired"]
+    # once it is free, the next command (any: here `list`) reconciles the store with the engine
+    listed = installation.run("list", "--json")
+    repaired = [line.strip() for line in listed.stderr.splitlines() if line.strip()]
     assert sorted(repaired) == sorted([
         f"plover: removed {stray} (v2, never routed)",
         f"plover: removed {instance}-plover-v2-test (the tests of v2, whose build is gone)",
         f"plover: removed {instance}-plover-v1-screenshot (a screenshot of v1 whose process is "
         "gone)",
         "plover: v2 marked failed: the build stopped (appforge was killed?)"])
+    assert installation.run_json("up")["repaired"] == []  # nothing left for up
     assert _containers(docker_client, installation) == {f"{instance}-plover-v1"}
     assert _serves_the_old_version(installation)
     info = installation.run_json("show", "plover")

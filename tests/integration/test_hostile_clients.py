@@ -178,6 +178,20 @@ def test_an_app_that_is_down_answers_502_not_an_empty_200(
     assert hostile.get(_host(contacts), "/").status_code == 200
 
 
+def test_up_exits_non_zero_when_an_app_cannot_be_started_and_says_why(
+        hostile: Installation, contacts: dict[str, Any], docker_client: Any) -> None:
+    current = hostile.run_json("show", contacts["slug"])["current_version"]
+    name = container_name(hostile.settings, contacts["slug"], current)
+    image = docker_client.containers.get(name).attrs["Config"]["Image"]
+    docker_client.containers.get(name).remove(force=True)
+    docker_client.images.remove(image, force=True)  # as a careless `docker image prune -a` would
+    up = hostile.run("up", check=False)
+    assert up.returncode == 1, up.stdout + up.stderr
+    assert "1 app(s) that should serve could not be started" in up.stderr
+    assert f"{contacts['slug']}: " in up.stderr and "build it again" in up.stderr
+    assert hostile.run_json("show", contacts["slug"])["live"]["live"] == "missing"
+
+
 def test_destroying_the_last_app_takes_the_proxy_down_too(
         hostile: Installation, contacts: dict[str, Any], docker_client: Any) -> None:
     from docker.errors import NotFound

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     #: (75 s, in their Dockerfile), so the proxy always closes first and never sends a request on
     #: a connection the app is closing.
     upstream_idle_timeout: float = Field(default=30.0, gt=0, lt=75)
+    #: Run the supervisor (``appforge/supervisor.py``) in the background: it brings back the proxy
+    #: and apps that were killed or removed by hand. ``appforge up`` and builds start it.
+    supervise: bool = True
     #: Seconds a command waits for an app another appforge process is building or deploying
     #: (``--wait`` on a command overrides it); then it fails, saying which process holds the app.
     lock_wait: float = Field(default=600.0, ge=0)
@@ -142,8 +145,12 @@ class Settings(BaseSettings):
     #: ``$APPFORGE_HOME/backups``. ``backup_keep`` snapshots are kept per app (oldest go first).
     backup_dir: Path | None = None
     backup_keep: int = Field(default=10, ge=1, le=1000)
-    #: Crash tests only: at this point (``deploy:started``) appforge writes ``test_pause_file``
-    #: and waits there, so the test can kill it mid-deploy.
+    #: Crash tests only: at this point appforge writes ``test_pause_file`` and waits there, so
+    #: the test can kill it: a build stage as it starts (``plan``, ``write_code``,
+    #: ``make_assets``, ``test``, ``package``, ``deploy``, ``verify``), ``test:running``,
+    #: ``deploy:started`` (new version started), ``deploy:switched`` (routed beside the old one),
+    #: ``deploy:recorded`` (the store names it, the old one still runs), ``deploy:snapshotted``
+    #: and ``rollback:snapshotted`` (the data kept, nothing started yet).
     test_pause_at: str = ""
     test_pause_file: str = ""
 

@@ -52,7 +52,8 @@ def main() -> None:
     instance = f"afbench{os.getpid()}"
     home = Path(tempfile.mkdtemp(prefix="appforge-bench-"))
     rows: list[dict[str, Any]] = []
-    settings = Settings(home=home, instance=instance, http_port=args.port, screenshots=False)
+    settings = Settings(home=home, instance=instance, http_port=args.port, screenshots=False,
+                        supervise=False)
     try:
         if args.cold:
             rows.append(_cold(instance, args.port))
@@ -94,7 +95,8 @@ def _cold(instance: str, port: int) -> dict[str, Any]:
     tags = {"python_base_image": f"{instance}/python:cold", "proxy_image": f"{instance}/caddy:cold",
             "browser_image": f"{instance}/browser:cold"}
     home = Path(tempfile.mkdtemp(prefix="appforge-bench-cold-"))
-    settings = Settings(home=home, instance=f"{instance}c", http_port=port + 1, **tags)
+    settings = Settings(home=home, instance=f"{instance}c", http_port=port + 1, supervise=False,
+                        **tags)
     try:
         timings = _build("crud", settings, app="cold")
         images = {job["label"]: job["seconds"] for job in read_progress(settings)

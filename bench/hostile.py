@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="appforge-hostile-"))
     settings = Settings(home=home, instance=f"afhostile{os.getpid()}", http_port=args.port,
-                        screenshots=False)
+                        screenshots=False, supervise=False)
     try:
         result = build(APP, settings)
         host = result.url.split("//", 1)[1].split(":", 1)[0]

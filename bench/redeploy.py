@@ -117,7 +117,8 @@ def main() -> None:
     parser.add_argument("--redeploys", type=int, default=3)
     args = parser.parse_args()
     settings = Settings(home=Path(tempfile.mkdtemp(prefix="appforge-bench-redeploy-")),
-                        instance=f"afredeploy{os.getpid()}", http_port=args.port)
+                        instance=f"afredeploy{os.getpid()}", http_port=args.port,
+                        supervise=False)
     client = connect(settings)
     try:
         first = build(BASE + ".", settings)

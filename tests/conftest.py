@@ -10,6 +10,10 @@ import pytest
 
 from appforge.config import Settings
 
+# No background supervisor in tests (it would outlive them and bring back what a test removes on
+# purpose); the tests of the supervisor turn it on for their own installation.
+os.environ["APPFORGE_SUPERVISE"] = "false"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -26,5 +30,5 @@ def settings(tmp_path: Path) -> Settings:
 def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPFORGE_")}
     env.update(APPFORGE_HOME=str(home), APPFORGE_INSTANCE=instance,
-               APPFORGE_HTTP_PORT=str(port))
+               APPFORGE_HTTP_PORT=str(port), APPFORGE_SUPERVISE="false")
     return env

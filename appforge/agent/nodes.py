@@ -37,6 +37,9 @@ def timed(stage: str) -> Callable[[Node], Node]:
     def wrap(fn: Node) -> Node:
         @wraps(fn)
         def node(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
+            from appforge.sandbox.deploy import pause_for_crash_tests
+
+            pause_for_crash_tests(runtime.context.settings, stage)  # crash tests kill it here
             get_stream_writer()({"stage": stage, "event": "start"})
             start = time.monotonic()
             update = fn(state, runtime)

@@ -78,6 +78,9 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
         say({"stage": "plan", "message": f"removed {removed} control character(s) (terminal "
              "escapes, bells) from the description"})
     setup = _prepare_machine(ctx, say)
+    from appforge import supervisor
+
+    supervisor.ensure_running(settings)  # what is killed by hand comes back (unless turned off)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
     thread = resume or f"build-{uuid.uuid4().hex[:12]}"
     config = {"configurable": {"thread_id": thread}}

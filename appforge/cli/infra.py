@@ -18,13 +18,17 @@ def up(as_json: JsonFlag = False) -> None:
     Exits 1, saying why and what to try, when an app that should serve could not be started."""
     from appforge.tools import apps
 
+    from appforge import supervisor
+
     repaired: list[str] = []
     failed: list[str] = []
+    settings = load_settings()
     try:
-        restored = apps.up(load_settings(), log_to(as_json), repaired=repaired, failed=failed)
+        restored = apps.up(settings, log_to(as_json), repaired=repaired, failed=failed)
     except AppforgeError as exc:
         fail(exc)
         return
+    supervisor.ensure_running(settings)
     if as_json:
         print(json.dumps({"status": "failed" if failed else "up", "restored": restored,
                           "repaired": repaired, "failed": failed}))
@@ -46,10 +50,15 @@ def down(as_json: JsonFlag = False) -> None:
     """Take this installation offline: stop and remove every app's container and the proxy.
     Data, versions and certificates stay; `appforge up` brings back every app that should
     serve."""
+    from appforge import supervisor
     from appforge.tools import apps
 
+    settings = load_settings()
+    stopped = supervisor.stop(settings)  # or it would bring everything back
+    if stopped:
+        log_to(as_json)(f"stopped the supervisor (pid {stopped})")
     try:
-        removed = apps.down(load_settings(), log_to(as_json))
+        removed = apps.down(settings, log_to(as_json))
     except AppforgeError as exc:
         fail(exc)
         return
@@ -59,6 +68,30 @@ def down(as_json: JsonFlag = False) -> None:
         out.print(f"[bold green]✓[/] down: {len(removed)} container(s) and network(s) removed; "
                   "data and versions kept (`appforge up` brings the apps back)",
                   highlight=False)
+
+
+@app.command()
+def supervise() -> None:
+    """Watch this installation and bring back, without a person, the proxy and every app that
+    should serve when something kills or removes them (runs until stopped; `appforge up` and
+    builds start one in the background unless APPFORGE_SUPERVISE=false)."""
+    import signal
+    import threading
+
+    from appforge import supervisor
+
+    settings = load_settings()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        mine = supervisor.run(settings, log_to(False), stopping)
+    except KeyboardInterrupt:
+        return
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if not mine:
+        raise typer.Exit(1)
 
 
 @app.command()

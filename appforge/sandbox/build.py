@@ -124,6 +124,9 @@ def run_tests(client: docker.DockerClient, settings: Settings, image: str, slug:
         image, detach=True, network_mode="none", name=name,
         labels=labels_of_test_run(settings, slug, version), **hardened_run_kwargs(settings),
     )
+    from appforge.sandbox.deploy import pause_for_crash_tests
+
+    pause_for_crash_tests(settings, "test:running")
     try:
         try:
             result = container.wait(timeout=timeout)

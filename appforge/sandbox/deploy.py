@@ -1,4 +1,5 @@
-"""Deploying a version: start it, wait until healthy, switch the route, stop the old one.
+"""Deploying a version: start it, wait until healthy, switch the route; the caller records it
+and then stops the old one (:func:`retire_old_versions`).
 
 A version that never turns healthy is removed and never routed, so whatever served before keeps
 serving. ``verify`` then fetches the app through the proxy with its Host header, as a browser would.
@@ -43,7 +44,7 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
 
     proxy.ensure_proxy(client, settings, log)
     container = containers.start_version(client, settings, slug, version, image, limits)
-    _pause_for_crash_tests(settings, "deploy:started")
+    pause_for_crash_tests(settings, "deploy:started")
     log(f"started {container.name}; waiting for /healthz")
     try:
         healthy_after = containers.wait_healthy(container, settings.health_timeout)
@@ -58,20 +59,24 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
     route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
                         max_body=(limits or Limits.resolve(settings)).body_bytes)
     proxy.apply_routes(client, settings, [*other_routes, route], log)
-    _retire_old_versions(client, settings, slug, keep=container.name, log=log)
+    pause_for_crash_tests(settings, "deploy:switched")
     return Deployment(container=container.name, upstream=route.upstream,
                       healthy_after=healthy_after)
 
 
-def _pause_for_crash_tests(settings: Settings, point: str) -> None:
-    """Where a crash test kills appforge: say so in a file, then wait to be killed."""
+def pause_for_crash_tests(settings: Settings, point: str) -> None:
+    """Where a crash test kills appforge (``APPFORGE_TEST_PAUSE_AT``): say so in a file, then
+    wait to be killed."""
     if settings.test_pause_at == point:
         Path(settings.test_pause_file).write_text(f"{os.getpid()} paused at {point}\n")
         time.sleep(3600)
 
 
-def _retire_old_versions(client: docker.DockerClient, settings: Settings, slug: str, keep: str,
-                         log: Log) -> None:
+def retire_old_versions(client: docker.DockerClient, settings: Settings, slug: str, keep: str,
+                        log: Log) -> None:
+    """Stop (gracefully) and remove every version's container but ``keep``: called once the
+    store names ``keep``'s version the app's, so a crash in between leaves both serving and the
+    store's choice wins (``reconcile`` stops the other)."""
     old = [c for c in client.containers.list(all=True,
                                              filters=containers.app_filter(settings, slug))
            if c.name != keep and c.labels.get(LABEL) == "app"]

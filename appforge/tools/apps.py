@@ -19,7 +19,8 @@ from appforge.config import Settings
 from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
 from appforge.sandbox.base_images import image_exists
-from appforge.sandbox.deploy import deploy_version
+from appforge.sandbox.deploy import deploy_version, pause_for_crash_tests, retire_old_versions
+from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits
 from appforge.sandbox.proxy import Route, apply_routes, remove_proxy
 from appforge.store import AppRecord, Store
@@ -68,6 +69,7 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     store.check_domains_free(slug, hosts)
     if app.current_version and app.current_version != version:  # the data it served, kept first
         backups.snapshot_if_data(client, settings, store, slug, f"pre-{event}-v{version}", log)
+    pause_for_crash_tests(settings, f"{event}:snapshotted")
     start = time.monotonic()
     try:
         result = deploy_version(client, settings, slug, version, record.image, hosts,
@@ -88,6 +90,10 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     _adopt_settings(store, slug, record, hosts)
     store.set_app_state(slug, status="running", url=url, current_version=version)
     store.add_event(slug, event, f"v{version} serving at {url}")
+    # Recorded first, then the old version goes: a crash in between leaves both serving, and
+    # the next command's reconcile stops the one the store does not name.
+    pause_for_crash_tests(settings, "deploy:recorded")
+    retire_old_versions(client, settings, slug, keep=result.container, log=log)
     return Deployed(slug, version, url, result.container, result.healthy_after)
 
 
@@ -271,7 +277,7 @@ def up(settings: Settings, log: Log, exclude: str | None = None,
                     "left alone")
                 continue
             try:
-                if _restore(client, settings, store, store.get_app(app.slug), log):
+                if bring_back(client, settings, store, store.get_app(app.slug), log):
                     done.append(app.slug)
             except (AppforgeError, DockerException) as exc:
                 hint = getattr(exc, "hint", None)
@@ -298,6 +304,8 @@ def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store,
     for container, what in containers.stray_containers(client, settings, app.slug,
                                                        app.current_version):
         try:
+            if container.status == "running" and container.labels.get(LABEL) == "app":
+                container.stop(timeout=10)  # it may be serving: it finishes its requests
             container.remove(force=True)
         except NotFound:
             continue
@@ -317,8 +325,8 @@ def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store,
     return fixes
 
 
-def _restore(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
-             log: Log) -> bool:
+def bring_back(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
+               log: Log) -> bool:
     """Start the app's current version again if it should serve and does not (True if so;
     raises what its deploy raised when it cannot)."""
     from docker.errors import NotFound

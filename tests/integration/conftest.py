@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,3 +96,47 @@ def installation(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -
     env = appforge_env(home, instance, port) | {"APPFORGE_SCREENSHOTS": "false"}
     yield Installation(settings=settings, env=env)
     purge_instance(docker_client, instance)
+
+
+class Load:
+    """Steady GETs on one host through the proxy, from a few threads, until stopped."""
+
+    def __init__(self, port: int, host: str, threads: int = 4, limit_s: float = 120,
+                 path: str = "/api/notes") -> None:
+        self.base, self.host, self.path = f"http://127.0.0.1:{port}", host, path
+        self.ok = 0
+        self.failed: list[str] = []
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + limit_s
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
+
+    def _run(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.base, headers={"Host": self.host}, timeout=10) as http:
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                start = time.monotonic()
+                try:
+                    resp = http.get(self.path)
+                    good = resp.status_code == 200
+                    why = f"HTTP {resp.status_code}"
+                except httpx.HTTPError as exc:
+                    good, why = False, repr(exc)
+                with self._lock:
+                    self.latencies.append(time.monotonic() - start)
+                    if good:
+                        self.ok += 1
+                    else:
+                        self.failed.append(why)
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join()

@@ -134,7 +134,9 @@ def read(client: docker.DockerClient | None, name: str, now: float | None = None
             attrs = client.api.inspect_container(name)
         except NotFound:
             return classify(None, now=now)
-        events = client.events(since=int(now - WINDOW), until=int(now) + 1, decode=True,
+        # until: now, not later: the engine holds the answer open until then (a second a call,
+        # a second per app on a page that lists them)
+        events = client.events(since=int(now - WINDOW), until=int(now), decode=True,
                                filters={"container": attrs["Id"], "event": ["die", "oom"]})
         live = classify(attrs, list(events), now)
         if live["live"] in ("crash-looping", "out-of-memory") and log_lines:

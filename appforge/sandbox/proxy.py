@@ -241,7 +241,7 @@ def ensure_proxy(client: docker.DockerClient, settings: Settings,
 def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[Route],
                  log: Callable[[str], None]) -> None:
     """Make the proxy serve exactly ``routes`` (joining each app's network first)."""
-    from docker.errors import APIError
+    from docker.errors import APIError, NotFound
 
     proxy = ensure_proxy(client, settings, log)
     proxy.reload()
@@ -253,6 +253,11 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
         if net not in joined:
             try:
                 client.networks.get(net).connect(proxy)
+            except NotFound:
+                # Gone with its app's containers (`down`, by hand): that app answers 502 until
+                # it is deployed again, which makes the network; the others are routed.
+                log(f"{route.slug}'s network {net} is gone; it answers 502 until it is "
+                    "deployed again")
             except APIError as exc:
                 raise ProxyError(f"the proxy could not join {net}: {exc.explanation}") from None
     config = render_config(routes, settings.tls, settings.acme_email, settings.https_port,

@@ -104,7 +104,7 @@ def apps(installation: Installation, docker_client: Any,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
     settings = installation.settings
     store = Store(settings.db_path)
-    others = store_routes(store)  # apps other modules deployed keep their routes
+    others = store_routes(settings, store)  # apps other modules deployed keep their routes
     ours: list[Route] = []
     for slug in ("alpha", "beta"):
         workspace = tmp_path_factory.mktemp("isolation") / slug
@@ -118,7 +118,7 @@ def apps(installation: Installation, docker_client: Any,
                get(containers.container_name(settings, "beta", 1)), get(proxy_name(settings)))
     for slug in ("alpha", "beta"):
         containers.remove_app(docker_client, settings, slug)
-    apply_routes(docker_client, settings, store_routes(store), lambda _m: None)
+    apply_routes(docker_client, settings, store_routes(settings, store), lambda _m: None)
 
 
 def _python(container: Any, code: str, *args: str) -> tuple[int, str]:

@@ -78,9 +78,11 @@ def _turn(request: Request, slug: str, title: str, call: Any) -> Response:
 
 @router.post("/apps/{slug}/chat", dependencies=[CSRF])
 def send(request: Request, slug: str, text: str = Form("")) -> Response:
-    text = text.strip()
-    if not text:
+    from appforge.spec import strip_controls
+
+    if not strip_controls(text)[0].strip():  # what reaches the chat (it strips the rest)
         return redirect(f"/apps/{slug}/chat", "write a message first", "error")
+    text = text.strip()
     if len(text) > MAX_MESSAGE_CHARS:
         return redirect(f"/apps/{slug}/chat", f"that message is {len(text)} characters long; "
                         f"keep it under {MAX_MESSAGE_CHARS}", "error")

@@ -64,6 +64,13 @@ def test_a_change_nobody_understands_keeps_the_plan(settings: Settings) -> None:
 def test_bad_input(settings: Settings) -> None:
     with pytest.raises(InvalidInput, match="empty"):
         ChatSession.open(settings).send("  ")
+    with pytest.raises(InvalidInput, match="empty"):  # nothing but a bell and an escape
+        ChatSession.open(settings).send("\x07\x1b[2J")
+    said: list[dict] = []
+    pasted = ChatSession.open(settings).send(SPROUT.replace("Sprout", "\x1b[1mSprout\x1b[0m"),
+                                             on_event=said.append)
+    assert pasted.pending["spec"]["name"] == "Sprout"
+    assert any("removed 8 control character(s)" in e.get("message", "") for e in said)
     with pytest.raises(AppNotFound):
         ChatSession.open(settings, app="nothing-here")
     chat = ChatSession.open(settings)

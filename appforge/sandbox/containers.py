@@ -209,8 +209,8 @@ def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
     each with what it is.
 
     Those are the versions other than ``current`` (started by a deploy that was killed before it
-    switched the route), test runs (their build is gone) and screenshots that have ended (their
-    process, which removes them, was killed); a running screenshot is left to finish.
+    switched the route), test runs (their build is gone) and screenshots (the caller leaves
+    those whose process still runs: ``tools.apps.reconcile_app``).
     """
     stray = []
     for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
@@ -219,7 +219,7 @@ def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
             stray.append((c, f"the tests of v{version}, whose build is gone"))
         elif role == "app" and version != str(current):
             stray.append((c, f"v{version}, never routed"))
-        elif role == "screenshot" and c.status in ("exited", "dead", "created"):
+        elif role == "screenshot":  # the caller keeps those whose process still runs
             stray.append((c, f"a screenshot of v{version} whose process is gone"))
     return stray
 

@@ -303,6 +303,9 @@ def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store,
     fixes = []
     for container, what in containers.stray_containers(client, settings, app.slug,
                                                        app.current_version):
+        if container.labels.get(LABEL) == "screenshot" and _photographing(
+                store, app.slug, container.labels.get(f"{LABEL}.version")):
+            continue  # its process removes it when it has the picture
         try:
             if container.status == "running" and container.labels.get(LABEL) == "app":
                 container.stop(timeout=10)  # it may be serving: it finishes its requests
@@ -323,6 +326,23 @@ def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store,
     for fix in fixes:
         log(f"{app.slug}: {fix}")
     return fixes
+
+
+def _photographing(store: Store, slug: str, version: str | None) -> bool:
+    """Whether the background process photographing ``slug`` v``version`` still runs (its id
+    is in the version's ``.appforge/screenshot.pending``)."""
+    import os
+    from pathlib import Path
+
+    try:
+        record = store.get_version(slug, int(version or 0))
+        pid = int((Path(record.workspace) / ".appforge" / "screenshot.pending").read_text())
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # it runs, as another user
+    except (AppforgeError, OSError, ValueError):
+        return False  # no such version, no pending mark, or its process is gone
+    return True
 
 
 def bring_back(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,

@@ -149,8 +149,10 @@ def logs(
     """The app container's log (its current version)."""
     from appforge.tools import apps
 
+    settings = load_settings()
+    reconciled(settings, True)  # repairs go to stderr: stdout is the app's log
     try:
-        lines = apps.logs(load_settings(), slug, follow, tail)
+        lines = apps.logs(settings, slug, follow, tail)
     except AppforgeError as exc:
         fail(exc)
         return

@@ -68,6 +68,7 @@ def list_backups(slug: Annotated[str, typer.Argument(help="The app whose snapsho
     except AppforgeError as exc:
         fail(exc)
         return
+    reconciled(settings, as_json)  # an unfinished snapshot a killed backup left is cleared
     rows = found(settings, slug)
     if as_json:
         print(json.dumps([b.as_json() for b in rows]))

@@ -4,8 +4,10 @@ Apps and the proxy run with the restart policy ``unless-stopped``: the engine st
 when it comes back (only ``docker stop``/``appforge stop`` keeps one down), so ``appforge up``
 finds nothing to restore.
 
-This restarts the engine, so it runs last (by file name), only in CI or when asked with
-APPFORGE_TEST_RESTART_DOCKER=1: a developer's engine is not restarted behind their back.
+This restarts the engine, so it runs only in CI or when asked with
+APPFORGE_TEST_RESTART_DOCKER=1 (a developer's engine is not restarted behind their back), and
+never beside other tests: under pytest-xdist (the README's test command runs two files at a
+time) it is skipped, and ``.ci/run`` runs it alone after the suite.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ pytestmark = [
     pytest.mark.docker,
     pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("APPFORGE_TEST_RESTART_DOCKER")),
                        reason="restarts the Docker engine; set APPFORGE_TEST_RESTART_DOCKER=1"),
+    pytest.mark.skipif(bool(os.environ.get("PYTEST_XDIST_WORKER")),
+                       reason="restarts the Docker engine, so never beside other tests: run it "
+                              "alone (.ci/run does, after the suite)"),
 ]
 
 

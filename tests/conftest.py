@@ -32,3 +32,25 @@ def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
     env.update(APPFORGE_HOME=str(home), APPFORGE_INSTANCE=instance,
                APPFORGE_HTTP_PORT=str(port), APPFORGE_SUPERVISE="false")
     return env
+
+
+#: The slowest integration files, slowest first (seconds one at a time on 2 cores, 2026-11-30).
+#: Two workers take files in collection order (``--dist loadfile``): starting the longest first
+#: keeps one worker from running a long file alone at the end.
+SLOW_FIRST = ("test_lifecycle.py", "test_faults.py", "test_build_llm_coder.py",
+              "test_api_contract.py", "test_self_healing.py", "test_backups.py",
+              "test_dashboard.py", "test_hostile_clients.py", "test_build_diffusers.py",
+              "test_screenshot.py", "test_chat.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit tests first (the images are made meanwhile), then the slowest integration files."""
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = item.path
+        if path.parent.name != "integration":
+            return (0, 0)
+        if path.name in SLOW_FIRST:
+            return (1, SLOW_FIRST.index(path.name))
+        return (2, 0)
+
+    items.sort(key=rank)  # stable: the order within each file is kept

@@ -151,9 +151,8 @@ def test_list_and_destroy(installation: Installation, sprout: dict[str, Any],
                           docker_client: Any) -> None:
     listed = {a["slug"]: a for a in installation.run_json("list")}
     assert listed["sprout"]["status"] == "running" and listed["sprout"]["url"] == sprout["url"]
-    installation.run_json("build", "a todo list")
-    todo = next(a for a in installation.run_json("list") if a["slug"] != "sprout"
-                and a["kind"] == "crud")
+    made = installation.run_json("build", "a todo list")["slug"]
+    todo = next(a for a in installation.run_json("list") if a["slug"] == made)
     host = todo["host"]
     assert installation.get(host, "/healthz").status_code == 200
     gone = installation.run_json("destroy", todo["slug"], "--yes")

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from appforge.errors import AppforgeError
 from appforge.store.locks import file_lock
@@ -165,12 +165,10 @@ def heal(settings: Settings, client: docker.DockerClient, log: Log) -> list[str]
         log(f"could not bring the proxy back now ({exc}); trying again later")
         return done
     for app in deployed:
-        if app.status != "running" or _serving(client, settings, app):
-            continue
         with app_lock_if_free(settings.home, app.slug) as free:
             if not free:
                 continue  # being built or deployed: its process sees to it
-            try:
+            try:  # starts nothing unless it should run and does not (nor is the engine's)
                 if apps.bring_back(client, settings, store, store.get_app(app.slug), log):
                     done.append(f"brought {app.slug} v{app.current_version} back")
             except (AppforgeError, DockerException, OSError) as exc:
@@ -187,19 +185,6 @@ def _has_apps(settings: Settings) -> bool:
         return settings.db_path.exists() and bool(Store(settings.db_path).list_apps())
     except OSError:
         return False
-
-
-def _serving(client: docker.DockerClient, settings: Settings, app: Any) -> bool:
-    from docker.errors import NotFound
-
-    from appforge.sandbox.containers import container_name
-
-    try:
-        status = client.containers.get(
-            container_name(settings, app.slug, app.current_version)).status
-    except NotFound:
-        return False
-    return status in ("running", "restarting")
 
 
 def main() -> None:

@@ -329,20 +329,15 @@ def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store,
 
 
 def _photographing(store: Store, slug: str, version: str | None) -> bool:
-    """Whether the background process photographing ``slug`` v``version`` still runs (its id
-    is in the version's ``.appforge/screenshot.pending``)."""
-    import os
-    from pathlib import Path
+    """Whether the background process photographing ``slug`` v``version`` still runs (the
+    screenshot's own pending mark: ``tools.screenshot.screenshot_state``)."""
+    from appforge.tools.screenshot import screenshot_state
 
     try:
         record = store.get_version(slug, int(version or 0))
-        pid = int((Path(record.workspace) / ".appforge" / "screenshot.pending").read_text())
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # it runs, as another user
-    except (AppforgeError, OSError, ValueError):
-        return False  # no such version, no pending mark, or its process is gone
-    return True
+    except (AppforgeError, ValueError):
+        return False  # no such version
+    return screenshot_state(record.workspace, "")["status"] == "pending"
 
 
 def bring_back(client: docker.DockerClient, settings: Settings, store: Store, app: AppRecord,
@@ -422,6 +417,7 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
     store = Store(settings.db_path)
     app = store.get_app(slug)
     client = _engine_or_none(settings)
+    versions = store.list_versions(slug)
     info: dict[str, Any] = {
         "slug": app.slug, "title": app.title, "kind": app.kind, "status": app.status,
         "url": app.url, "domains": store.domains(slug), "current_version": app.current_version,
@@ -429,10 +425,10 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
                       "workspace": v.workspace, "test_summary": v.test_summary,
                       "timings": v.timings, "error": v.error, "created_at": v.created_at,
                       "settings": v.settings, **_screenshot(v)}
-                     for v in store.list_versions(slug)],
+                     for v in versions],
         "deployments": store.deployments(slug, limit=20),
         "limits": Limits.of_app(settings, app).__dict__,
-        "not_applied": _not_applied(settings, store, app),
+        "not_applied": _not_applied(settings, store, app, versions),
         "container": None,
         "live": live_of(client, settings, [app])[slug],
     }
@@ -454,10 +450,10 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
     return info
 
 
-def _not_applied(settings: Settings, store: Store, app: AppRecord) -> dict[str, Any] | None:
-    """What the newest version asked for that is not live because it never deployed (its build
-    or deploy failed): the settings that differ, or None."""
-    versions = store.list_versions(app.slug)
+def _not_applied(settings: Settings, store: Store, app: AppRecord,
+                 versions: list[Any]) -> dict[str, Any] | None:
+    """What the newest of ``versions`` asked for that is not live because it never deployed
+    (its build or deploy failed): the settings that differ, or None."""
     newest = versions[-1] if versions else None
     if newest is None or newest.version == app.current_version or not newest.settings \
             or newest.status not in ("failed", "building", "tested", "packaged"):

@@ -7,10 +7,11 @@ down. The TOML file is ``$APPFORGE_HOME/config.toml`` (keys are the field names 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from appforge.spec import validate_domain
@@ -82,6 +83,37 @@ class Settings(BaseSettings):
     tls: Literal["off", "internal", "acme"] = "off"
     acme_email: str = ""
     https_port: int = Field(default=443, ge=1, le=65535)
+    #: ACME directory the proxy asks for certificates (empty: Let's Encrypt's production one),
+    #: e.g. a staging CA or, in tests, Pebble. ``acme_ca_root``: a PEM file the proxy trusts for
+    #: that directory's HTTPS (only for a CA whose listener a public root does not sign).
+    acme_ca: str = ""
+    acme_ca_root: Path | None = None
+    #: After DNS records change, seconds to wait for the name to resolve to this machine at
+    #: every authoritative server before a certificate is asked for.
+    dns_propagation_timeout: float = Field(default=600.0, gt=0)
+    #: Resolvers used to find a zone's authoritative servers ("host" or "host:port", comma
+    #: separated); empty: this machine's resolvers.
+    dns_resolvers: str = ""
+    #: Domains bought through a registrar (issue 13). ``registrar``: ``none``, ``porkbun``,
+    #: ``cloudflare`` or ``namecheap``. ``domain_budget``: US dollars that all purchases together
+    #: may spend; no budget means no purchase. Credentials come from the environment
+    #: (``APPFORGE_PORKBUN_API_KEY`` ...) or ``registrar_credentials``, a TOML file that only its
+    #: owner may read (mode 0600).
+    registrar: Literal["none", "porkbun", "cloudflare", "namecheap"] = "none"
+    domain_budget: Decimal | None = Field(default=None, ge=0)
+    registrar_credentials: Path | None = None
+    #: The registrar's sandbox (Porkbun sandbox keys, Cloudflare's registrar-sandbox, Namecheap's
+    #: sandbox host): no money moves.
+    registrar_sandbox: bool = False
+    #: Override of the registrar's API base URL (a test server, a proxy); empty: its real one.
+    registrar_api_base: str = ""
+    porkbun_api_key: SecretStr = SecretStr("")
+    porkbun_secret_key: SecretStr = SecretStr("")
+    cloudflare_account_id: str = ""
+    namecheap_api_user: str = ""
+    namecheap_api_key: SecretStr = SecretStr("")
+    namecheap_username: str = ""
+    namecheap_client_ip: str = ""
     #: ``auto`` uses diffusers when a GPU and the model's weights are here, else procedural.
     image_backend: Literal["auto", "procedural", "diffusers"] = "auto"
     video_backend: Literal["auto", "procedural", "diffusers"] = "auto"

@@ -143,12 +143,15 @@ def above_pattern(limit: int) -> str:
 
 
 def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
-                  public_https_port: int = 443, idle_timeout: float = 30.0) -> dict[str, Any]:
+                  public_https_port: int = 443, idle_timeout: float = 30.0, *,
+                  acme_ca: str = "", acme_ca_root: str = "") -> dict[str, Any]:
     """The whole Caddy JSON configuration for these routes.
 
     ``tls``: ``off`` serves plain HTTP; ``internal`` serves HTTPS with certificates from Caddy's
     own CA (``appforge trust`` exports its root) and redirects HTTP to HTTPS; ``acme`` does the
-    same with Let's Encrypt certificates for public names (local names keep the internal CA).
+    same with ACME certificates for public names (local names keep the internal CA): from
+    ``acme_ca`` (a directory URL; empty: Let's Encrypt), whose HTTPS Caddy verifies against
+    ``acme_ca_root`` (a PEM file's path inside the container) when given.
     """
     caddy_routes: list[dict[str, Any]] = [
         {"match": [{"host": list(route.hosts)}], "handle": _handlers(route, idle_timeout),
@@ -176,7 +179,7 @@ def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
     if tls == "acme" and acme_email:
         if local:
             policies.append({"subjects": local, "issuers": [{"module": "internal"}]})
-        policies.append({"issuers": [{"module": "acme", "email": acme_email}]})
+        policies.append({"issuers": [acme_issuer(acme_email, acme_ca, acme_ca_root)]})
     else:
         policies.append({"issuers": [{"module": "internal"}]})
     port = "" if public_https_port == 443 else f":{public_https_port}"
@@ -200,6 +203,17 @@ def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
         "pki": {"certificate_authorities": {"local": {"install_trust": False}}},
     }
     return config
+
+
+def acme_issuer(email: str, ca: str = "", ca_root: str = "") -> dict[str, Any]:
+    """Caddy's ACME issuer: the challenges are answered on the proxy's own ports (HTTP-01 on
+    the HTTP server, TLS-ALPN-01 on the HTTPS one), which must be the public 80 and 443."""
+    issuer: dict[str, Any] = {"module": "acme", "email": email}
+    if ca:
+        issuer["ca"] = ca
+    if ca_root:
+        issuer["trusted_roots_pem_files"] = [ca_root]
+    return issuer
 
 
 def is_local_name(host: str) -> bool:
@@ -260,8 +274,7 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
                     "deployed again")
             except APIError as exc:
                 raise ProxyError(f"the proxy could not join {net}: {exc.explanation}") from None
-    config = render_config(routes, settings.tls, settings.acme_email, settings.https_port,
-                           settings.upstream_idle_timeout)
+    config = config_for(settings, routes)
     path = _config_path(settings)
     if path.exists() and json.loads(path.read_text()) == config:
         return  # unchanged: a reload would only close the clients' idle connections
@@ -269,6 +282,44 @@ def apply_routes(client: docker.DockerClient, settings: Settings, routes: list[R
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(config, indent=2))
     tmp.replace(path)  # written after Caddy took it: the file is what the proxy serves
+
+
+def config_for(settings: Settings, routes: list[Route]) -> dict[str, Any]:
+    """The proxy's configuration for ``routes`` under ``settings`` (the ACME CA's root, when
+    one is configured, copied where the proxy reads it)."""
+    return render_config(routes, settings.tls, settings.acme_email, settings.https_port,
+                         settings.upstream_idle_timeout, acme_ca=settings.acme_ca,
+                         acme_ca_root=install_acme_ca_root(settings))
+
+
+#: Where the proxy reads ``acme_ca_root`` (its data mount: the config mount is read-only).
+ACME_CA_ROOT_IN_CONTAINER = "/data/acme-ca-root.pem"
+
+
+def install_acme_ca_root(settings: Settings) -> str:
+    """Copy ``settings.acme_ca_root`` into the proxy's data folder; its path in the container
+    ('' when ACME is off or no root is configured)."""
+    if settings.tls != "acme" or settings.acme_ca_root is None:
+        return ""
+    try:
+        pem = Path(settings.acme_ca_root).read_bytes()
+    except OSError as exc:
+        raise ProxyError(f"cannot read APPFORGE_ACME_CA_ROOT {settings.acme_ca_root}: "
+                         f"{exc.strerror}") from None
+    if b"BEGIN CERTIFICATE" not in pem:
+        raise ProxyError(f"APPFORGE_ACME_CA_ROOT {settings.acme_ca_root} holds no PEM "
+                         "certificate")
+    data = settings.proxy_dir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    dest = data / Path(ACME_CA_ROOT_IN_CONTAINER).name
+    if not dest.exists() or dest.read_bytes() != pem:
+        tmp = dest.with_suffix(".tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(0o644)
+        if os.geteuid() == 0:
+            os.chown(tmp, proxy_uid(), proxy_uid())
+        tmp.replace(dest)
+    return ACME_CA_ROOT_IN_CONTAINER
 
 
 def _create(client: docker.DockerClient, settings: Settings,
@@ -285,8 +336,7 @@ def _create(client: docker.DockerClient, settings: Settings,
             os.chown(folder, uid, uid)
     path = _config_path(settings)
     if not path.exists():
-        path.write_text(json.dumps(render_config([], settings.tls, settings.acme_email,
-                                                  settings.https_port), indent=2))
+        path.write_text(json.dumps(config_for(settings, []), indent=2))
     try:
         client.networks.get(edge_network(settings))
     except NotFound:

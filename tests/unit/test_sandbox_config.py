@@ -152,3 +152,39 @@ def test_tls_config_uses_internal_ca_for_local_names_and_acme_for_public_ones() 
     assert policies[1] == {"issuers": [{"module": "acme", "email": "ops@example.com"}]}
     server = acme["apps"]["http"]["servers"]["redirect"]["routes"][0]["handle"][0]
     assert server["headers"]["Location"] == ["https://{http.request.host}{http.request.uri}"]
+
+
+def test_acme_config_names_the_ca_and_the_root_it_trusts_for_public_names_only() -> None:
+    routes = [Route("a", ("a.localhost", "shop.example.com"), "x-a:8000")]
+    config = render_config(routes, tls="acme", acme_email="ops@example.com",
+                           acme_ca="https://pebble:14000/dir",
+                           acme_ca_root="/data/acme-ca-root.pem")
+    local, public = config["apps"]["tls"]["automation"]["policies"]
+    assert local == {"subjects": ["a.localhost"], "issuers": [{"module": "internal"}]}
+    assert public == {"issuers": [{"module": "acme", "email": "ops@example.com",
+                                   "ca": "https://pebble:14000/dir",
+                                   "trusted_roots_pem_files": ["/data/acme-ca-root.pem"]}]}
+    # the challenges are answered on the proxy's own ports, which the HTTP app names
+    assert config["apps"]["http"]["http_port"] == 8080
+    assert config["apps"]["http"]["https_port"] == 8443
+
+
+def test_the_acme_ca_root_is_copied_where_the_proxy_reads_it(settings: Settings,
+                                                             tmp_path: Path) -> None:
+    from appforge.errors import ProxyError
+    from appforge.sandbox.proxy import config_for
+
+    root = tmp_path / "ca.pem"
+    root.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    acme = settings.model_copy(update={"tls": "acme", "acme_email": "ops@example.com",
+                                       "acme_ca": "https://ca.example.net/dir",
+                                       "acme_ca_root": root})
+    issuer = config_for(acme, [])["apps"]["tls"]["automation"]["policies"][-1]["issuers"][0]
+    assert issuer["trusted_roots_pem_files"] == ["/data/acme-ca-root.pem"]
+    assert (settings.proxy_dir / "data" / "acme-ca-root.pem").read_text() == root.read_text()
+    # without ACME the root is not used, and a file that holds no certificate is refused
+    assert "tls" not in config_for(settings.model_copy(update={"acme_ca_root": root}),
+                                   [])["apps"]
+    root.write_text("not a certificate")
+    with pytest.raises(ProxyError, match="holds no PEM certificate"):
+        config_for(acme, [])

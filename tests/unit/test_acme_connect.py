@@ -1,0 +1,120 @@
+"""connect's steps before the proxy, and reading certificates and ACME failures (no Docker)."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appforge.config import Settings
+from appforge.domains.certificate import acme_failure, parse_certificate
+from appforge.domains.connect import STEPS, DomainStepFailed, StepReport, connect
+from appforge.store import Store
+from tests.local_dns import LocalDns, ZoneProvider
+
+ZONE = "bakery-shop.com"
+NAME = f"www.{ZONE}"
+
+
+@pytest.fixture
+def zone() -> Iterator[LocalDns]:
+    server = LocalDns(ZONE)
+    yield server
+    server.stop()
+
+
+def _deployed(settings: Settings, slug: str, host: str) -> Store:
+    store = Store(settings.db_path)
+    store.upsert_app(slug, slug, slug.title(), "landing", host)
+    store.set_domains(slug, [host])
+    store.new_version(slug, "an app", {}, settings.workspaces)
+    store.set_app_state(slug, status="running", current_version=1)
+    return store
+
+
+def test_steps_are_reported_and_a_name_that_never_resolves_stops_at_propagation(
+        settings: Settings, zone: LocalDns, tmp_path: Path) -> None:
+    settings = settings.model_copy(update={
+        "public_ipv4": "203.0.113.7", "dns_resolvers": f"127.0.0.1:{zone.port}",
+        "dns_propagation_timeout": 0.5})
+    store = _deployed(settings, "bakery", "bakery.localhost")
+    said: list[str] = []
+    seen: list[StepReport] = []
+    with pytest.raises(DomainStepFailed) as caught:
+        connect(settings, store, None, NAME, "bakery", None, said.append, seen.append)
+    error = caught.value
+    assert error.step == "propagation"
+    assert str(error).startswith(f"the propagation step failed: {NAME} did not resolve to "
+                                 "A 203.0.113.7")
+    assert [(r.step, r.status) for r in error.reports] == [("records", "skipped"),
+                                                           ("propagation", "failed")]
+    assert seen == error.reports
+    # without a DNS provider the records to create by hand are printed
+    assert f"  {NAME}. 300 IN A 203.0.113.7" in said
+    assert store.domains("bakery") == ["bakery.localhost"]  # not attached
+
+    # With a provider the records are made, and propagation passes; attach needs the proxy.
+    provider = ZoneProvider(zone)
+    with pytest.raises(DomainStepFailed) as caught:
+        connect(settings, store, _engine_gone(tmp_path), NAME, "bakery", provider,
+                said.append)
+    assert [(r.step, r.status) for r in caught.value.reports[:2]] == [
+        ("records", "done"), ("propagation", "done")]
+    assert caught.value.step == "attach"
+    assert "Docker engine did not answer" in str(caught.value)
+    assert provider.records[0].content == "203.0.113.7"
+    assert store.domains("bakery") == ["bakery.localhost"]  # the proxy refused: not attached
+    assert STEPS == ("records", "propagation", "attach", "certificate", "check")
+
+
+def _engine_gone(tmp_path: Path) -> object:
+    """A real Docker client whose engine's socket is gone."""
+    import docker
+
+    return docker.DockerClient(base_url=f"unix://{tmp_path}/gone.sock", version="1.41")
+
+
+def test_a_name_attached_to_another_app_is_refused_before_any_step(settings: Settings) -> None:
+    store = _deployed(settings, "bakery", "bakery.localhost")
+    Store(settings.db_path).upsert_app("shop", "shop", "Shop", "landing", "shop.localhost")
+    store.set_domains("shop", ["shop.localhost", NAME])
+    with pytest.raises(DomainStepFailed) as caught:
+        connect(settings, store, None, NAME, "bakery", None, lambda _: None)
+    assert caught.value.step == "attach"
+    assert "already attached to app 'shop'" in str(caught.value)
+    assert caught.value.reports == []
+
+
+def test_a_certificate_is_read_without_trusting_it() -> None:
+    import trustme
+
+    ca = trustme.CA(organization_name="Pebble Test")
+    der = ssl.PEM_cert_to_DER_cert(ca.issue_cert(NAME).cert_chain_pems[0].bytes().decode())
+    state = parse_certificate(der, NAME)
+    assert state.issuer == "Pebble Test" and not state.internal
+    assert state.not_after.year >= 2030 and state.serial > 0
+
+
+def _line(logger: str, msg: str, error: str, level: str = "error") -> str:
+    return json.dumps({"level": level, "ts": 1.0, "logger": logger, "msg": msg,
+                       "identifier": NAME, "error": error})
+
+
+@pytest.mark.parametrize(("problem", "cause", "words"), [
+    ("connection", "reachability", "port 80/443 not reachable"),
+    ("unauthorized", "dns", "does not point at this server yet"),
+    ("dns", "dns", "could not resolve"),
+    ("rejectedIdentifier", "ca", "the CA refused to certify"),
+])
+def test_an_acme_problem_in_the_proxy_log_names_the_step(settings: Settings, problem: str,
+                                                         cause: str, words: str) -> None:
+    lines = ["not json", _line("http.log", "handled", "x"),
+             _line("tls.obtain", "could not get certificate from issuer",
+                   f"HTTP 400 urn:ietf:params:acme:error:{problem} - details here")]
+    failure = acme_failure(lines, NAME, settings)
+    assert failure is not None and failure.cause == cause
+    assert words in str(failure) and failure.hint
+    assert acme_failure(lines, "other.example.com", settings) is None

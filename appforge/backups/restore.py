@@ -18,7 +18,7 @@ from appforge.backups import catalog, schema
 from appforge.backups.catalog import RESTORING, Backup, Log
 from appforge.backups.snapshot import run_helper, snapshot, volume_exists
 from appforge.config import Settings
-from appforge.errors import BackupFailed, InvalidInput
+from appforge.errors import BackupFailed, InvalidInput, UnhealthyDeployment
 from appforge.sandbox.containers import container_name, volume_name, wait_healthy
 from appforge.store import Store
 
@@ -35,7 +35,8 @@ class Restored:
     undo: Backup
     files: int
     removed: int
-    #: The live version was restarted because the snapshot's data has another shape.
+    #: The live version was restarted: the snapshot's data has another shape, or the app was
+    #: down (crashing on the data the restore replaced, say) and starts again at once.
     restarted: bool = False
 
 
@@ -75,6 +76,8 @@ def restore(client: docker.DockerClient, settings: Settings, store: Store, slug:
         "file(s) it did not have")
     restarted = _restart_if_reshaped(client, settings, store, slug, target, app.current_version,
                                      log)
+    if not restarted and app.status == "running":
+        restarted = _start_if_down(client, settings, slug, app.current_version, log)
     catalog.prune(settings, slug, log)
     return Restored(slug, target, undo, report["files"], report["removed"], restarted)
 
@@ -101,6 +104,34 @@ def _restart_if_reshaped(client: docker.DockerClient, settings: Settings, store:
         wait_healthy(container, settings.health_timeout)
     except DockerException as exc:
         log(f"could not restart {container.name}: {exc}")
+    return True
+
+
+def _start_if_down(client: docker.DockerClient, settings: Settings, slug: str,
+                   live: int | None, log: Log) -> bool:
+    """An app meant to run that is down now (crashing on its data, killed, waiting out the
+    engine's restart backoff, up to a minute) starts again at once on the restored data."""
+    from docker.errors import DockerException, NotFound
+
+    from appforge.sandbox import live_state
+
+    if live is None:
+        return False
+    name = container_name(settings, slug, live)
+    state = live_state.read(client, name)
+    if state["live"] not in ("crash-looping", "restarting", "out-of-memory", "stopped"):
+        return False
+    log(f"v{live} was {state['live']}: starting it again now on the restored data")
+    try:
+        container = client.containers.get(name)
+        container.restart(timeout=10)
+        wait_healthy(container, settings.health_timeout)
+    except NotFound:
+        return False
+    except UnhealthyDeployment as exc:  # the data is restored all the same: say so, go on
+        log(f"{exc}; `appforge logs {slug}` shows why")
+    except DockerException as exc:
+        log(f"could not start {name}: {exc}")
     return True
 
 

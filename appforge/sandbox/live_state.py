@@ -55,8 +55,12 @@ def classify(attrs: dict[str, Any] | None, events: Iterable[dict[str, Any]] = ()
     state = attrs.get("State") or {}
     restarts = int(attrs.get("RestartCount") or 0)
     started, finished = _epoch(state.get("StartedAt")), _epoch(state.get("FinishedAt"))
-    recent = sorted((e for e in events if now - WINDOW <= _event_time(e) <= now + 1),
-                    key=_event_time)
+    # A start by hand (``docker restart``; a restore that starts a crashing app again) sets the
+    # engine's restart count back to 0; the engine's own restarts count up. So with a count of
+    # 0, what happened before this start belongs to the container's previous life.
+    fresh = restarts == 0 and started is not None
+    recent = sorted((e for e in events if now - WINDOW <= _event_time(e) <= now + 1
+                     and not (fresh and _event_time(e) < (started or 0))), key=_event_time)
     dies = [e for e in recent if e.get("Action") == "die"]
     ooms = [e for e in recent if e.get("Action") == "oom"]
     running = state.get("Status") == "running"
@@ -65,10 +69,12 @@ def classify(attrs: dict[str, Any] | None, events: Iterable[dict[str, Any]] = ()
     # While it runs again the engine reports exit code 0: the last exit is in the events.
     exit_code = state.get("ExitCode") if not running else _exit_code(dies[-1]) if dies else None
     last_run = finished - started if not running and started and finished else None
-    oom_now = bool(ooms) or bool(state.get("OOMKilled")) and (
+    # (The engine keeps OOMKilled from a kill before a start by hand while the container runs.)
+    oom_flag = bool(state.get("OOMKilled")) and not (fresh and running)
+    oom_now = bool(ooms) or oom_flag and (
         (finished is not None and now - finished <= WINDOW) or not running and not waiting)
     facts = {"restarts": restarts, "exit_code": exit_code,
-             "oom_killed": bool(state.get("OOMKilled")) or bool(ooms),
+             "oom_killed": oom_flag or bool(ooms),
              "started_at": started, "finished_at": finished, "exits_recent": len(dies),
              "status": state.get("Status"), "health": health}
     # Once it has run 10 s the engine resets its backoff, and so do we: the loop is over.

@@ -108,6 +108,21 @@ def test_killed_for_memory_once_and_back_is_out_of_memory_for_a_while_then_runni
     assert not needs_attention(later, "running")
 
 
+def test_a_start_by_hand_after_a_crash_loop_leaves_the_loop_and_the_kill_behind() -> None:
+    # Killed for memory, then crashing on every start; then a restore started it again by hand
+    # (`docker restart`: the engine's restart count goes back to 0, OOMKilled stays set).
+    attrs = _attrs("running", restarts=0, oom=True, started_ago=3, finished_ago=3.1)
+    events = [_event("oom", 90), _event("die", 90, 137)] + [
+        _event("die", ago, 1) for ago in (30, 20, 10, 3.1)]
+    live = classify(attrs, events, NOW)
+    assert live["live"] == "running" and not live["oom_killed"]
+    assert live["exits_recent"] == 0 and live["restarts"] == 0
+    # The same state with the engine's own restart (count 1) is still the loop it was.
+    again = classify(_attrs("running", restarts=1, oom=True, started_ago=3, finished_ago=3.1),
+                     events, NOW)
+    assert again["live"] == "crash-looping"
+
+
 def test_an_app_left_down_after_out_of_memory_kills_is_out_of_memory_however_long_ago() -> None:
     # What on-failure:3 left (before apps restarted unless-stopped): exited for good.
     attrs = _attrs("exited", restarts=3, exit_code=137, oom=True, started_ago=3605,

@@ -40,7 +40,7 @@ def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
 SLOW_FIRST = ("test_lifecycle.py", "test_faults.py", "test_build_llm_coder.py",
               "test_api_contract.py", "test_self_healing.py", "test_backups.py",
               "test_dashboard.py", "test_hostile_clients.py", "test_build_diffusers.py",
-              "test_screenshot.py", "test_chat.py")
+              "test_acme_pebble.py", "test_screenshot.py", "test_chat.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -151,56 +151,72 @@ def proxy_log(client: docker.DockerClient, settings: Settings, since: float) -> 
 
 
 _PROBLEM = re.compile(r"urn:ietf:params:acme:error:([A-Za-z]+)")
-#: Problem types that mean one step, and what the user does about them.
+_TRIED = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}:\d+)")
+_UNREACHED = ("connect", "timeout", "no route", "unreachable", "reset by peer")
+#: What each cause means, and what the user does about it.
 _CAUSES = {
-    "dns": ("dns", "DNS: the CA could not resolve {name}",
-            ("check {name}'s records at the DNS host and wait for them to propagate, then run "
-            "the command again")),
-    "unauthorized": ("dns", ("DNS: {name} does not point at this server yet (another server "
-                     "answered the CA's challenge)"),
-                     ("make {name}'s A/AAAA records point at this machine's public address, "
-                     "then run the command again")),
-    "incorrectResponse": ("dns", ("DNS: {name} does not point at this server yet (the CA got "
-                          "another answer to its challenge)"),
-                          ("make {name}'s A/AAAA records point at this machine's public "
-                          "address, then run the command again")),
-    "connection": ("reachability", ("port 80/443 not reachable: the CA could not connect to "
-                   "this server for {name}"),
-                   ("check that {name} resolves to this machine's public address and that "
-                   "ports 80 and 443 there reach the proxy (APPFORGE_HTTP_PORT=80, "
-                   "APPFORGE_HTTPS_PORT=443, APPFORGE_BIND_ADDRESS=0.0.0.0, the firewall)")),
-    "tls": ("reachability", "port 443 not reachable: the CA's TLS connection for {name} failed",
-            "check that port 443 on this machine's public address reaches the proxy"),
+    "dns": ("DNS: {name} does not point at this server yet ({why})",
+            ("make {name}'s A/AAAA records point at this machine's public address and wait for "
+            "them to propagate, then run the command again")),
+    "reachability": (("port 80/443 not reachable: the CA could not connect to this server for "
+                     "{name} ({why})"),
+                     ("check that {name} resolves to this machine's public address and that "
+                     "ports 80 and 443 there reach the proxy (APPFORGE_HTTP_PORT=80, "
+                     "APPFORGE_HTTPS_PORT=443, APPFORGE_BIND_ADDRESS=0.0.0.0, the firewall)")),
+    "ca": ("the CA refused to certify {name} ({why})",
+           ("check the name against the CA's policy (CAA records, rate limits), or "
+           "APPFORGE_ACME_CA and APPFORGE_ACME_CA_ROOT when the CA could not be reached")),
 }
-_REFUSED = ("the CA refused to certify {name}",
-            "check the name (the CA's policy, CAA records, rate limits: see the detail)")
+#: ACME problem types (RFC 8555 section 6.7) and the step they point at.
+_PROBLEM_CAUSE = {"dns": "dns", "unauthorized": "dns", "incorrectResponse": "dns",
+                  "connection": "reachability", "tls": "reachability"}
 
 
 def acme_failure(lines: list[str], name: str, settings: Settings) -> CertificateFailed | None:
-    """The first ACME failure for ``name`` in the proxy's log lines, as a CertificateFailed."""
+    """The proxy's failed attempt to get a certificate for ``name``, if its log lines hold one.
+
+    Caddy 2.6 logs each failed challenge (logger ``http.acme_client``, msg ``challenge failed``,
+    with the ACME ``problem_type``), then the attempt's end (logger ``tls.obtain``, msg ``could
+    not get certificate from issuer``) and retries later on its own; the attempt's end decides,
+    the challenges say why.
+    """
+    challenges: list[dict[str, object]] = []
     for line in lines:
         entry = _json_line(line)
-        if entry is None or entry.get("level") not in ("error", "warn"):
+        if entry is None or entry.get("identifier") != name:
             continue
-        text = " ".join(str(v) for v in entry.values())
-        if name not in text or not str(entry.get("logger", "")).startswith("tls"):
-            continue
-        error = str(entry.get("error", "")) or str(entry.get("msg", ""))
-        problem = _PROBLEM.search(text)
-        if problem is None:
-            if entry.get("level") != "error" or "could not get certificate" not in text:
-                continue
-            return CertificateFailed(
-                f"the proxy could not reach the ACME CA for {name}: {_clip(error)}", "ca",
-                hint="check APPFORGE_ACME_CA (the directory URL) and, for a private CA, "
-                "APPFORGE_ACME_CA_ROOT", detail=line)
-        kind = problem.group(1)
-        if kind in ("badNonce", "rateLimited") and entry.get("level") == "warn":
-            continue  # retried by Caddy itself
-        cause, message, hint = _CAUSES.get(kind, ("ca", *_REFUSED))
-        return CertificateFailed(f"{message.format(name=name)} ({kind}: {_clip(error)})",
-                                 cause, hint=hint.format(name=name), detail=line)
+        if entry.get("msg") == "challenge failed":
+            challenges.append(entry)
+        elif entry.get("logger") == "tls.obtain" and entry.get("level") == "error" \
+                and entry.get("msg") == "could not get certificate from issuer":
+            return _failure(name, challenges, str(entry.get("error", "")), line)
     return None
+
+
+def _failure(name: str, challenges: list[dict[str, object]], error: str,
+             line: str) -> CertificateFailed:
+    causes = []
+    for challenge in challenges:
+        text = str(challenge.get("error", ""))
+        problem = _PROBLEM.search(str(challenge.get("problem_type", "")) or text)
+        if any(word in text.lower() for word in _UNREACHED):
+            causes.append("reachability")  # Pebble calls a refused TLS-ALPN dial "unauthorized"
+        else:
+            causes.append(_PROBLEM_CAUSE.get(problem.group(1) if problem else "", "ca"))
+    if challenges:
+        cause = min(causes, key=["dns", "reachability", "ca"].index)
+        why = "; ".join(f"{c.get('challenge_type', 'challenge')}: {_clip(str(c.get('error')), 160)}"
+                        for c in challenges)
+    else:  # no challenge was tried: the CA refused the order, or could not be reached
+        problem = _PROBLEM.search(error)
+        cause = _PROBLEM_CAUSE.get(problem.group(1), "ca") if problem else "ca"
+        why = _clip(error)
+    message, hint = _CAUSES[cause]
+    tried = sorted(set(_TRIED.findall(why)))
+    if tried and cause == "reachability":
+        hint += f"; the CA tried {', '.join(tried)}"
+    return CertificateFailed(message.format(name=name, why=why), cause,
+                             hint=hint.format(name=name), detail=line)
 
 
 def _json_line(line: str) -> dict[str, object] | None:

@@ -98,23 +98,61 @@ def test_a_certificate_is_read_without_trusting_it() -> None:
     assert state.not_after.year >= 2030 and state.serial > 0
 
 
-def _line(logger: str, msg: str, error: str, level: str = "error") -> str:
-    return json.dumps({"level": level, "ts": 1.0, "logger": logger, "msg": msg,
-                       "identifier": NAME, "error": error})
+#: What Caddy 2.6.2 logged when Pebble could not reach it for either challenge (from a run of
+#: tests/integration/test_acme_pebble.py; timestamps and order URLs shortened).
+FAILED_ATTEMPT = [
+    ('{"level":"info","ts":1.0,"logger":"tls.obtain","msg":"obtaining certificate",'
+    '"identifier":"broken.bakery-pebble.com"}'),
+    ('{"level":"error","ts":1.2,"logger":"http.acme_client","msg":"challenge failed",'
+    '"identifier":"broken.bakery-pebble.com","challenge_type":"tls-alpn-01","status_code":403,'
+    '"problem_type":"urn:ietf:params:acme:error:unauthorized",'
+    '"error":"Failed to connect to 172.21.0.3:8443 for the tls-alpn-01 challenge"}'),
+    ('{"level":"error","ts":1.3,"logger":"http.acme_client","msg":"challenge failed",'
+    '"identifier":"broken.bakery-pebble.com","challenge_type":"http-01","status_code":400,'
+    '"problem_type":"urn:ietf:params:acme:error:connection",'
+    '"error":"Get \\"http://broken.bakery-pebble.com:8080/.well-known/acme-challenge/Zk2\\": '
+    'dial tcp 172.21.0.3:8080: connect: connection refused"}'),
+    ('{"level":"error","ts":1.4,"logger":"tls.obtain","msg":"could not get certificate from '
+    'issuer","identifier":"broken.bakery-pebble.com","issuer":"pebble:14000-dir","error":'
+    '"[broken.bakery-pebble.com] solving challenges: broken.bakery-pebble.com: no solvers '
+    'available for remaining challenges (configured=[http-01 tls-alpn-01] offered=[http-01 '
+    'tls-alpn-01 dns-01] remaining=[dns-01]) (order=https://pebble:14000/my-order/cn3) '
+    '(ca=https://pebble:14000/dir)"}'),
+]
 
 
-@pytest.mark.parametrize(("problem", "cause", "words"), [
-    ("connection", "reachability", "port 80/443 not reachable"),
-    ("unauthorized", "dns", "does not point at this server yet"),
-    ("dns", "dns", "could not resolve"),
-    ("rejectedIdentifier", "ca", "the CA refused to certify"),
+def test_a_failed_attempt_in_the_proxy_log_names_the_step(settings: Settings) -> None:
+    name = "broken.bakery-pebble.com"
+    assert acme_failure(FAILED_ATTEMPT[:3], name, settings) is None  # still trying
+    failure = acme_failure(FAILED_ATTEMPT, name, settings)
+    assert failure is not None and failure.cause == "reachability"
+    assert str(failure).startswith(f"port 80/443 not reachable: the CA could not connect to "
+                                   f"this server for {name} (tls-alpn-01: Failed to connect")
+    assert failure.hint is not None
+    assert failure.hint.endswith("the CA tried 172.21.0.3:8080, 172.21.0.3:8443")
+    assert acme_failure(FAILED_ATTEMPT, "other.example.com", settings) is None
+
+
+def _line(logger: str, msg: str, error: str, **more: object) -> str:
+    return json.dumps({"level": "error", "ts": 1.0, "logger": logger, "msg": msg,
+                       "identifier": NAME, "error": error, **more})
+
+
+@pytest.mark.parametrize(("problem", "error", "cause", "words"), [
+    ("unauthorized", "The key authorization file from the server did not match", "dns",
+     "does not point at this server yet"),
+    ("dns", "DNS problem: NXDOMAIN looking up A", "dns", "does not point at this server yet"),
+    ("tls", "remote error: tls: internal error", "reachability", "port 80/443 not reachable"),
+    ("rejectedIdentifier", "Error creating new order :: policy forbids", "ca",
+     "the CA refused to certify"),
 ])
-def test_an_acme_problem_in_the_proxy_log_names_the_step(settings: Settings, problem: str,
-                                                         cause: str, words: str) -> None:
+def test_each_acme_problem_names_its_step(settings: Settings, problem: str, error: str,
+                                          cause: str, words: str) -> None:
     lines = ["not json", _line("http.log", "handled", "x"),
-             _line("tls.obtain", "could not get certificate from issuer",
-                   f"HTTP 400 urn:ietf:params:acme:error:{problem} - details here")]
+             _line("http.acme_client", "challenge failed", error,
+                   problem_type=f"urn:ietf:params:acme:error:{problem}",
+                   challenge_type="http-01"),
+             _line("tls.obtain", "could not get certificate from issuer", "solving failed")]
     failure = acme_failure(lines, NAME, settings)
     assert failure is not None and failure.cause == cause
     assert words in str(failure) and failure.hint
-    assert acme_failure(lines, "other.example.com", settings) is None

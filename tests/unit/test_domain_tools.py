@@ -1,0 +1,91 @@
+"""The domain tools the CLI, dashboard and chat share: attach and detach refusals, the list
+without a registrar, search input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appforge.config import Settings
+from appforge.domains.errors import NameAttached
+from appforge.errors import AppNotFound, InvalidInput
+from appforge.store import Store
+from appforge.store.domains import DomainStore
+from appforge.tools import domains
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # An engine address that cannot answer: these tests never touch a real Docker engine.
+    return Settings(home=tmp_path / "home", instance="afunit",
+                    docker_host="unix:///nonexistent/docker.sock")
+
+
+def two_apps(settings: Settings) -> Store:
+    store = Store(settings.db_path)
+    for slug in ("bikes", "cakes"):
+        store.upsert_app(slug, slug.title(), slug.title(), "crud", f"{slug}.localhost")
+    store.set_domains("bikes", ["bikes.localhost", "bikeshop.com"])
+    return store
+
+
+def test_attach_refuses_a_name_another_app_has_and_an_unknown_app(settings: Settings) -> None:
+    two_apps(settings)
+    with pytest.raises(NameAttached, match="'bikes'") as caught:
+        domains.attach(settings, "bikeshop.com", "cakes")
+    assert caught.value.hint == "detach it first: appforge domain detach bikeshop.com"
+    with pytest.raises(AppNotFound):
+        domains.attach(settings, "cakeshop.com", "nope")
+
+
+def test_detach_takes_the_name_off_its_app_and_keeps_the_others(settings: Settings) -> None:
+    pytest.importorskip("appforge.domains.connect")
+    store = two_apps(settings)
+    result = domains.detach(settings, "BikeShop.com")
+    assert result == {"name": "bikeshop.com", "app": "bikes",
+                      "message": "bikeshop.com no longer serves bikes"}
+    assert store.domains("bikes") == ["bikes.localhost"]
+    with pytest.raises(InvalidInput, match="not attached to any app"):
+        domains.detach(settings, "bikeshop.com")
+    with pytest.raises(InvalidInput, match="only name"):
+        domains.detach(settings, "bikes.localhost")
+
+
+def test_list_without_a_registrar_shows_what_appforge_bought(settings: Settings) -> None:
+    two_apps(settings)
+    purchases = DomainStore(settings.db_path)
+    bought = purchases.add(name="bikeshop.com", registrar="porkbun", sandbox=False,
+                           slug="bikes", years=1, currency="USD", quoted_minor=973,
+                           renewal_minor=1108, max_price_minor=None, state="submitting",
+                           idempotency_key="k1")
+    purchases.update(bought.id, state="registered", charged_minor=973,
+                     charged_source="registrar")
+    purchases.add(name="other.com", registrar="porkbun", sandbox=False, slug=None, years=1,
+                  currency="USD", quoted_minor=973, renewal_minor=None, max_price_minor=None,
+                  state="refused", reason="no budget", idempotency_key="k2")
+    rows = domains.list_domains(settings)
+    assert [(r["name"], r["purchase"], r["app"], r["attached"], r["charged"]) for r in rows] == [
+        ("bikeshop.com", "registered", "bikes", True, "$9.73")]
+    assert purchases.spent_minor() == 973
+
+
+def test_one_live_purchase_per_name_is_enforced_by_the_store(settings: Settings) -> None:
+    from appforge.store.domains import LivePurchaseExists
+
+    purchases = DomainStore(settings.db_path)
+    values = dict(name="bikeshop.com", registrar="porkbun", sandbox=False, slug=None, years=1,
+                  currency="USD", quoted_minor=973, renewal_minor=None, max_price_minor=None)
+    first = purchases.add(**values, state="submitting", idempotency_key="k1")
+    with pytest.raises(LivePurchaseExists) as caught:
+        purchases.add(**values, state="submitting", idempotency_key="k2")
+    assert caught.value.purchase.id == first.id
+    quoted = purchases.add(**values, state="quoted", idempotency_key="k3")
+    with pytest.raises(LivePurchaseExists):
+        purchases.update(quoted.id, state="submitting")
+    assert [p.state for p in purchases.purchases()] == ["submitting", "quoted"]
+
+
+def test_search_needs_words_a_name_or_an_app(settings: Settings) -> None:
+    with pytest.raises(InvalidInput, match="give words or a name"):
+        domains.search(settings.model_copy(update={"registrar": "porkbun"}), [])

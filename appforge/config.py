@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     #: ``$APPFORGE_HOME/backups``. ``backup_keep`` snapshots are kept per app (oldest go first).
     backup_dir: Path | None = None
     backup_keep: int = Field(default=10, ge=1, le=1000)
+    #: Where apps' Python wheels are kept (empty: ``$APPFORGE_HOME/wheelhouse``); several
+    #: installations on one machine may share one (folders are named by the requirements' hash,
+    #: and filled under a lock).
+    wheelhouse_dir: Path | None = None
     #: Crash tests only: at this point appforge writes ``test_pause_file`` and waits there, so
     #: the test can kill it: a build stage as it starts (``plan``, ``write_code``,
     #: ``make_assets``, ``test``, ``package``, ``deploy``, ``verify``), ``test:running``,
@@ -217,7 +221,7 @@ class Settings(BaseSettings):
 
     @property
     def wheelhouse(self) -> Path:
-        return self.home / "wheelhouse"
+        return self.wheelhouse_dir or self.home / "wheelhouse"
 
     @property
     def backups(self) -> Path:

@@ -144,7 +144,7 @@ def heal(settings: Settings, client: docker.DockerClient, log: Log) -> list[str]
     Returns what it did; errors are logged, never raised (it tries again later)."""
     from docker.errors import DockerException
 
-    from appforge.sandbox.proxy import apply_routes, proxy_status
+    from appforge.sandbox.proxy import proxy_status
     from appforge.store import Store
     from appforge.store.locks import app_lock_if_free
     from appforge.tools import apps
@@ -159,7 +159,7 @@ def heal(settings: Settings, client: docker.DockerClient, log: Log) -> list[str]
         if not deployed:
             return done  # nothing to serve: no proxy either (destroy of the last app, down)
         if proxy_status(client, settings) != "running":
-            apply_routes(client, settings, apps.routes(settings, store), log)
+            apps.apply_store_routes(client, settings, store, log)
             done.append("brought the proxy back")
     except (AppforgeError, DockerException, OSError) as exc:
         log(f"could not bring the proxy back now ({exc}); trying again later")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,10 @@ def settings(tmp_path: Path) -> Settings:
 def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPFORGE_")}
     env.update(APPFORGE_HOME=str(home), APPFORGE_INSTANCE=instance,
-               APPFORGE_HTTP_PORT=str(port), APPFORGE_SUPERVISE="false")
+               APPFORGE_HTTP_PORT=str(port), APPFORGE_SUPERVISE="false",
+               # One wheelhouse for every test installation (and run): each would fetch the
+               # same wheels again (about 4 s each).
+               APPFORGE_WHEELHOUSE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-wheels"))
     return env
 
 

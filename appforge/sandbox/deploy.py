@@ -34,12 +34,16 @@ class Deployment:
     container: str
     upstream: str
     healthy_after: float
+    #: The proxy route that serves the new version.
+    route: proxy.Route
 
 
 def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
-                   image: str, hosts: list[str], other_routes: list[proxy.Route],
+                   image: str, hosts: list[str], other_routes: list[proxy.Route] | None,
                    log: Log, limits: Limits | None = None) -> Deployment:
-    """Run ``image`` as ``slug`` v``version`` and route ``hosts`` to it (blue/green)."""
+    """Run ``image`` as ``slug`` v``version`` and route ``hosts`` to it beside ``other_routes``
+    (blue/green). With ``other_routes`` None the caller switches the proxy to ``route`` itself
+    (``tools.apps.deploy`` does, under the routes lock, from the store as it is then)."""
     from docker.errors import DockerException
 
     proxy.ensure_proxy(client, settings, log)
@@ -58,10 +62,11 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
     containers.promote(client, settings, slug, container)
     route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
                         max_body=(limits or Limits.resolve(settings)).body_bytes)
-    proxy.apply_routes(client, settings, [*other_routes, route], log)
-    pause_for_crash_tests(settings, "deploy:switched")
+    if other_routes is not None:
+        proxy.apply_routes(client, settings, [*other_routes, route], log)
+        pause_for_crash_tests(settings, "deploy:switched")
     return Deployment(container=container.name, upstream=route.upstream,
-                      healthy_after=healthy_after)
+                      healthy_after=healthy_after, route=route)
 
 
 def pause_for_crash_tests(settings: Settings, point: str) -> None:

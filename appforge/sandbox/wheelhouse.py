@@ -8,6 +8,7 @@ same requirements give the same folder, so builds are reproducible and later bui
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import platform
 import shutil
@@ -43,6 +44,18 @@ def ensure_wheelhouse(root: Path, requirement_files: list[Path], log: Callable[[
     if (dest / _DONE).exists():
         return dest
     root.mkdir(parents=True, exist_ok=True)
+    # Builds of other apps may need the same wheels at the same moment: one fetches them, the
+    # others wait for it and use its folder (without the lock the second would replace the
+    # folder while the first packs it into an image).
+    with (root / f".{dest.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (dest / _DONE).exists():
+            _download(dest, requirement_files, log)
+    return dest
+
+
+def _download(dest: Path, requirement_files: list[Path], log: Callable[[str], None]) -> None:
+    root = dest.parent
     machine = platform.machine()
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet",
            "--only-binary=:all:", "--python-version", TARGET_PYTHON, "--implementation", "cp",
@@ -62,6 +75,5 @@ def ensure_wheelhouse(root: Path, requirement_files: list[Path], log: Callable[[
                 "requirement has a wheel for CPython 3.11 on Linux",
             )
         Path(tmp, _DONE).write_text(" ".join(cmd) + "\n")
-        shutil.rmtree(dest, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)  # one a crash left without its marker
         Path(tmp).rename(dest)
-    return dest

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -123,3 +123,12 @@ def file_lock(path: Path, wait: bool = True) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def routes_lock(home: Path) -> AbstractContextManager[bool]:
+    """The lock around "read the serving apps from the store, give the proxy their routes" (and
+    a deploy's "route the new version, record it"): without it, two builds finishing together
+    could each give the proxy a list without the other's app, and one app would answer 404.
+    Held for milliseconds; never taken twice by one process at once (flock would deadlock)."""
+    return file_lock(home / "locks" / "proxy-routes.lock")
+

@@ -24,6 +24,7 @@ from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits
 from appforge.sandbox.proxy import Route, apply_routes, remove_proxy
 from appforge.store import AppRecord, Store
+from appforge.store.locks import routes_lock
 
 if TYPE_CHECKING:
     import docker
@@ -45,6 +46,14 @@ def routes(settings: Settings, store: Store, exclude: str | None = None) -> list
     return [Route(slug=slug, hosts=hosts, upstream=upstream,
                   max_body=_body_limit(settings, store, slug))
             for slug, hosts, upstream in store.live_routes() if slug != exclude and hosts]
+
+
+def apply_store_routes(client: docker.DockerClient, settings: Settings, store: Store, log: Log,
+                       exclude: str | None = None) -> None:
+    """Give the proxy the routes of every app the store says serves (but ``exclude``), under the
+    routes lock: what every command that changes which apps serve calls."""
+    with routes_lock(settings.home):
+        apply_routes(client, settings, routes(settings, store, exclude=exclude), log)
 
 
 def _body_limit(settings: Settings, store: Store, slug: str) -> int:
@@ -72,23 +81,29 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     pause_for_crash_tests(settings, f"{event}:snapshotted")
     start = time.monotonic()
     try:
-        result = deploy_version(client, settings, slug, version, record.image, hosts,
-                                routes(settings, store, exclude=slug), log, limits)
+        result = deploy_version(client, settings, slug, version, record.image, hosts, None,
+                                log, limits)
     except UnhealthyDeployment as exc:
         store.update_version(slug, version, status="failed", error=str(exc))
         store.add_deployment(slug, version, event, "unhealthy",
                              seconds=time.monotonic() - start, detail=str(exc))
         store.add_event(slug, "error", f"v{version} not deployed: {exc}")
         raise
-    store.add_deployment(slug, version, event, "serving", result.container,
-                         time.monotonic() - start)
     url = settings.url_for(hosts[0])
     previous = app.current_version
-    if previous and previous != version:
-        store.update_version(slug, previous, status="retired")
-    store.update_version(slug, version, upstream=result.upstream, status="running")
-    _adopt_settings(store, slug, record, hosts)
-    store.set_app_state(slug, status="running", url=url, current_version=version)
+    # Routed and recorded under the routes lock: another app's deploy routes from the store,
+    # so it must find this one there once the proxy serves it.
+    with routes_lock(settings.home):
+        apply_routes(client, settings, [*routes(settings, store, exclude=slug), result.route],
+                     log)
+        pause_for_crash_tests(settings, "deploy:switched")
+        store.add_deployment(slug, version, event, "serving", result.container,
+                             time.monotonic() - start)
+        if previous and previous != version:
+            store.update_version(slug, previous, status="retired")
+        store.update_version(slug, version, upstream=result.upstream, status="running")
+        _adopt_settings(store, slug, record, hosts)
+        store.set_app_state(slug, status="running", url=url, current_version=version)
     store.add_event(slug, event, f"v{version} serving at {url}")
     # Recorded first, then the old version goes: a crash in between leaves both serving, and
     # the next command's reconcile stops the one the store does not name.
@@ -145,7 +160,7 @@ def stop(settings: Settings, slug: str, log: Log) -> None:
     app = store.get_app(slug)
     client = connect(settings)
     store.set_app_state(slug, status="stopped")
-    apply_routes(client, settings, routes(settings, store), log)
+    apply_store_routes(client, settings, store, log)
     for c in client.containers.list(all=True, filters=containers.app_filter(settings, slug)):
         try:
             c.stop(timeout=10)
@@ -176,7 +191,7 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     client = connect(settings)  # before anything changes: no engine, nothing half-done
     if not keep_data:
         backups.snapshot_if_data(client, settings, store, slug, "pre-destroy", log)
-    apply_routes(client, settings, routes(settings, store, exclude=slug), log)
+    apply_store_routes(client, settings, store, log, exclude=slug)
     removed = containers.remove_app(client, settings, slug, keep_data=keep_data)
     shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
     store.delete_app(slug)
@@ -285,7 +300,7 @@ def up(settings: Settings, log: Log, exclude: str | None = None,
                 log(f"could not restore {why}")
                 if failed is not None:
                     failed.append(why)
-    apply_routes(client, settings, routes(settings, store), log)
+    apply_store_routes(client, settings, store, log)
     return done
 
 

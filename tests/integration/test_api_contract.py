@@ -22,6 +22,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -47,8 +48,12 @@ SEED = 11
 
 @pytest.fixture(scope="module")
 def apps(installation: Installation) -> dict[str, dict[str, Any]]:
-    built = {name: installation.run_json("build", description)
-             for name, description in APPS.items()}
+    # Four builds at once: each waits on the engine (image build, health check) more than it
+    # computes, and different apps never wait for each other's lock.
+    with ThreadPoolExecutor(max_workers=len(APPS)) as pool:
+        futures = {name: pool.submit(installation.run_json, "build", description)
+                   for name, description in APPS.items()}
+        built = {name: future.result() for name, future in futures.items()}
     for name, app in built.items():
         assert app["status"] == "running", (name, app)
     assert [built[name]["kind"] for name in APPS] == ["crud", "crud", "landing", "gallery"]

@@ -49,6 +49,8 @@ class Job:
     redirect: str = ""
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    #: What the job found, for the page it returns to (a search's names); not in the JSON.
+    data: dict[str, Any] = field(default_factory=dict)
 
     def say(self, line: str) -> None:
         self.lines.append(line.rstrip())

@@ -1,0 +1,179 @@
+"""The dashboard's Domains tab: an app's names and their states, search, buy, attach, detach.
+
+Everything goes through ``appforge.tools.domains``, as the CLI does: the same budget, the same
+refusals, the same record of every purchase. A search and a buy talk to the registrar (Porkbun
+allows one check per 10 seconds), so they run as the app's background job and the page shows
+their progress, then their result. A purchase asks for the same confirmation as the CLI's typed
+one: the name typed back, and a price it may not exceed (the quote the page showed, so a price
+that moved since stops the purchase).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from appforge.config import Settings
+from appforge.errors import AppforgeError
+from appforge.web import model
+from appforge.web.actions import csrf_checked, start_job
+from appforge.web.jobs import Job
+from appforge.web.pages import app_page
+from appforge.web.render import redirect
+
+router = APIRouter()
+actions = APIRouter(dependencies=[Depends(csrf_checked)])
+
+
+def _web(request: Request) -> Any:
+    return request.app.state.web
+
+
+def budget_view(settings: Settings) -> dict[str, Any]:
+    """The budget as the page shows it: configured or not, spent, left (formatted)."""
+    from appforge.domains.money import format_minor, to_minor
+    from appforge.store.domains import DomainStore
+
+    spent = DomainStore(settings.db_path).spent_minor()
+    if settings.domain_budget is None:
+        return {"set": False, "spent": format_minor(spent)}
+    total = to_minor(settings.domain_budget, what="APPFORGE_DOMAIN_BUDGET")
+    return {"set": True, "total": format_minor(total), "spent": format_minor(spent),
+            "left": format_minor(max(0, total - spent))}
+
+
+def app_names(settings: Settings, slug: str) -> list[dict[str, Any]]:
+    """The app's names: each with its purchase (if appforge bought it), the DNS records it
+    needs, and the certificate the proxy serves for it."""
+    from appforge.dns.records import needs_dns, records_for
+    from appforge.store import Store
+    from appforge.store.domains import DomainStore
+
+    store, purchases = Store(settings.db_path), DomainStore(settings.db_path)
+    rows = []
+    for host in store.domains(slug):
+        bought = next((p for p in purchases.purchases(host)), None)
+        records: list[str] = []
+        if needs_dns(host):
+            try:
+                records = [f"{r.name} {r.type} {r.content}" for r in records_for(host, settings)]
+            except AppforgeError as exc:  # no public address configured: say so
+                records = [str(exc)]
+        rows.append({"name": host, "url": settings.url_for(host), "public": needs_dns(host),
+                     "purchase": bought.to_dict() if bought else None, "records": records,
+                     "certificate": _certificate(settings, host)})
+    return rows
+
+
+def _certificate(settings: Settings, host: str) -> dict[str, Any] | None:
+    """The certificate the proxy serves for ``host`` (None with TLS off, or none served)."""
+    if settings.tls == "off":
+        return None
+    from appforge.domains.certificate import served_certificate
+
+    state = served_certificate(settings, host, timeout=2.0)
+    if state is None:
+        return None
+    return {"issuer": state.issuer, "expires_at": state.not_after.date().isoformat(),
+            "internal": state.internal}
+
+
+@router.get("/apps/{slug}/domains")
+def domains(request: Request, slug: str) -> Response:
+    web = _web(request)
+    model.find_app(web.store, slug)
+    job = request.query_params.get("job")
+    found = web.jobs.get(job) if job else None
+    search = found.data.get("search") if found is not None and found.slug == slug else None
+    return app_page(request, slug, "domains", "domains.html", {
+        "names": app_names(web.settings, slug), "budget": budget_view(web.settings),
+        "registrar": web.settings.registrar, "search": search,
+        "words": request.query_params.get("q", "")})
+
+
+@actions.post("/apps/{slug}/domains/search")
+def search(request: Request, slug: str, words: str = Form(""),
+           tlds: str = Form("")) -> Response:
+    from appforge.tools import domains as tools
+
+    web = _web(request)
+    model.find_app(web.store, slug)
+    back = f"/apps/{slug}/domains"
+
+    def work(job: Job) -> str:
+        found = tools.search(web.settings, words.split(), tlds=tlds or None, slug=slug,
+                             progress=lambda done, total, name: job.say(
+                                 f"checked {name} ({done}/{total})"))
+        job.data["search"] = found
+        free = [n for n in found["names"] if n.get("buyable")]
+        return f"{len(free)} of {len(found['names'])} names can be bought at {found['registrar']}"
+
+    return start_job(request, slug, "domain-search", "Search for a name", work, back=back)
+
+
+@actions.post("/apps/{slug}/domains/buy")
+def buy(request: Request, slug: str, name: str = Form(...), max_price: str = Form(...),
+        confirm: str = Form("")) -> Response:
+    from appforge.domains.names import parse
+    from appforge.tools import domains as tools
+
+    web = _web(request)
+    model.find_app(web.store, slug)
+    back = f"/apps/{slug}/domains"
+    checked = parse(name)
+    if confirm.strip().lower() not in (checked.ascii, checked.unicode):
+        return redirect(back, f"{checked.unicode} was not bought: type the name, "
+                        f"{checked.unicode}, to confirm", "error")
+    limit = Decimal(max_price)
+
+    def work(job: Job) -> str:
+        with _locked(web, slug, job):
+            done = tools.buy(web.settings, checked.ascii, slug=slug, max_price=limit, yes=True,
+                             log=job.say, on_step=lambda step, status, detail: job.say(
+                                 f"{step}: {status}{' - ' + detail if detail else ''}"))
+        job.data["purchase"] = done
+        return done.get("message") or f"{done['name']}: {done['state']}"
+
+    return start_job(request, slug, "domain-buy", f"Buy {checked.unicode}", work, back=back)
+
+
+@actions.post("/apps/{slug}/domains/attach")
+def attach(request: Request, slug: str, name: str = Form(...)) -> Response:
+    from appforge.tools import domains as tools
+
+    web = _web(request)
+    model.find_app(web.store, slug)
+
+    def work(job: Job) -> str:
+        with _locked(web, slug, job):
+            done = tools.attach(web.settings, name.strip(), slug, log=job.say,
+                                on_step=lambda step, status, detail: job.say(
+                                    f"{step}: {status}{' - ' + detail if detail else ''}"))
+        return done["message"]
+
+    return start_job(request, slug, "domain-attach", f"Attach {name.strip()}", work,
+                     back=f"/apps/{slug}/domains")
+
+
+@actions.post("/apps/{slug}/domains/detach")
+def detach(request: Request, slug: str, name: str = Form(...)) -> Response:
+    from appforge.tools import domains as tools
+
+    web = _web(request)
+    model.find_app(web.store, slug)
+
+    def work(job: Job) -> str:
+        with _locked(web, slug, job):
+            return str(tools.detach(web.settings, name.strip(), log=job.say)["message"])
+
+    return start_job(request, slug, "domain-detach", f"Detach {name.strip()}", work,
+                     back=f"/apps/{slug}/domains")
+
+
+def _locked(web: Any, slug: str, job: Job) -> Any:
+    from appforge.store.locks import app_lock
+
+    return app_lock(web.settings.home, slug, job.say, wait_s=web.settings.lock_wait)

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -190,6 +191,8 @@ class FakePorkbun(FakeRegistrar):
         #: tld → new (registration, renewal) cents, applied after the next checkDomain answer.
         self.moves: dict[str, tuple[int, int]] = {}
         self.create_delay = 0.0
+        #: Called with (zone, records) after each DNS change, e.g. to update a local DNS server.
+        self.on_records_change: Callable[[str, list[dict[str, Any]]], None] | None = None
 
     def secrets(self) -> list[str]:
         return [self.api_key, self.secret]
@@ -356,6 +359,7 @@ class FakePorkbun(FakeRegistrar):
                       "content": body["content"], "ttl": str(body.get("ttl", "600")),
                       "prio": "0", "notes": ""}
             records.append(record)
+            self._changed(zone)
             return 200, {"status": "SUCCESS", "id": int(record["id"])}, {}
         match = [r for r in records if rest and r["id"] == rest[0]]
         if not match:
@@ -365,7 +369,12 @@ class FakePorkbun(FakeRegistrar):
                             ttl=str(body.get("ttl", "600")))
         elif action == "delete":
             records.remove(match[0])
+        self._changed(zone)
         return 200, {"status": "SUCCESS"}, {}
+
+    def _changed(self, zone: str) -> None:
+        if self.on_records_change is not None:
+            self.on_records_change(zone, [dict(r) for r in self.records[zone]])
 
 
 # Cloudflare Registrar -----------------------------------------------------------------------

@@ -167,7 +167,7 @@ def _explain(result: dict[str, Any], slug: str | None) -> None:
 
 @domain_app.command("list")
 def list_domains(as_json: JsonFlag = False) -> None:
-    """Owned names: registrar, expiry, auto-renew, purchase state, app."""
+    """Owned names: registrar, expiry, auto-renew, purchase state, app, certificate."""
     from appforge.tools import domains
 
     settings = load_settings()
@@ -185,12 +185,17 @@ def list_domains(as_json: JsonFlag = False) -> None:
     from rich.table import Table
 
     table = Table(box=None)
-    for header in ("name", "registrar", "expires", "auto-renew", "purchase", "app"):
-        table.add_column(header, no_wrap=True)
+    # The name is what people copy: never shortened; the rest may fold.
+    table.add_column("name", no_wrap=True, min_width=max(len(r["name"]) for r in rows))
+    for header in ("registrar", "expires", "renew", "purchase", "app", "certificate"):
+        table.add_column(header, overflow="fold")
     for row in rows:
         renew = {True: "on", False: "off", None: "-"}[row["auto_renew"]]
-        table.add_row(row["name"], row["registrar"] or "-", row["expires_at"] or "-", renew,
-                      row["purchase"] or "-", row["app"] or "-")
+        cert = row["certificate"]
+        shown = "-" if cert is None else ("internal CA" if cert["internal"] else
+                                          f"until {cert['expires_at'][:10]}")
+        table.add_row(row["name"], row["registrar"] or "-", row["expires_at"][:10] or "-", renew,
+                      row["purchase"] or "-", row["app"] or "-", shown)
     out.print(table)
 
 

@@ -123,7 +123,8 @@ def buy(settings: Settings, name: str, *, slug: str | None = None, years: int = 
 
 def list_domains(settings: Settings, registrar: Registrar | None = None) -> list[dict[str, Any]]:
     """Owned names (the registrar's list, and names bought through appforge): registrar,
-    expiry, auto-renew, purchase state, app. ``dns`` and ``certificate`` are None where unknown."""
+    expiry, auto-renew, purchase state, app, and the certificate the proxy serves for an
+    attached name. ``dns`` is None (not checked here: ``appforge dns`` says what it needs)."""
     store = Store(settings.db_path)
     purchases = {p.name: p for p in DomainStore(settings.db_path).purchases()}
     owned: dict[str, Any] = {}
@@ -148,8 +149,23 @@ def list_domains(settings: Settings, registrar: Registrar | None = None) -> list
             "status": o.status if o else "", "owned": o is not None,
             "purchase": p.state if p else "", "charged": format_minor(p.charged_minor)
             if p else "-", "app": app.slug if app else (p.slug if p else None),
-            "attached": app is not None, "dns": None, "certificate": None})
+            "attached": app is not None, "dns": None,
+            "certificate": _certificate(settings, name) if app is not None else None})
     return rows
+
+
+def _certificate(settings: Settings, name: str) -> dict[str, Any] | None:
+    """The certificate the proxy serves for ``name``: issuer, expiry, and whether it is Caddy's
+    own CA's; None with TLS off or when the proxy serves none (or is down)."""
+    if settings.tls == "off":
+        return None
+    from appforge.domains.certificate import served_certificate
+
+    state = served_certificate(settings, name, timeout=2.0)
+    if state is None:
+        return None
+    return {"issuer": state.issuer, "expires_at": state.not_after.isoformat(),
+            "internal": state.internal}
 
 
 def attach(settings: Settings, name: str, slug: str, *, log: Log = lambda _m: None,

@@ -156,3 +156,26 @@ def test_a_buy_killed_at_any_point_then_run_again_charges_once(
         assert result["charged_source"] == "quote"
     keys = {r.headers["Idempotency-Key"] for r in porkbun.creates()}
     assert len(keys) == 1
+
+
+@pytest.mark.parametrize("typed, bought", [("bikeshop.com", True), ("yes", False)])
+def test_on_a_terminal_the_buy_waits_for_the_name_typed_back(
+        tmp_path: Path, porkbun: FakePorkbun, typed: str, bought: bool) -> None:
+    master, terminal = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "appforge.cli", "domain", "buy", "bikeshop.com"],
+            stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env_for(tmp_path, porkbun))
+        os.close(terminal)
+        os.write(master, typed.encode() + b"\n")
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+    assert "$9.73 for 1 year(s)" in stdout
+    if bought:
+        assert proc.returncode == 0, stderr
+        assert porkbun.charges == [("bikeshop.com", 973)]
+    else:
+        assert proc.returncode == 1 and "not bought" in stdout
+        assert porkbun.charges == [] and porkbun.creates() == []

@@ -334,3 +334,14 @@ def test_porkbun_sandbox_setting_refuses_a_live_key(tmp_path: Path) -> None:
         settings = pb_settings(tmp_path, fake).model_copy(update={"registrar_sandbox": True})
         with pytest.raises(e.RegistrarAuthError, match="not a sandbox key"):
             get_registrar(settings)
+
+
+def test_the_fake_porkbun_tells_a_local_dns_server_about_record_changes(tmp_path: Path) -> None:
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+    with FakePorkbun() as fake:
+        fake.on_records_change = lambda zone, records: seen.append(
+            (zone, [(r["name"], r["content"]) for r in records]))
+        fake.own("bikes.com")
+        dns = get_registrar(pb_settings(tmp_path, fake)).dns("bikes.com")
+        dns.ensure_records([DnsRecord("A", "bikes.com", "203.0.113.7")])
+    assert seen == [("bikes.com", [("bikes.com", "203.0.113.7")])]

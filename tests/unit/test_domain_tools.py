@@ -89,3 +89,45 @@ def test_one_live_purchase_per_name_is_enforced_by_the_store(settings: Settings)
 def test_search_needs_words_a_name_or_an_app(settings: Settings) -> None:
     with pytest.raises(InvalidInput, match="give words or a name"):
         domains.search(settings.model_copy(update={"registrar": "porkbun"}), [])
+
+
+def test_list_shows_the_certificate_the_proxy_serves_for_an_attached_name(
+        settings: Settings) -> None:
+    import socket
+    import ssl
+    import threading
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("bikeshop.com").configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:  # a stand-in for the proxy's TLS listener (the network edge)
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True):
+                    pass
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        settings = settings.model_copy(update={"tls": "internal", "https_port": port})
+        two_apps(settings)
+        purchases = DomainStore(settings.db_path)
+        purchases.add(name="bikeshop.com", registrar="porkbun", sandbox=False, slug="bikes",
+                      years=1, currency="USD", quoted_minor=973, renewal_minor=None,
+                      max_price_minor=None, state="registered", idempotency_key="k1")
+        [row] = domains.list_domains(settings)
+    finally:
+        listener.close()
+    assert row["certificate"]["issuer"].find("trustme") >= 0
+    assert row["certificate"]["internal"] is False
+    assert row["certificate"]["expires_at"][:4].isdigit()

@@ -119,7 +119,7 @@ def wait_for_certificate(client: docker.DockerClient, settings: Settings, name: 
             log(f"the proxy serves the {state.describe()}")
             return state
         lines = proxy_log(client, settings, since)
-        failure = acme_failure(lines, name, settings)
+        failure = acme_failure(lines, name, since)
         if failure is not None:
             raise failure
         if time.monotonic() >= deadline:
@@ -139,11 +139,13 @@ def _proxy(settings: Settings) -> str:
 
 
 def proxy_log(client: docker.DockerClient, settings: Settings, since: float) -> list[str]:
-    """The proxy's log lines since the epoch time ``since`` ([] when it has none)."""
+    """The proxy's log lines from the second of the epoch time ``since`` ([] when it has
+    none; the engine counts whole seconds, :func:`acme_failure` the lines' own times)."""
     from docker.errors import DockerException
 
     try:
-        raw = client.containers.get(_proxy(settings)).logs(since=int(since), stdout=True,
+        raw = client.containers.get(_proxy(settings)).logs(since=max(1, int(since)),
+                                                            stdout=True,
                                                             stderr=True)
     except DockerException:
         return []
@@ -172,18 +174,18 @@ _PROBLEM_CAUSE = {"dns": "dns", "unauthorized": "dns", "incorrectResponse": "dns
                   "connection": "reachability", "tls": "reachability"}
 
 
-def acme_failure(lines: list[str], name: str, settings: Settings) -> CertificateFailed | None:
+def acme_failure(lines: list[str], name: str, since: float = 0.0) -> CertificateFailed | None:
     """The proxy's failed attempt to get a certificate for ``name``, if its log lines hold one.
 
     Caddy 2.6 logs each failed challenge (logger ``http.acme_client``, msg ``challenge failed``,
     with the ACME ``problem_type``), then the attempt's end (logger ``tls.obtain``, msg ``could
     not get certificate from issuer``) and retries later on its own; the attempt's end decides,
-    the challenges say why.
+    the challenges say why. Lines logged before the epoch time ``since`` are an earlier attempt.
     """
     challenges: list[dict[str, object]] = []
     for line in lines:
         entry = _json_line(line)
-        if entry is None or entry.get("identifier") != name:
+        if entry is None or entry.get("identifier") != name or _at(entry) < since:
             continue
         if entry.get("msg") == "challenge failed":
             challenges.append(entry)
@@ -217,6 +219,11 @@ def _failure(name: str, challenges: list[dict[str, object]], error: str,
         hint += f"; the CA tried {', '.join(tried)}"
     return CertificateFailed(message.format(name=name, why=why), cause,
                              hint=hint.format(name=name), detail=line)
+
+
+def _at(entry: dict[str, object]) -> float:
+    stamp = entry.get("ts")
+    return float(stamp) if isinstance(stamp, int | float) else float("inf")
 
 
 def _json_line(line: str) -> dict[str, object] | None:

@@ -28,6 +28,7 @@ from appforge.domains.certificate import (
     wait_for_certificate,
 )
 from appforge.errors import AppforgeError, EngineUnavailable, InvalidInput
+from appforge.sandbox.proxy import reload_config
 from appforge.spec import validate_custom_domain
 
 if TYPE_CHECKING:
@@ -72,6 +73,9 @@ class _Run:
     log: Log
     on_step: Callable[[StepReport], None] | None
     reports: list[StepReport] = field(default_factory=list)
+    #: The name was attached before this run: a resume, where the proxy may be waiting out its
+    #: backoff after a failed certificate.
+    resumed: bool = False
 
     def report(self, step: str, status: str, detail: str, started: float) -> None:
         report = StepReport(step, status, detail, round(time.monotonic() - started, 3))
@@ -166,6 +170,7 @@ def _attach(run: _Run) -> tuple[str, str]:
                                     "command again") from None
 
     if run.name in run.store.domains(run.slug):
+        run.resumed = True
         apply()
         return "done", f"{run.name} was already attached to {run.slug}"
     attach_domain(run.store, run.slug, run.name)
@@ -211,7 +216,12 @@ def _certificate(run: _Run) -> tuple[str, str]:
     if run.settings.tls == "off":
         return "skipped", "TLS is off (APPFORGE_TLS=off): the app answers over plain HTTP"
     already = served_certificate(run.settings, run.name)
-    since = time.time() - 1
+    since = time.time()
+    if run.resumed and already is None:
+        # Caddy retries a failed certificate after a growing backoff (a minute, then more):
+        # a resume asks it to try now.
+        run.log(f"asking the proxy to try again for {run.name}'s certificate now")
+        reload_config(run.settings)
     try:
         state = wait_for_certificate(run.client, run.settings, run.name, run.log,
                                      timeout=CERTIFICATE_TIMEOUT, since=since)

@@ -456,12 +456,20 @@ def _admin_get(settings: Settings, path: str) -> Any:
     return resp.json()
 
 
-def _admin_post(settings: Settings, path: str, body: dict[str, Any]) -> None:
+def reload_config(settings: Settings) -> None:
+    """Make the proxy load its configuration again, unchanged: its certificate manager starts
+    over, so a name whose certificate failed is tried now instead of after Caddy's backoff."""
+    config = json.loads(_config_path(settings).read_text())
+    _admin_post(settings, "/load", config, headers={"Cache-Control": "must-revalidate"})
+
+
+def _admin_post(settings: Settings, path: str, body: dict[str, Any],
+                headers: dict[str, str] | None = None) -> None:
     import httpx
 
     try:
         with _admin(settings) as http:
-            resp = http.post(path, json=body)
+            resp = http.post(path, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise ProxyError(f"the proxy's admin API is not answering: {exc}") from None
     if resp.status_code >= 400:

@@ -56,10 +56,12 @@ class Pebble:
     containers: list[Any]
 
     def point(self, name: str, address: str) -> None:
-        """Make Pebble's DNS answer ``address`` for ``name``."""
-        httpx.post(f"{self.management}/add-a", timeout=5,
-                   json={"host": name.rstrip(".") + ".", "addresses": [address]}
+        """Make Pebble's DNS answer ``address`` for ``name`` (instead of what it did)."""
+        host = name.rstrip(".") + "."
+        httpx.post(f"{self.management}/clear-a", json={"host": host}, timeout=5
                    ).raise_for_status()
+        httpx.post(f"{self.management}/add-a", json={"host": host, "addresses": [address]},
+                   timeout=5).raise_for_status()
 
     def logs(self) -> str:
         return "\n".join(c.logs(tail=40).decode(errors="replace") for c in self.containers)

@@ -51,6 +51,7 @@ class Acme:
     zone: LocalDns
     dns: ZoneProvider
     pebble: pebble_server.Pebble
+    proxy_ip: str  # on the edge network, where Pebble reaches the proxy
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def acme(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         proxy_ip = proxy.attrs["NetworkSettings"]["Networks"][edge_network(settings)]["IPAddress"]
         server = pebble_server.start(docker_client, settings, folder, proxy_ip)
         yield Acme(install, docker_client, Store(settings.db_path), built["slug"], zone,
-                   ZoneProvider(zone), server)
+                   ZoneProvider(zone), server, proxy_ip)
     finally:
         zone.stop()
         purge_instance(docker_client, instance)
@@ -143,7 +144,8 @@ def test_a_name_gets_a_certificate_from_pebble_and_serves_the_app_over_https(
                                                ca_bundle=acme.pebble.root)
 
 
-def test_a_failed_challenge_names_the_step_and_the_app_keeps_serving(acme: Acme) -> None:
+def test_a_failed_challenge_names_the_step_the_app_keeps_serving_and_connect_resumes(
+        acme: Acme, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = acme.install.settings
     broken = f"broken.{ZONE}"
     # Public DNS says here; the CA's DNS says another machine, where nothing listens.
@@ -164,3 +166,13 @@ def test_a_failed_challenge_names_the_step_and_the_app_keeps_serving(acme: Acme)
                             extensions={"sni_hostname": own})
     assert response.status_code == 200
     assert _https(acme, NAME).status_code == 200
+
+    # Once the name points here, connect again resumes: the proxy tries at once, not after its
+    # backoff, and the name is served.
+    acme.pebble.point(broken, acme.proxy_ip)
+    monkeypatch.setenv("SSL_CERT_FILE", str(acme.pebble.root))
+    resumed = connect(settings, acme.store, acme.client, broken, acme.slug, acme.dns,
+                      lambda _: None)
+    assert [r.status for r in resumed] == ["done"] * 5
+    assert "Pebble Intermediate" in resumed[3].detail
+    assert _https(acme, broken).status_code == 200

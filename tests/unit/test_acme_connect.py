@@ -121,16 +121,17 @@ FAILED_ATTEMPT = [
 ]
 
 
-def test_a_failed_attempt_in_the_proxy_log_names_the_step(settings: Settings) -> None:
+def test_a_failed_attempt_in_the_proxy_log_names_the_step() -> None:
     name = "broken.bakery-pebble.com"
-    assert acme_failure(FAILED_ATTEMPT[:3], name, settings) is None  # still trying
-    failure = acme_failure(FAILED_ATTEMPT, name, settings)
+    assert acme_failure(FAILED_ATTEMPT[:3], name) is None  # still trying
+    failure = acme_failure(FAILED_ATTEMPT, name)
     assert failure is not None and failure.cause == "reachability"
     assert str(failure).startswith(f"port 80/443 not reachable: the CA could not connect to "
                                    f"this server for {name} (tls-alpn-01: Failed to connect")
     assert failure.hint is not None
     assert failure.hint.endswith("the CA tried 172.21.0.3:8080, 172.21.0.3:8443")
-    assert acme_failure(FAILED_ATTEMPT, "other.example.com", settings) is None
+    assert acme_failure(FAILED_ATTEMPT, "other.example.com") is None
+    assert acme_failure(FAILED_ATTEMPT, name, since=1.5) is None  # an earlier attempt
 
 
 def _line(logger: str, msg: str, error: str, **more: object) -> str:
@@ -146,13 +147,13 @@ def _line(logger: str, msg: str, error: str, **more: object) -> str:
     ("rejectedIdentifier", "Error creating new order :: policy forbids", "ca",
      "the CA refused to certify"),
 ])
-def test_each_acme_problem_names_its_step(settings: Settings, problem: str, error: str,
-                                          cause: str, words: str) -> None:
+def test_each_acme_problem_names_its_step(problem: str, error: str, cause: str,
+                                          words: str) -> None:
     lines = ["not json", _line("http.log", "handled", "x"),
              _line("http.acme_client", "challenge failed", error,
                    problem_type=f"urn:ietf:params:acme:error:{problem}",
                    challenge_type="http-01"),
              _line("tls.obtain", "could not get certificate from issuer", "solving failed")]
-    failure = acme_failure(lines, NAME, settings)
+    failure = acme_failure(lines, NAME)
     assert failure is not None and failure.cause == cause
     assert words in str(failure) and failure.hint

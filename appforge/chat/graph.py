@@ -2,6 +2,7 @@
 user's approval (a LangGraph interrupt), and an approved plan is built and deployed blue/green.
 
     START → understand → review ⟲ (edits while the plan waits) → build → END
+                       ↘ offer_domain → review_domain ⟲ → buy_domain → END  (chat/domains.py)
 
 One thread per conversation, checkpointed in ``chat.sqlite``: quitting and coming back continues
 it, a plan still waiting for approval included. ``auto_approve`` (``--yes``) skips the interrupt.
@@ -21,6 +22,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from appforge.chat.changes import file_changes, plan_summary, spec_changes
+from appforge.chat.domains import buy_domain, offer_domain, review_domain, wants_domain
 from appforge.config import Settings
 from appforge.errors import AppforgeError
 from appforge.spec import AppSpec
@@ -50,6 +52,9 @@ class ChatState(TypedDict, total=False):
     #: What the last deploy changed: plan lines and files (for /diff).
     last_changes: list[str]
     last_files: dict[str, list[str]]
+    #: Names offered for the app, waiting for approval ({"choice", "names", "registrar",
+    #: "budget"}): see chat/domains.py.
+    domain_offer: dict[str, Any] | None
 
 
 @dataclass
@@ -137,6 +142,11 @@ def understand(state: ChatState, runtime: Runtime[ChatContext]) -> Command[Any]:
         if answer["action"] == "cancel":
             return Command(goto=END, update={"pending": None, "messages": [message(
                 "assistant", "Cancelled; the app was not changed.")]})
+    if not pending and wants_domain(text):
+        if not _deployed(settings, state.get("slug")):
+            return Command(goto=END, update={"messages": [message(
+                "assistant", "Build the app first; then ask me for a domain for it.")]})
+        return Command(goto="offer_domain")
     base = pending["spec"] if pending else state.get("spec")
     try:
         if base is None:
@@ -250,8 +260,12 @@ def build(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
 
 
 builder = StateGraph(ChatState, context_schema=ChatContext)
-builder.add_node("understand", understand, destinations=("review", END))
+builder.add_node("understand", understand, destinations=("review", "offer_domain", END))
 builder.add_node("review", review, destinations=("review", "build", END))
 builder.add_node("build", build)
+builder.add_node("offer_domain", offer_domain, destinations=("review_domain", END))
+builder.add_node("review_domain", review_domain, destinations=("review_domain", "buy_domain", END))
+builder.add_node("buy_domain", buy_domain)
+builder.add_edge("buy_domain", END)
 builder.add_edge(START, "understand")
 builder.add_edge("build", END)

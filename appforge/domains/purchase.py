@@ -34,7 +34,7 @@ from appforge.domains.names import Name, check_purchase
 from appforge.domains.registrar import Offer, Receipt, Registrar
 from appforge.errors import AppforgeError, InvalidInput
 from appforge.store import Store
-from appforge.store.domains import DomainStore, LivePurchaseExists, Purchase
+from appforge.store.domains import BudgetExceeded, DomainStore, LivePurchaseExists, Purchase
 
 Log = Callable[[str], None]
 #: Called with (step, status, detail) as each step ends: "done", "skipped" or "failed".
@@ -234,10 +234,20 @@ class _Run:
 
     def _register(self, offer: Offer) -> BuyResult:
         assert self.purchase is not None
-        try:
-            self._update(state="submitting", reason="")  # committed before the create call
+        assert self.settings.domain_budget is not None  # the money gates refused otherwise
+        total = to_minor(self.settings.domain_budget, what="APPFORGE_DOMAIN_BUDGET")
+        try:  # committed before the create call, with the budget checked in the same breath
+            self.purchase = self.purchases.claim(self.purchase.id, total)
         except LivePurchaseExists as exc:  # cannot happen under the lock; never pay twice
             return self.resume(exc.purchase)
+        except BudgetExceeded as exc:
+            refused = e.OverBudget(
+                f"{self.name.shown()} costs {format_minor(self.purchase.quoted_minor)}, more than "
+                f"is left of the domain budget now that other purchases went ahead "
+                f"({Budget(total, exc.spent_minor).describe()}); nothing was bought",
+                hint="raise APPFORGE_DOMAIN_BUDGET, or pick a cheaper name")
+            self._fail("refused", str(refused), step="register")
+            raise refused from None
         self.log(f"registering {self.name.ascii} at {self.registrar.name}"
                  + (" (sandbox)" if self.registrar.sandbox else ""))
         _pause(self.settings, "domain:submitting")
@@ -366,9 +376,9 @@ class _Run:
         self.purchase = self._record("refused", quote, reason)
         self._step("quote", "failed", reason)
 
-    def _fail(self, state: str, reason: str) -> None:
+    def _fail(self, state: str, reason: str, step: str | None = None) -> None:
         self._update(state=state, reason=reason)
-        self._step("register" if state == "failed" else "dry_run", "failed", reason)
+        self._step(step or ("register" if state == "failed" else "dry_run"), "failed", reason)
 
     def _update(self, **values: Any) -> None:
         assert self.purchase is not None

@@ -89,6 +89,14 @@ class LivePurchaseExists(Exception):
         self.purchase = purchase
 
 
+class BudgetExceeded(Exception):
+    """Internal: the live purchases already took ``spent_minor``; this one would go over."""
+
+    def __init__(self, spent_minor: int) -> None:
+        super().__init__(spent_minor)
+        self.spent_minor = spent_minor
+
+
 class DomainStore:
     """Purchases and steps in the store file at ``path``."""
 
@@ -164,6 +172,38 @@ class DomainStore:
                 if live is None:
                     raise
                 raise LivePurchaseExists(live) from None
+        return self.get(purchase_id)
+
+    def claim(self, purchase_id: int, budget_minor: int) -> Purchase:
+        """Make the purchase ``submitting`` (committed before its create call is sent), in one
+        transaction with the check that it and every other live purchase stay within
+        ``budget_minor``: two buys of different names at once cannot both spend the last of
+        the budget. Raises :class:`BudgetExceeded` or :class:`LivePurchaseExists`."""
+        marks = ", ".join("?" * len(LIVE_STATES))
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT name, currency, quoted_minor, state FROM "
+                                 "domain_purchases WHERE id = ?", (purchase_id,)).fetchone()
+                spent = db.execute(
+                    f"SELECT COALESCE(SUM(COALESCE(charged_minor, quoted_minor)), 0) AS spent "
+                    f"FROM domain_purchases WHERE currency = ? AND state IN ({marks}) AND id != ?",
+                    (row["currency"], *LIVE_STATES, purchase_id)).fetchone()["spent"]
+                if spent + row["quoted_minor"] > budget_minor:
+                    raise BudgetExceeded(int(spent))
+                db.execute("UPDATE domain_purchases SET state = 'submitting', reason = '', "
+                           "updated_at = ? WHERE id = ?", (time.time(), purchase_id))
+                db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                db.execute("ROLLBACK")
+                live = self.live(row["name"])
+                if live is None:
+                    raise
+                raise LivePurchaseExists(live) from None
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         return self.get(purchase_id)
 
     def purchases(self, name: str | None = None) -> list[Purchase]:

@@ -254,3 +254,27 @@ def test_a_bought_name_whose_app_cannot_be_reached_says_it_is_bought_and_how_to_
         assert "--app bikes` again" in (caught.value.hint or "")
     assert porkbun.charges == [("bikeshop.com", 973)]
     assert purchases(settings) == [("bikeshop.com", "registered", 973, 973)]
+
+
+def test_two_buys_of_different_names_at_once_stay_within_the_budget(
+        tmp_path: Path, porkbun: FakePorkbun) -> None:
+    porkbun.create_delay = 0.3
+    settings = settings_for(tmp_path, porkbun, budget="15")  # room for one of the two
+    outcomes: dict[str, str] = {}
+    ready = threading.Barrier(2)
+
+    def one(name: str) -> None:
+        ready.wait()
+        try:
+            outcomes[name] = run_buy(settings, name, yes=True).state
+        except e.RegistrarError as exc:
+            outcomes[name] = type(exc).__name__
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in ("bikeshop.com", "bikeshop.dev")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["OverBudget", "registered"]
+    assert len(porkbun.charges) == 1
+    assert DomainStore(settings.db_path).spent_minor() <= 1500

@@ -131,3 +131,18 @@ def test_list_shows_the_certificate_the_proxy_serves_for_an_attached_name(
     assert row["certificate"]["issuer"].find("trustme") >= 0
     assert row["certificate"]["internal"] is False
     assert row["certificate"]["expires_at"][:4].isdigit()
+
+
+def test_the_budget_is_checked_again_as_an_order_is_sent(settings: Settings) -> None:
+    from appforge.store.domains import BudgetExceeded
+
+    purchases = DomainStore(settings.db_path)
+    rows = [purchases.add(name=name, registrar="porkbun", sandbox=False, slug=None, years=1,
+                          currency="USD", quoted_minor=973, renewal_minor=None,
+                          max_price_minor=None, state="quoted", idempotency_key=name)
+            for name in ("one.com", "two.com")]
+    assert purchases.claim(rows[0].id, 1500).state == "submitting"
+    with pytest.raises(BudgetExceeded) as caught:
+        purchases.claim(rows[1].id, 1500)
+    assert caught.value.spent_minor == 973
+    assert [p.state for p in purchases.purchases()] == ["submitting", "quoted"]

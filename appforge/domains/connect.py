@@ -6,7 +6,8 @@ which names the step, why, and what to do. Every step is idempotent, so calling 
 again resumes: records already right are left alone, a name that already resolves passes at
 once, an attached name stays attached, a certificate already served is reported. A failure
 never takes the app off its other hosts: the proxy's routes change only in the attach step,
-and only by adding the name.
+and only by adding the name. Callers hold the app's lock (``store.locks.app_lock``), as for any
+change of an app; the attach step takes the routes lock itself.
 """
 
 from __future__ import annotations
@@ -155,33 +156,32 @@ def _propagation(run: _Run) -> tuple[str, str]:
 
 
 def _attach(run: _Run) -> tuple[str, str]:
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
     from appforge.sandbox.proxy import apply_routes
+    from appforge.store.locks import routes_lock
     from appforge.tools.apps import routes
 
-    def apply() -> None:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
-
+    # Under the routes lock, as every change of what the proxy serves: a deploy finishing now
+    # routes from the store, which must already hold the name, or the proxy holds it.
+    with routes_lock(run.settings.home):
+        run.resumed = run.name in run.store.domains(run.slug)
+        if not run.resumed:
+            attach_domain(run.store, run.slug, run.name)
         try:
             apply_routes(run.client, run.settings, routes(run.settings, run.store), run.log)
-        except (DockerException, RequestException) as exc:
+        except (AppforgeError, DockerException, RequestException) as exc:
+            if not run.resumed:  # the proxy kept its previous routes: the store says so too
+                detach_domain(run.store, run.slug, run.name)
+            if isinstance(exc, AppforgeError):
+                raise
             raise EngineUnavailable(f"the Docker engine did not answer: {exc}",
                                     hint="start it (see `appforge doctor`), then run the "
                                     "command again") from None
-
-    if run.name in run.store.domains(run.slug):
-        run.resumed = True
-        apply()
+    if run.resumed:
         return "done", f"{run.name} was already attached to {run.slug}"
-    attach_domain(run.store, run.slug, run.name)
-    try:
-        apply()
-    except AppforgeError:
-        # The proxy kept its previous routes: the store says so too.
-        detach_domain(run.store, run.slug, run.name)
-        raise
-    served = ", ".join(run.store.domains(run.slug))
-    return "done", f"{run.slug} now answers at {served}"
+    return "done", f"{run.slug} now answers at {', '.join(run.store.domains(run.slug))}"
 
 
 def attach_domain(store: Store, slug: str, name: str) -> None:
@@ -235,7 +235,14 @@ def _certificate(run: _Run) -> tuple[str, str]:
 
 
 def _check(run: _Run) -> tuple[str, str]:
+    from appforge.sandbox.proxy import is_local_name
+
+    # A certificate from the proxy's own CA is checked against that CA's root (what `appforge
+    # trust` exports); an ACME one against the system's trust store.
+    internal = run.settings.tls == "internal" or is_local_name(run.name)
+    root = run.settings.proxy_dir / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
     try:
-        return "done", check_outside(run.settings, run.name, run.log)
+        return "done", check_outside(run.settings, run.name, run.log,
+                                     ca_bundle=root if internal else None)
     except OutsideCheckFailed as exc:
         raise DomainStepFailed("check", str(exc), hint=exc.hint) from None

@@ -9,6 +9,7 @@ network, so the challenges reach the proxy's real ports, as they would from the 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import ssl
@@ -144,8 +145,8 @@ def test_a_name_gets_a_certificate_from_pebble_and_serves_the_app_over_https(
                                                ca_bundle=acme.pebble.root)
 
 
-def test_a_failed_challenge_names_the_step_the_app_keeps_serving_and_connect_resumes(
-        acme: Acme, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_challenge_names_the_step_the_app_keeps_serving_and_attach_resumes(
+        acme: Acme) -> None:
     settings = acme.install.settings
     broken = f"broken.{ZONE}"
     # Public DNS says here; the CA's DNS says another machine, where nothing listens.
@@ -167,12 +168,15 @@ def test_a_failed_challenge_names_the_step_the_app_keeps_serving_and_connect_res
     assert response.status_code == 200
     assert _https(acme, NAME).status_code == 200
 
-    # Once the name points here, connect again resumes: the proxy tries at once, not after its
-    # backoff, and the name is served.
+    # Once the name points here, attaching it again (the CLI, as a user does) resumes: the
+    # proxy tries at once, not after its backoff, and the name is served.
     acme.pebble.point(broken, acme.proxy_ip)
-    monkeypatch.setenv("SSL_CERT_FILE", str(acme.pebble.root))
-    resumed = connect(settings, acme.store, acme.client, broken, acme.slug, acme.dns,
-                      lambda _: None)
-    assert [r.status for r in resumed] == ["done"] * 5
-    assert "Pebble Intermediate" in resumed[3].detail
+    env = acme.install.env | {"SSL_CERT_FILE": str(acme.pebble.root)}
+    proc = acme.install.run_with_env(env, "domain", "attach", broken, acme.slug, "--json")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["connected"], proc.stderr
+    assert [(s["step"], s["status"]) for s in result["steps"]] == [
+        ("records", "skipped"), ("propagation", "done"), ("attach", "done"),
+        ("certificate", "done"), ("check", "done")]
+    assert "Pebble Intermediate" in result["steps"][3]["detail"]
     assert _https(acme, broken).status_code == 200

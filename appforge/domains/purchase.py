@@ -141,6 +141,11 @@ class _Run:
         self.offer = offer
         quote = offer.price_for(self.years)
         try:
+            if not offer.available and self.registrar.owned(name) is not None:
+                raise e.NameTaken(
+                    f"{self.name.shown()} is already in your {self.registrar.name} account; "
+                    "nothing was bought", hint=f"point it at an app: appforge domain attach "
+                    f"{name} {self.slug or 'SLUG'}")
             self._offer_gates(offer, quote)
             assert quote is not None
             budget = self._money_gates(quote)

@@ -278,3 +278,12 @@ def test_two_buys_of_different_names_at_once_stay_within_the_budget(
     assert sorted(outcomes.values()) == ["OverBudget", "registered"]
     assert len(porkbun.charges) == 1
     assert DomainStore(settings.db_path).spent_minor() <= 1500
+
+
+def test_a_name_already_in_the_account_is_not_bought_but_pointed_to_attach(
+        tmp_path: Path, porkbun: FakePorkbun) -> None:
+    porkbun.own("bikeshop.com")
+    with pytest.raises(e.NameTaken, match="already in your porkbun account") as caught:
+        run_buy(settings_for(tmp_path, porkbun), "bikeshop.com", yes=True)
+    assert caught.value.hint == "point it at an app: appforge domain attach bikeshop.com SLUG"
+    assert porkbun.creates() == []

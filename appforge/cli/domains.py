@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from appforge.cli import JsonFlag, app, err, fail, load_settings, log_to, out
+from appforge.cli import (
+    JsonFlag,
+    WaitOption,
+    app,
+    err,
+    fail,
+    load_settings,
+    locked,
+    log_to,
+    out,
+)
 from appforge.errors import AppforgeError
 
 domain_app = typer.Typer(name="domain", no_args_is_help=True,
@@ -99,6 +110,7 @@ def buy(
     yes: Annotated[bool, typer.Option("--yes", help="Buy without asking (the budget and "
                                       "--max-price still apply).")] = False,
     as_json: JsonFlag = False,
+    wait: WaitOption = None,
 ) -> None:
     """Show the price and what will happen; buy only with --yes (or the name typed back), within
     --max-price and APPFORGE_DOMAIN_BUDGET; then point the name at the app."""
@@ -108,18 +120,21 @@ def buy(
     log, steps = log_to(as_json), _steps_to(as_json)
     try:
         price = _dollars(max_price)
-        ask = not yes and not as_json and sys.stdin.isatty()
-        result = domains.buy(settings, name, slug=slug, years=years, max_price=price,
-                             yes=yes, log=log, on_step=steps)
-        if ask and result["state"] == "quoted":
-            _explain(result, slug)
+        if not yes and not as_json and sys.stdin.isatty():
+            # Quote and ask first, holding nothing while a person reads and types.
+            quote = domains.buy(settings, name, slug=slug, years=years, max_price=price,
+                                log=log, on_step=steps)
+            _explain(quote, slug)
             typed = typer.prompt("Type the name to buy it (anything else cancels)",
                                  default="", show_default=False).strip().lower()
-            if typed not in (result["name"], result["unicode"]):
+            if typed not in (quote["name"], quote["unicode"]):
                 out.print("not bought")
                 raise typer.Exit(1)
+            yes = True
+        # Pointing the name at the app changes the app: hold its lock, as every command does.
+        with locked(settings, slug, wait) if slug else contextlib.nullcontext():
             result = domains.buy(settings, name, slug=slug, years=years, max_price=price,
-                                 yes=True, log=log, on_step=steps)
+                                 yes=yes, log=log, on_step=steps)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -204,14 +219,16 @@ def attach(
     name: Annotated[str, typer.Argument(help="The name, e.g. bikeshop.com or shop.example.org.")],
     slug: Annotated[str, typer.Argument(help="The app.")],
     as_json: JsonFlag = False,
+    wait: WaitOption = None,
 ) -> None:
     """Point a name at an app: records, propagation, attach, certificate, check."""
     from appforge.tools import domains
 
     settings = load_settings()
     try:
-        result = domains.attach(settings, name, slug, log=log_to(as_json),
-                                on_step=_steps_to(as_json))
+        with locked(settings, slug, wait):
+            result = domains.attach(settings, name, slug, log=log_to(as_json),
+                                    on_step=_steps_to(as_json))
     except AppforgeError as exc:
         fail(exc)
         return
@@ -226,13 +243,18 @@ def attach(
 def detach(
     name: Annotated[str, typer.Argument(help="The name to take off its app.")],
     as_json: JsonFlag = False,
+    wait: WaitOption = None,
 ) -> None:
     """Take a name off its app (the name stays owned; its DNS records stay)."""
+    from appforge.domains.names import parse
+    from appforge.store import Store
     from appforge.tools import domains
 
     settings = load_settings()
     try:
-        result = domains.detach(settings, name, log=log_to(as_json))
+        owner = Store(settings.db_path).app_for_host(parse(name, local_ok=True).ascii)
+        with locked(settings, owner.slug, wait) if owner else contextlib.nullcontext():
+            result = domains.detach(settings, name, log=log_to(as_json))
     except AppforgeError as exc:
         fail(exc)
         return

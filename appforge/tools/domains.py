@@ -170,7 +170,8 @@ def _certificate(settings: Settings, name: str) -> dict[str, Any] | None:
 
 def attach(settings: Settings, name: str, slug: str, *, log: Log = lambda _m: None,
            on_step: OnStep | None = None, registrar: Registrar | None = None) -> dict[str, Any]:
-    """Point ``name`` (owned here or elsewhere, a sub-name too) at the app ``slug``."""
+    """Point ``name`` (owned here or elsewhere, a sub-name too) at the app ``slug``. Callers
+    hold the app's lock (``store.locks.app_lock``), as ``domains.connect`` asks."""
     checked = parse(name, local_ok=True)
     store = Store(settings.db_path)
     store.get_app(slug)
@@ -205,7 +206,8 @@ def attach(settings: Settings, name: str, slug: str, *, log: Log = lambda _m: No
 
 def detach(settings: Settings, name: str, *, log: Log = lambda _m: None) -> dict[str, Any]:
     """Take ``name`` off the app it serves (the app keeps its other names; the name stays
-    owned and its DNS records stay)."""
+    owned and its DNS records stay). Callers hold the app's lock, as for ``attach`` and a
+    ``buy`` with an app."""
     checked = parse(name, local_ok=True)
     store = Store(settings.db_path)
     app = store.app_for_host(checked.ascii)
@@ -225,9 +227,12 @@ def detach(settings: Settings, name: str, *, log: Log = lambda _m: None) -> dict
         return {"name": checked.ascii, "app": app.slug, "message": message}
     try:
         from appforge.sandbox import engine, proxy
+        from appforge.store.locks import routes_lock
         from appforge.tools.apps import routes
 
-        proxy.apply_routes(engine.connect(settings), settings, routes(settings, store), log)
+        client = engine.connect(settings)
+        with routes_lock(settings.home):  # as every change of what the proxy serves
+            proxy.apply_routes(client, settings, routes(settings, store), log)
     except AppforgeError as exc:
         message += f" (the proxy could not be updated now: {exc}; `appforge up` will)"
     return {"name": checked.ascii, "app": app.slug, "message": message}

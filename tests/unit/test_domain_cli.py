@@ -179,3 +179,18 @@ def test_on_a_terminal_the_buy_waits_for_the_name_typed_back(
     else:
         assert proc.returncode == 1 and "not bought" in stdout
         assert porkbun.charges == [] and porkbun.creates() == []
+
+
+def test_attach_waits_for_an_app_another_process_holds_then_says_who(
+        tmp_path: Path, porkbun: FakePorkbun) -> None:
+    from appforge.store.locks import app_lock
+
+    home = tmp_path / "home"
+    Store(home / "appforge.sqlite").upsert_app("bikes", "Bikes", "Bikes", "crud",
+                                               "bikes.localhost")
+    with app_lock(home, "bikes"):
+        proc = appforge(env_for(home, porkbun), "attach", "bikeshop.com", "bikes", "--wait",
+                        "0", "--json")
+    assert proc.returncode == 5
+    assert "bikes" in proc.stderr and proc.stdout == ""
+    assert porkbun.requests == []

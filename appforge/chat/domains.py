@@ -108,20 +108,27 @@ def review_domain(state: dict[str, Any], runtime: Runtime[Any]) -> Command[Any]:
 
 def buy_domain(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     """Buy the approved name at most at the price shown, then point it at the app."""
+    from contextlib import nullcontext
     from decimal import Decimal
 
+    from appforge.store.locks import app_lock
     from appforge.tools import domains as tools
 
     settings, offer, slug = runtime.context.settings, state["domain_offer"], state.get("slug")
     chosen = _row(offer, offer["choice"])
     writer = get_stream_writer()
+
+    def say(line: str) -> None:
+        writer({"stage": "domain", "message": line})
+
     try:
-        done = tools.buy(settings, chosen["name"], slug=slug, yes=True,
-                         max_price=Decimal(chosen["first_year_minor"]) / 100,
-                         log=lambda line: writer({"stage": "domain", "message": line}),
-                         on_step=lambda step, status, detail: writer(
-                             {"stage": "domain", "message": f"{step}: {status}"
-                              + (f" - {detail}" if detail else "")}))
+        # Pointing the name at the app changes the app: its lock, as every command holds it.
+        with app_lock(settings.home, slug, say, wait_s=settings.lock_wait) if slug \
+                else nullcontext():
+            done = tools.buy(settings, chosen["name"], slug=slug, yes=True,
+                             max_price=Decimal(chosen["first_year_minor"]) / 100, log=say,
+                             on_step=lambda step, status, detail: say(
+                                 f"{step}: {status}" + (f" - {detail}" if detail else "")))
     except AppforgeError as exc:
         return {"domain_offer": None, "messages": [_message(
             "assistant", f"{chosen['name']}: {_failed(exc)}", kind="error")]}

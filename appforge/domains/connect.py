@@ -185,31 +185,33 @@ def _attach(run: _Run) -> tuple[str, str]:
 
 
 def attach_domain(store: Store, slug: str, name: str) -> None:
-    """Add ``name`` to the app's domains, and to its current version's, so that a restart or
-    redeploy of that version keeps it (refused when another app has it)."""
+    """Add ``name`` to the app's domains, and to every version's, so that a restart, a redeploy
+    or a rollback to an older version keeps it (refused when another app has it)."""
     hosts = store.domains(slug)
     if name in hosts:
         return
     store.set_domains(slug, [*hosts, name])
-    _set_version_domains(store, slug, [*hosts, name])
+    _set_version_domains(store, slug, lambda kept: [*kept, name] if name not in kept else kept)
 
 
 def detach_domain(store: Store, slug: str, name: str) -> None:
-    """Remove ``name`` from the app's domains (its other names stay; the last one never goes)."""
+    """Remove ``name`` from the app's domains and every version's (its other names stay; the
+    last one never goes)."""
     hosts = [h for h in store.domains(slug) if h != name]
     if hosts:
         store.set_domains(slug, hosts)
-        _set_version_domains(store, slug, hosts)
+        _set_version_domains(store, slug, lambda kept: [h for h in kept if h != name] or kept)
 
 
-def _set_version_domains(store: Store, slug: str, hosts: list[str]) -> None:
-    app = store.get_app(slug)
-    if app.current_version is None:
-        return
-    version = store.get_version(slug, app.current_version)
-    if "domains" in version.settings:
-        store.update_version(slug, version.version,
-                             settings={**version.settings, "domains": hosts})
+def _set_version_domains(store: Store, slug: str,
+                         change: Callable[[list[str]], list[str]]) -> None:
+    """A name attached or detached is the app's, not one version's: each version that names
+    its domains (what its build asked for) gets the change."""
+    for version in store.list_versions(slug):
+        kept = version.settings.get("domains")
+        if kept:
+            store.update_version(slug, version.version,
+                                 settings={**version.settings, "domains": change(list(kept))})
 
 
 def _certificate(run: _Run) -> tuple[str, str]:

@@ -39,7 +39,6 @@ from appforge.store.domains import BudgetExceeded, DomainStore, LivePurchaseExis
 Log = Callable[[str], None]
 #: Called with (step, status, detail) as each step ends: "done", "skipped" or "failed".
 OnStep = Callable[[str, str, str], None]
-CONNECT_UNAVAILABLE = "domain owned; connecting it to the app is not available yet"
 
 
 @dataclass
@@ -424,16 +423,14 @@ def _pause(settings: Settings, point: str) -> None:
 def connect_to_app(settings: Settings, apps: Store, registrar: Registrar | None, name: str,
                    slug: str, log: Log, on_step: OnStep) -> str:
     """Point ``name`` at the app ``slug`` through ``appforge.domains.connect`` (records,
-    propagation, attach, certificate, check); returns the closing message."""
-    try:
-        from appforge.domains import connect as connecting
-    except ImportError:
-        on_step("records", "skipped", CONNECT_UNAVAILABLE)
-        log(CONNECT_UNAVAILABLE)
-        return CONNECT_UNAVAILABLE
+    propagation, attach, certificate, check); returns the closing message. The records go to
+    the registrar's DNS when it holds the name, else to the configured DNS provider
+    (``APPFORGE_DNS_PROVIDER``), else they are shown for a person to make."""
+    from appforge.dns import get_dns_provider
+    from appforge.domains import connect as connecting
     from appforge.sandbox import engine
 
-    dns = registrar.dns(name) if registrar is not None else None
+    dns = registrar.dns(name) if registrar is not None else get_dns_provider(settings)
     started = time.monotonic()
 
     def report(step: Any) -> None:
@@ -442,4 +439,4 @@ def connect_to_app(settings: Settings, apps: Store, registrar: Registrar | None,
     connecting.connect(settings, apps, engine.connect(settings), name, slug, dns, log,
                        on_step=report)
     took = time.monotonic() - started
-    return f"{name} is yours and serves the app {slug} ({took:.0f} s to connect)"
+    return f"{name} serves the app {slug} ({took:.0f} s to connect)"

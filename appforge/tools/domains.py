@@ -25,7 +25,7 @@ from appforge.domains.names import (
     words_of,
     words_of_plan,
 )
-from appforge.domains.purchase import CONNECT_UNAVAILABLE, OnStep, connect_to_app
+from appforge.domains.purchase import OnStep, connect_to_app
 from appforge.domains.purchase import buy as buy_name
 from appforge.domains.registrar import Registrar, get_registrar
 from appforge.errors import AppforgeError, InvalidInput
@@ -201,7 +201,7 @@ def attach(settings: Settings, name: str, slug: str, *, log: Log = lambda _m: No
         if own and registrar is not None:
             registrar.close()
     return {"name": checked.ascii, "app": slug, "steps": steps, "message": message,
-            "connected": message != CONNECT_UNAVAILABLE}
+            "connected": True}
 
 
 def detach(settings: Settings, name: str, *, log: Log = lambda _m: None) -> dict[str, Any]:

@@ -157,3 +157,25 @@ def test_each_acme_problem_names_its_step(problem: str, error: str, cause: str,
     failure = acme_failure(lines, NAME)
     assert failure is not None and failure.cause == cause
     assert words in str(failure) and failure.hint
+
+
+def test_an_attached_name_stays_through_a_rollback_and_a_detached_one_goes(
+        tmp_path: Path) -> None:
+    from appforge.domains.connect import attach_domain, detach_domain
+
+    store = Store(tmp_path / "appforge.sqlite")
+    store.upsert_app("sprout", "Sprout", "Sprout", "crud", "sprout.localhost")
+    store.set_domains("sprout", ["sprout.localhost"])
+    for n in (1, 2):
+        made = store.new_version("sprout", f"v{n}", {"slug": "sprout"}, tmp_path / "apps")
+        store.update_version("sprout", made.version,
+                             settings={"limits": {}, "domains": ["sprout.localhost"]})
+    store.set_app_state("sprout", status="running", current_version=2)
+    attach_domain(store, "sprout", "shop.example.com")
+    # v1's own settings are what a rollback to it adopts: they keep the name too
+    assert [v.settings["domains"] for v in store.list_versions("sprout")] == [
+        ["sprout.localhost", "shop.example.com"]] * 2
+    detach_domain(store, "sprout", "shop.example.com")
+    assert [v.settings["domains"] for v in store.list_versions("sprout")] == [
+        ["sprout.localhost"]] * 2
+    assert store.domains("sprout") == ["sprout.localhost"]

@@ -180,3 +180,59 @@ def test_a_failed_challenge_names_the_step_the_app_keeps_serving_and_attach_resu
         ("certificate", "done"), ("check", "done")]
     assert "Pebble Intermediate" in result["steps"][3]["detail"]
     assert _https(acme, broken).status_code == 200
+
+
+def test_search_buy_and_serve_a_name_end_to_end_through_the_cli(acme: Acme) -> None:
+    """What a user types: search, buy with --app (the registrar's DNS, propagation, attach, a
+    certificate, the outside check), list. The registrar is the fake Porkbun; its DNS changes
+    reach the zone's real DNS server, as Porkbun's own nameservers would serve them."""
+    from appforge.dns.records import DnsRecord
+    from tests.fake_registrars import FakePorkbun
+
+    name = ZONE  # the zone's apex: the name a person buys
+
+    def published(_zone: str, records: list[dict[str, Any]]) -> None:
+        acme.dns.ensure_records([DnsRecord(r["type"], r["name"], r["content"])
+                                 for r in records if r["type"] in ("A", "AAAA", "CNAME")])
+
+    with FakePorkbun() as porkbun:
+        porkbun.on_records_change = published
+        env = {k: v for k, v in acme.install.env.items()
+               if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")} | {
+            "APPFORGE_REGISTRAR": "porkbun", "APPFORGE_DOMAIN_BUDGET": "20",
+            "APPFORGE_REGISTRAR_API_BASE": porkbun.base_url + "/api/json/v3",
+            "APPFORGE_PORKBUN_API_KEY": porkbun.api_key,
+            "APPFORGE_PORKBUN_SECRET_KEY": porkbun.secret,
+            "SSL_CERT_FILE": str(acme.pebble.root)}
+
+        def cli(*args: str) -> Any:
+            proc = acme.install.run_with_env(env, "domain", *args, "--json")
+            return json.loads(proc.stdout.strip().splitlines()[-1])
+
+        found = {row["name"]: row for row in cli("search", "bakery", "pebble", "--tlds", "com")
+                 ["names"]}
+        assert found[name]["buyable"] and found[name]["first_year"] == "$9.73"
+
+        start = time.monotonic()
+        bought = cli("buy", name, "--app", acme.slug, "--yes", "--max-price", "10")
+        first_answer = _https(acme, name)
+        took = time.monotonic() - start
+        print(f"\ndomain buy → first HTTPS answer: {took:.1f} s "
+              f"({', '.join(s['step'] for s in bought['steps'])})")
+        assert (bought["state"], bought["charged"]) == ("registered", "$9.73")
+        assert [(s["step"], s["status"]) for s in bought["steps"]] == [
+            ("quote", "done"), ("dry_run", "done"), ("register", "done"), ("records", "done"),
+            ("propagation", "done"), ("attach", "done"), ("certificate", "done"),
+            ("check", "done")]
+        assert first_answer.status_code == 200 and "bakery" in first_answer.text.lower()
+        assert porkbun.charges == [(name, 973)]
+        assert any(r["name"] == name and r["content"] == "127.0.0.1"
+                   for r in porkbun.records[name])
+
+        listed = {row["name"]: row for row in cli("list")}
+        assert listed[name]["app"] == acme.slug and listed[name]["purchase"] == "registered"
+        assert "Pebble" in listed[name]["certificate"]["issuer"]
+        # Bought again (a retry, a second click): owned already, nothing charged.
+        again = acme.install.run_with_env(env, "domain", "buy", name, "--app", acme.slug,
+                                          "--yes", "--max-price", "10", "--json", check=False)
+        assert porkbun.charges == [(name, 973)], again.stdout + again.stderr

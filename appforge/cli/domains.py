@@ -182,7 +182,7 @@ def _explain(result: dict[str, Any], slug: str | None) -> None:
 
 @domain_app.command("list")
 def list_domains(as_json: JsonFlag = False) -> None:
-    """Owned names: registrar, expiry, auto-renew, purchase state, app, certificate."""
+    """Owned names: registrar, expiry, auto-renew, purchase state, app, DNS, certificate."""
     from appforge.tools import domains
 
     settings = load_settings()
@@ -202,7 +202,7 @@ def list_domains(as_json: JsonFlag = False) -> None:
     table = Table(box=None)
     # The name is what people copy: never shortened; the rest may fold.
     table.add_column("name", no_wrap=True, min_width=max(len(r["name"]) for r in rows))
-    for header in ("registrar", "expires", "renew", "purchase", "app", "certificate"):
+    for header in ("registrar", "expires", "renew", "purchase", "app", "dns", "certificate"):
         table.add_column(header, overflow="fold")
     for row in rows:
         renew = {True: "on", False: "off", None: "-"}[row["auto_renew"]]
@@ -210,7 +210,8 @@ def list_domains(as_json: JsonFlag = False) -> None:
         shown = "-" if cert is None else ("internal CA" if cert["internal"] else
                                           f"until {cert['expires_at'][:10]}")
         table.add_row(row["name"], row["registrar"] or "-", row["expires_at"][:10] or "-", renew,
-                      row["purchase"] or "-", row["app"] or "-", shown)
+                      row["purchase"] or "-", row["app"] or "-",
+                      (row["dns"] or {}).get("state", "-"), shown)
     out.print(table)
 
 

@@ -124,7 +124,7 @@ def buy(settings: Settings, name: str, *, slug: str | None = None, years: int = 
 def list_domains(settings: Settings, registrar: Registrar | None = None) -> list[dict[str, Any]]:
     """Owned names (the registrar's list, and names bought through appforge): registrar,
     expiry, auto-renew, purchase state, app, and the certificate the proxy serves for an
-    attached name. ``dns`` is None (not checked here: ``appforge dns`` says what it needs)."""
+    attached name, and whether DNS points it here (``dns``; None for a name not attached).""" 
     store = Store(settings.db_path)
     purchases = {p.name: p for p in DomainStore(settings.db_path).purchases()}
     owned: dict[str, Any] = {}
@@ -149,9 +149,27 @@ def list_domains(settings: Settings, registrar: Registrar | None = None) -> list
             "status": o.status if o else "", "owned": o is not None,
             "purchase": p.state if p else "", "charged": format_minor(p.charged_minor)
             if p else "-", "app": app.slug if app else (p.slug if p else None),
-            "attached": app is not None, "dns": None,
+            "attached": app is not None,
+            "dns": _dns_state(settings, name) if app is not None else None,
             "certificate": _certificate(settings, name) if app is not None else None})
     return rows
+
+
+def _dns_state(settings: Settings, name: str) -> dict[str, str]:
+    """Whether every authoritative server of ``name`` answers with this machine's records now
+    (one round of questions, no waiting): ``points-here``, ``elsewhere`` or ``unknown``."""
+    from appforge.dns.errors import DnsNotPropagated
+    from appforge.dns.propagation import wait_until_resolves
+    from appforge.dns.records import records_for
+
+    try:
+        wanted = records_for(name, settings)
+        answers = wait_until_resolves(name, wanted, settings, lambda _m: None, timeout=0)
+    except DnsNotPropagated as exc:
+        return {"state": "elsewhere", "detail": exc.detail or str(exc)}
+    except AppforgeError as exc:  # no public address configured: nothing to compare with
+        return {"state": "unknown", "detail": str(exc)}
+    return {"state": "points-here", "detail": f"{len(answers)} authoritative server(s) agree"}
 
 
 def _certificate(settings: Settings, name: str) -> dict[str, Any] | None:

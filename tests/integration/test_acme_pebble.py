@@ -232,6 +232,7 @@ def test_search_buy_and_serve_a_name_end_to_end_through_the_cli(acme: Acme) -> N
         listed = {row["name"]: row for row in cli("list")}
         assert listed[name]["app"] == acme.slug and listed[name]["purchase"] == "registered"
         assert "Pebble" in listed[name]["certificate"]["issuer"]
+        assert listed[name]["dns"]["state"] == "points-here"
         # Bought again (a retry, a second click): owned already, nothing charged.
         again = acme.install.run_with_env(env, "domain", "buy", name, "--app", acme.slug,
                                           "--yes", "--max-price", "10", "--json", check=False)

@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     #: The largest request body an app takes (per app: `appforge build --max-body`); the proxy
     #: and the app both answer 413 above it.
     max_body: str = "1m"
+    #: All files people upload to one app together (apps with image or file fields): above it
+    #: an upload is answered 507, saying how much is used. Passed as APP_UPLOAD_QUOTA_BYTES.
+    upload_quota: str = "1g"
+
+    @field_validator("upload_quota")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        from appforge.errors import InvalidInput
+        from appforge.sandbox.hardening import size_in_bytes
+
+        try:
+            size_in_bytes(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value.lower()
     #: Seconds the proxy keeps an idle connection to an app open. Below the apps' own keep-alive
     #: (75 s, in their Dockerfile), so the proxy always closes first and never sends a request on
     #: a connection the app is closing.

@@ -130,6 +130,14 @@ class FieldType(StrEnum):
     url = "url"
     phone = "phone"
     rating = "rating"
+    #: A picture (JPEG, PNG, GIF or WebP), uploaded to the app and shown on its pages.
+    image = "image"
+    #: Any file, uploaded to the app and offered back as a download.
+    file = "file"
+
+
+#: Field types whose values are uploaded files, not JSON values.
+UPLOAD_TYPES = frozenset({FieldType.image, FieldType.file})
 
 
 class _Model(BaseModel):
@@ -330,6 +338,13 @@ class AppSpec(_Model):
         if len(set(entity_names)) != len(entity_names):
             raise ValueError("entity names and plurals must all differ")
         return self
+
+    @property
+    def takes_uploads(self) -> bool:
+        """Whether people upload files to the app (an image or file field): it then needs a
+        larger request-body limit than an app of text fields."""
+        return self.kind == Kind.crud and any(
+            f.type in UPLOAD_TYPES for e in self.entities for f in e.fields)
 
     def host(self, base_domain: str) -> str:
         """The host name the app answers at."""

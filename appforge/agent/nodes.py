@@ -114,7 +114,8 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
     record = store.new_version(spec.slug, state["description"], state["spec"],
                                runtime.context.settings.workspaces)
     store.update_version(spec.slug, record.version,
-                         settings=_version_settings(app, state.get("limits"), state["hosts"]))
+                         settings=_version_settings(app, state.get("limits"), state["hosts"],
+                                                    spec))
     workspace = Path(record.workspace)
     files = render_app(spec, workspace)
     (workspace / ".appforge").mkdir(exist_ok=True)
@@ -127,14 +128,22 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
             "files": [str(f) for f in files]}
 
 
-def _version_settings(app: Any, asked: dict[str, Any] | None,
-                      hosts: list[str]) -> dict[str, Any]:
+#: The request-body limit of an app people upload files to, unless set (``--max-body``): one
+#: photo from a phone is several MiB, far above the 1m that suits forms of text.
+UPLOAD_BODY_LIMIT = "50m"
+
+
+def _version_settings(app: Any, asked: dict[str, Any] | None, hosts: list[str],
+                      spec: AppSpec | None = None) -> dict[str, Any]:
     """What a new version runs with: the live app's limits with what this build asked for on
-    top, and its domains. They become the app's when the version deploys, not before."""
+    top, and its domains. They become the app's when the version deploys, not before. An app
+    with file fields gets :data:`UPLOAD_BODY_LIMIT` when no body limit was set for it."""
     kept = {} if app is None else {"memory": app.memory_limit, "cpus": app.cpu_limit,
                                    "pids": app.pids_limit, "body": app.body_limit}
     limits = {k: v for k, v in kept.items() if v is not None}
     limits.update({k: v for k, v in (asked or {}).items() if v is not None})
+    if spec is not None and spec.takes_uploads and "body" not in limits:
+        limits["body"] = UPLOAD_BODY_LIMIT
     return {"limits": limits, "domains": list(hosts)}
 
 

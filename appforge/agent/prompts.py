@@ -34,7 +34,9 @@ The JSON object has these keys:
                 "created_at" or "updated_at", which every record already has;
         "label": what the form shows, e.g. "Days between waterings";
         "type": one of text, long_text, integer, decimal, money, boolean, date, email, url,
-                phone, rating (1 to 5 stars unless min/max say otherwise);
+                phone, rating (1 to 5 stars unless min/max say otherwise), image (a picture
+                people upload: photo, avatar, cover, scan), file (any file people upload:
+                attachment, document, pdf);
         "required": true or false;
         "min", "max": optional bounds for integer, decimal, money and rating fields.
   Only store what the description asks for; a few well-chosen fields beat many.

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 from appforge.errors import UnhealthyDeployment
 from appforge.sandbox.engine import LABEL
-from appforge.sandbox.hardening import APP_USER, Limits, hardened_run_kwargs
+from appforge.sandbox.hardening import (
+    APP_USER,
+    Limits,
+    hardened_run_kwargs,
+    size_in_bytes,
+)
 
 if TYPE_CHECKING:
     import docker
@@ -116,8 +121,10 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
         image, detach=True, name=name, hostname=slug, labels=labels,
         network=network_name(settings, slug),
         # The app answers 413 above this itself too (the proxy does first): in its Dockerfile's
-        # blueprint, _shared/app/web.py.
-        environment={"APP_MAX_BODY_BYTES": str(limits.body_bytes)},
+        # blueprint, _shared/app/web.py. Apps that take uploads keep them all within the quota
+        # (crud/app/uploads.py).
+        environment={"APP_MAX_BODY_BYTES": str(limits.body_bytes),
+                     "APP_UPLOAD_QUOTA_BYTES": str(size_in_bytes(settings.upload_quota))},
         volumes={volume: {"bind": "/data", "mode": "rw"}},
         # No retry cap: the engine restarts a crashed or out-of-memory app with its own backoff
         # (100 ms doubling to 1 min, reset once it ran 10 s), also while appforge is not running

@@ -292,6 +292,39 @@ def test_field_types_are_guessed_from_their_names(phrase, expected):
     assert field_of(phrase).type == expected
 
 
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("a receipt photo", FieldType.image), ("a photo", FieldType.image),
+    ("a picture", FieldType.image), ("a cover image", FieldType.image),
+    ("an avatar", FieldType.image), ("a cover", FieldType.image), ("a logo", FieldType.image),
+    ("a scan", FieldType.image), ("photos", FieldType.image),
+    ("a file", FieldType.file), ("an attachment", FieldType.file),
+    ("a document", FieldType.file), ("the signed pdf", FieldType.file),
+    ("an upload", FieldType.file),
+    # the upload word is not the head noun: no upload
+    ("a document title", FieldType.text), ("a photo url", FieldType.url),
+    ("number of photos", FieldType.integer), ("cover price", FieldType.money),
+])
+def test_pictures_and_files_are_guessed_from_their_head_noun(phrase, expected):
+    assert field_of(phrase).type == expected
+
+
+def test_an_expense_tracker_with_a_receipt_photo_takes_uploads():
+    spec = plan("An expense tracker: each expense has an amount, a date and a receipt photo")
+    expense = only_entity(spec)
+    assert [(f.name, f.type) for f in expense.fields] == [
+        ("amount", FieldType.money), ("date", FieldType.date),
+        ("receipt_photo", FieldType.image)]
+    assert spec.takes_uploads
+
+
+def test_a_document_library_keeps_a_title_and_a_file():
+    spec = plan("A document library: each document has a title and a file")
+    assert [(f.name, f.type) for f in only_entity(spec).fields] == [
+        ("title", FieldType.text), ("file", FieldType.file)]
+    assert spec.takes_uploads
+    assert not plan(SPROUT).takes_uploads
+
+
 @pytest.mark.parametrize(("phrase", "name"), [
     ("the date it was last watered", "last_watered"),
     ("days between waterings", "days_between_waterings"),
@@ -603,3 +636,13 @@ def test_flag_words_make_a_boolean_named_by_the_rest(phrase: str, name: str) -> 
 
     field = field_from_phrase(phrase)
     assert field is not None and (field.name, field.type.value) == (name, "boolean")
+
+
+def test_an_app_people_upload_to_gets_a_larger_body_limit_unless_one_is_set():
+    from appforge.agent.nodes import UPLOAD_BODY_LIMIT, _version_settings
+
+    expenses = plan("An expense tracker: each expense has an amount, a date and a receipt photo")
+    assert UPLOAD_BODY_LIMIT == "50m"
+    assert _version_settings(None, None, [], expenses)["limits"] == {"body": "50m"}
+    assert _version_settings(None, {"body": "200m"}, [], expenses)["limits"] == {"body": "200m"}
+    assert _version_settings(None, {"body": None}, [], plan(SPROUT))["limits"] == {}

@@ -238,9 +238,47 @@ def bare_spec(kind: str) -> AppSpec:
     return AppSpec.model_validate(data)
 
 
+def uploads_spec() -> AppSpec:
+    """Expenses with an optional receipt photo (the first column of the list) and documents
+    that must have a file."""
+    return AppSpec.model_validate(
+        {
+            "name": "Paper Trail",
+            "slug": "paper-trail",
+            "title": "Paper Trail",
+            "kind": "crud",
+            "entities": [
+                {
+                    "name": "expense",
+                    "plural": "expenses",
+                    "label": "Expense",
+                    "label_plural": "Expenses",
+                    "fields": [
+                        {"name": "receipt_photo", "label": "Receipt photo", "type": "image",
+                         "required": False},
+                        {"name": "amount", "label": "Amount", "type": "money"},
+                        {"name": "date", "label": "Date", "type": "date", "required": False},
+                    ],
+                },
+                {
+                    "name": "document",
+                    "plural": "documents",
+                    "label": "Document",
+                    "label_plural": "Documents",
+                    "fields": [
+                        {"name": "title", "label": "Title", "type": "text"},
+                        {"name": "file", "label": "File", "type": "file"},
+                    ],
+                },
+            ],
+        }
+    )
+
+
 SPECS = {
     "sprout": sprout_spec,
     "every-field": every_field_spec,
+    "uploads": uploads_spec,
     "landing": landing_spec,
     "gallery": gallery_spec,
     "hostile-crud": lambda: hostile_spec("crud"),
@@ -417,6 +455,9 @@ def test_dockerfile_keeps_the_sandbox_contract(apps: dict[str, Path], name: str)
     assert "EXPOSE 8000" in lines
     assert any(line.startswith("HEALTHCHECK ") and "/healthz" in line for line in lines)
     assert "DATA_DIR=/data" in dockerfile
+    # uploaded form parts are spooled to the data volume, not to the 64 MiB /tmp tmpfs
+    runtime = lines[lines.index("FROM deps AS runtime"):lines.index("FROM testdeps AS test")]
+    assert "ENV TMPDIR=/data/tmp" in runtime
     assert '"-p", "no:cacheprovider"' in dockerfile
     assert "# syntax" not in dockerfile and "--mount" not in dockerfile  # classic builder
     dockerignore = (apps[name] / ".dockerignore").read_text().split()
@@ -472,6 +513,31 @@ def test_generated_app_passes_its_own_tests(
     assert " passed" in result.stdout
     assert snapshot(app_dir) == before, "the app's tests wrote into the app"
     assert not (tmp_path / "must-stay-unused").exists(), "the app's tests wrote to $DATA_DIR"
+
+
+def test_an_app_with_uploads_keeps_appforges_api_contract(
+    apps: dict[str, Path], tmp_path: Path
+) -> None:
+    """The contract test the LLM coder's apps get (Schemathesis, every check) passes on the raw
+    upload bodies, the 415 of a picture that is none, and the downloads."""
+    pytest.importorskip("schemathesis")
+    from appforge.generators.code.contract import CONTRACT_TEST, write_contract_test
+
+    app_dir = tmp_path / "uploads"
+    shutil.copytree(apps["uploads"], app_dir)
+    write_contract_test(app_dir, 10)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", CONTRACT_TEST],
+        cwd=app_dir,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1",
+             "DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout
 
 
 @pytest.mark.parametrize("kind", ["crud", "landing", "gallery"])

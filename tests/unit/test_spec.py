@@ -118,3 +118,16 @@ def test_an_apps_own_local_name_and_public_names_are_accepted() -> None:
     assert validate_custom_domain("Sprout.localhost", "sprout") == "sprout.localhost"
     assert validate_custom_domain("plants.example.com", "sprout") == "plants.example.com"
     assert validate_custom_domain("shop.apps.test", "shop", "apps.test") == "shop.apps.test"
+
+
+def test_image_and_file_fields_make_a_crud_app_take_uploads() -> None:
+    def app(*types: str) -> AppSpec:
+        fields = [{"name": f"f{i}", "label": t, "type": t} for i, t in enumerate(types)]
+        return AppSpec.model_validate({
+            "name": "Shoebox", "slug": "shoebox", "title": "Shoebox", "kind": "crud",
+            "entities": [{"name": "item", "plural": "items", "label": "Item",
+                          "label_plural": "Items", "fields": fields}]})
+
+    assert app("text", "image").takes_uploads
+    assert app("file").takes_uploads
+    assert not app("text", "url").takes_uploads

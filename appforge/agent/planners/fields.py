@@ -12,11 +12,19 @@ import re
 
 from appforge.agent.planners.inflect import singular
 from appforge.agent.planners.translit import to_ascii
-from appforge.spec import RESERVED_FIELDS, EntityField, FieldType
+from appforge.spec import RESERVED_FIELDS, UPLOAD_TYPES, EntityField, FieldType
 
 _RATING = frozenset({"rating", "ratings", "stars", "star"})
 _WORDS_BY_TYPE: tuple[tuple[FieldType, frozenset[str]], ...] = (
     (FieldType.rating, _RATING),
+    # Uploads: "a receipt photo", "a cover image", "an attachment", "the signed pdf".
+    (FieldType.image, frozenset({
+        "photo", "photograph", "picture", "pic", "image", "img", "avatar", "cover", "logo",
+        "scan", "thumbnail", "portrait", "headshot", "selfie", "snapshot", "screenshot", "foto",
+        "bild", "imagen", "imagem", "immagine"})),
+    (FieldType.file, frozenset({
+        "file", "attachment", "document", "doc", "pdf", "upload", "datei", "archivo",
+        "fichier", "arquivo", "documento", "dokument", "anhang"})),
     (FieldType.money, frozenset({
         "amount", "price", "cost", "total", "salary", "budget", "balance", "fee", "rent",
         "income", "revenue", "payment", "wage", "tip", "spend", "spent", "spending", "deposit",
@@ -227,10 +235,13 @@ def _guess(words: list[str], money_hint: bool = False) -> FieldType | None:
             typing[-2].endswith("ed") or typing[-2] in _IRREGULAR_PAST or typing[-2] == "born"):
         return FieldType.date
     order = [typing[-1], typing[0], *typing[1:-1]]
-    for word in order:
+    for at, word in enumerate(order):
+        # An upload is named by its head noun ("receipt photo", "photo of the receipt"); a
+        # "document title" is text and a "photo count" a number.
+        head = at == 0 or (at == 1 and len(typing) > 2 and typing[1] == "of")
         for form in (word, singular(word)):
             for ftype, vocabulary in _WORDS_BY_TYPE:
-                if form in vocabulary:
+                if form in vocabulary and (head or ftype not in UPLOAD_TYPES):
                     return ftype
     if "score" in typing:
         return FieldType.integer

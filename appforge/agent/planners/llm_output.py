@@ -39,7 +39,8 @@ _VIDEO_SIZE, _VIDEO_SECONDS = (960, 540), 4.0
 _TYPE_ALIASES = {"string": "text", "str": "text", "textarea": "long_text", "longtext": "long_text",
                  "int": "integer", "number": "decimal", "float": "decimal", "currency": "money",
                  "price": "money", "bool": "boolean", "datetime": "date", "stars": "rating",
-                 "link": "url", "telephone": "phone"}
+                 "link": "url", "telephone": "phone", "photo": "image", "picture": "image",
+                 "upload": "file", "attachment": "file", "document": "file", "pdf": "file"}
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n?|\n?\s*```\s*$")
 _THINKING = re.compile(r"<think>.*?</think>", re.DOTALL)
 _LOOP = re.compile(r"(.{6,200}?)(?:\s*\1){3,}", re.DOTALL)

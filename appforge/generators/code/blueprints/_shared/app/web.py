@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,23 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 def data_dir() -> Path:
     """Where the app keeps its data: ``$DATA_DIR`` (``/data`` in the container) or ``./data``."""
     return Path(os.environ.get("DATA_DIR") or "data")
+
+
+def make_temp_folder() -> None:
+    """Create ``$TMPDIR`` when it is set and missing (the container sets it to /data/tmp).
+
+    Uploaded form parts larger than 1 MiB are spooled to a temporary file; /tmp is a 64 MiB
+    tmpfs (memory) in the container, so the Dockerfile points ``$TMPDIR`` at the data volume,
+    which holds the uploads anyway and is what the upload quota and a full disk are about.
+    """
+    folder = os.environ.get("TMPDIR", "")
+    if not folder:
+        return
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # tempfile falls back to /tmp, and says nothing: the app still runs
+    tempfile.tempdir = None  # ask again, in case the folder was missing when first asked
 
 
 def max_body_bytes() -> int:

@@ -4,6 +4,10 @@ Each entity has one table named after its plural, with ``id``, ``created_at`` an
 columns plus one column per field. :meth:`Database.migrate` creates missing tables and adds missing
 columns, so a newer version of the app (with a new field) starts on an older database unharmed.
 
+A file field's column holds the uploaded file's metadata (stored name, original name, size,
+type); the file itself is ``uploads/<stored name>`` beside the database (see app/uploads.py).
+Deleting a record deletes its files.
+
 The database never grows into the last :data:`RESERVE_BYTES` of free disk space: when the disk
 fills, adding a record fails ("database or disk is full", answered 507 by the web layer) while
 there is still room for the journals of edits and deletes, so people can make room again.
@@ -54,6 +58,8 @@ def free_bytes(folder: Path) -> int | None:
 class Database:
     def __init__(self, path: Path, entities: tuple[EntityDef, ...]) -> None:
         self.path = Path(path)
+        #: Where uploaded files are kept (app/uploads.py writes them).
+        self.uploads = self.path.parent / "uploads"
         self.entities = entities
         self._ready = False
         self._lock = threading.Lock()
@@ -148,7 +154,10 @@ class Database:
         record: dict[str, Any] = {"id": row["id"]}
         keys = set(row.keys())
         for field in entity.fields:
-            record[field.name] = field.from_db(row[field.name]) if field.name in keys else None
+            value = field.from_db(row[field.name]) if field.name in keys else None
+            if field.is_upload and value is not None:
+                value = {**value, "url": f"/api/{entity.plural}/{row['id']}/{field.name}"}
+            record[field.name] = value
         record["created_at"] = row["created_at"]
         record["updated_at"] = row["updated_at"]
         return record
@@ -173,11 +182,13 @@ class Database:
     def update(
         self, entity: EntityDef, item_id: int, values: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Replace every field of a record; None when there is no such record."""
+        """Replace every field of a record (a file field only when ``values`` names it: its
+        metadata, or None for no file); None when there is no such record."""
         if not _storable(item_id):
             return None
-        assignments = ", ".join(f"{_quote(f.name)} = ?" for f in entity.fields)
-        params = [_now(), *(f.to_db(values.get(f.name)) for f in entity.fields), item_id]
+        changed = [f for f in entity.fields if not f.is_upload or f.name in values]
+        assignments = ", ".join(f"{_quote(f.name)} = ?" for f in changed)
+        params = [_now(), *(f.to_db(values.get(f.name)) for f in changed), item_id]
         with self.connect() as conn:
             cursor = conn.execute(
                 f"UPDATE {_quote(entity.table)} SET updated_at = ?, {assignments} WHERE id = ?",
@@ -187,9 +198,42 @@ class Database:
                 return None
         return self.get(entity, item_id)
 
-    def delete(self, entity: EntityDef, item_id: int) -> bool:
+    def set_file(
+        self, entity: EntityDef, item_id: int, name: str, meta: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Point a record's file field at a stored file (None: no file); None when there is no
+        such record."""
         if not _storable(item_id):
+            return None
+        field = entity.field(name)
+        assert field is not None and field.is_upload
+        with self.connect() as conn:
+            cursor = conn.execute(
+                f"UPDATE {_quote(entity.table)} SET updated_at = ?, {_quote(name)} = ? "
+                "WHERE id = ?",
+                (_now(), field.to_db(meta), item_id),
+            )
+            if cursor.rowcount == 0:
+                return None
+        return self.get(entity, item_id)
+
+    def stored_files(self, entity: EntityDef, record: dict[str, Any] | None) -> list[str]:
+        """The stored names of a record's uploaded files."""
+        return [
+            record[f.name]["stored"]
+            for f in entity.upload_fields
+            if record and isinstance(record.get(f.name), dict) and record[f.name].get("stored")
+        ]
+
+    def delete(self, entity: EntityDef, item_id: int) -> bool:
+        """Delete a record, then its files (a file left by a crash in between is only space)."""
+        record = self.get(entity, item_id)
+        if record is None:
             return False
         with self.connect() as conn:
             cursor = conn.execute(f"DELETE FROM {_quote(entity.table)} WHERE id = ?", (item_id,))
-            return cursor.rowcount > 0
+            if cursor.rowcount == 0:
+                return False
+        for stored in self.stored_files(entity, record):
+            (self.uploads / stored).unlink(missing_ok=True)
+        return True

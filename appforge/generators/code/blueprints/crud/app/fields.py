@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import math
 import re
 import sys
@@ -166,8 +167,22 @@ SQL_TYPES = {
     "url": "TEXT",
     "phone": "TEXT",
     "rating": "INTEGER",
+    # An uploaded file's metadata as JSON text; the file itself is under $DATA_DIR/uploads.
+    "image": "TEXT",
+    "file": "TEXT",
 }
 SEARCHABLE_TYPES = frozenset({"text", "long_text", "email", "url", "phone"})
+#: Fields whose value is an uploaded file: not part of a JSON body, sent on their own URL.
+UPLOAD_TYPES = frozenset({"image", "file"})
+
+
+class FileInfo(BaseModel):
+    """An uploaded file as a record shows it; the file itself is at ``url``."""
+
+    name: str = Field(description="The file's name as it was uploaded")
+    size: int = Field(ge=0, description="Its size in bytes")
+    type: str = Field(description="Its media type (checked from its content for pictures)")
+    url: str = Field(description="Where to download it (PUT a new one there, DELETE it there)")
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,10 @@ class FieldDef:
     def sql_type(self) -> str:
         return SQL_TYPES[self.type]
 
+    @property
+    def is_upload(self) -> bool:
+        return self.type in UPLOAD_TYPES
+
     def to_db(self, value: Any) -> Any:
         """A validated value as SQLite stores it."""
         if value is None:
@@ -193,6 +212,8 @@ class FieldDef:
             return 1 if value else 0
         if self.type == "date":
             return value.isoformat()
+        if self.is_upload:
+            return json.dumps(value, sort_keys=True)
         return value
 
     def from_db(self, value: Any) -> Any:
@@ -207,6 +228,8 @@ class FieldDef:
             return datetime.date.fromisoformat(value)
         if self.type == "decimal":
             return float(value)
+        if self.is_upload:
+            return json.loads(value)
         return value
 
 
@@ -233,6 +256,15 @@ class EntityDef:
     def columns(self) -> tuple[FieldDef, ...]:
         """The fields a list shows: up to five, long texts left for the record's own page."""
         return tuple(f for f in self.fields if f.type != "long_text")[:5] or self.fields[:1]
+
+    @property
+    def data_fields(self) -> tuple[FieldDef, ...]:
+        """The fields a JSON body or a form's text carries: all but the uploads."""
+        return tuple(f for f in self.fields if not f.is_upload)
+
+    @property
+    def upload_fields(self) -> tuple[FieldDef, ...]:
+        return tuple(f for f in self.fields if f.is_upload)
 
     @property
     def searchable(self) -> tuple[FieldDef, ...]:

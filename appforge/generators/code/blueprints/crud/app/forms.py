@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from app.fields import EntityDef, FieldDef
 
@@ -32,10 +33,39 @@ def posted_values(entity: EntityDef, form: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
+def posted_files(entity: EntityDef, form: Mapping[str, Any]) -> dict[str, UploadFile]:
+    """The files chosen in the form's file inputs (an input left empty posts no file)."""
+    files: dict[str, UploadFile] = {}
+    for field in entity.upload_fields:
+        value = form.get(field.name)
+        if isinstance(value, UploadFile) and value.filename:
+            files[field.name] = value
+    return files
+
+
+def removed_files(entity: EntityDef, form: Mapping[str, Any]) -> set[str]:
+    """The optional file fields whose "Remove" box is ticked."""
+    return {
+        f.name for f in entity.upload_fields
+        if not f.required and str(form.get(f"{f.name}-remove", "")).lower() in TRUE_WORDS
+    }
+
+
+def missing_files(
+    entity: EntityDef, files: dict[str, UploadFile], current: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """A message for each required file field that has no file and gets none."""
+    return {
+        f.name: f"{f.label} is required."
+        for f in entity.upload_fields
+        if f.required and f.name not in files and not (current or {}).get(f.name)
+    }
+
+
 def parse(entity: EntityDef, raw: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """``(record, {})`` when the posted values are valid, else ``(None, {field: message})``."""
     data: dict[str, Any] = {}
-    for field in entity.fields:
+    for field in entity.data_fields:
         text = raw.get(field.name, "").strip()
         if field.type == "boolean":
             data[field.name] = True if text.lower() in TRUE_WORDS else (text or False)
@@ -70,7 +100,7 @@ def form_values(entity: EntityDef, record: dict[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for field in entity.fields:
         value = record.get(field.name)
-        if value is None:
+        if value is None or field.is_upload:
             values[field.name] = ""
         elif field.type == "boolean":
             values[field.name] = "on" if value else ""

@@ -2,6 +2,11 @@
 
 Every page works without JavaScript. After a successful POST the browser is redirected
 (POST/redirect/GET) to a page that says what happened, named by a ``done`` query parameter.
+
+Forms of entities with file fields are posted as multipart/form-data. Starlette's parser spools
+a part over 1 MiB to a temporary file in ``$TMPDIR`` (/data/tmp in the container, on the data
+volume: see the Dockerfile), and app/uploads.py copies it from there, chunk by chunk, into the
+uploads folder within the quota. The spooled copy goes when the request ends.
 """
 
 from __future__ import annotations
@@ -13,14 +18,18 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
+from collections.abc import AsyncIterator, Mapping
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import UploadFile
 
 from app import forms
 from app import site
 from app.db import Database
 from app.entities import BY_PLURAL, ENTITIES
 from app.fields import EntityDef
+from app.uploads import CHUNK_BYTES, WRONG_TYPE, OverQuota, Uploads, WrongType, size_text
 from app.web import STORAGE_FULL, render, storage_full, templates
 
 router = APIRouter(include_in_schema=False)
@@ -73,6 +82,7 @@ templates.env.filters["noun"] = noun
 templates.env.filters["hostname"] = hostname
 templates.env.filters["number"] = format_number
 templates.env.filters["nicedate"] = format_date
+templates.env.filters["filesize"] = size_text
 templates.env.globals["entities"] = ENTITIES
 templates.env.globals["list_url"] = list_url
 
@@ -97,6 +107,51 @@ def _record(request: Request, entity: EntityDef, item_id: int) -> dict[str, Any]
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def _uploads(request: Request) -> Uploads:
+    return request.app.state.uploads
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(CHUNK_BYTES):
+        yield chunk
+
+
+class _NotStored(Exception):
+    """A chosen file was not stored: a field's message (wrong type) or the form's problem."""
+
+    def __init__(self, errors: dict[str, str], problem: str = "") -> None:
+        self.errors, self.problem = errors, problem
+
+
+async def _store_files(
+    request: Request,
+    entity: EntityDef,
+    files: dict[str, UploadFile],
+    current: Mapping[str, Any] | None,
+) -> dict[str, dict[str, Any]]:
+    """Store each chosen file; on any failure remove those stored and raise :class:`_NotStored`."""
+    store, saved = _uploads(request), {}
+    try:
+        for name, upload in files.items():
+            field = entity.field(name)
+            assert field is not None
+            saved[name] = await store.receive(
+                _chunks(upload), field, name=upload.filename, declared_type=upload.content_type,
+                replacing=(current or {}).get(name), expected_size=upload.size,
+            )
+    except BaseException as exc:
+        for meta in saved.values():
+            store.remove(meta["stored"])
+        if isinstance(exc, WrongType):
+            raise _NotStored({name: WRONG_TYPE}) from None
+        if isinstance(exc, OverQuota):
+            raise _NotStored({}, str(exc.detail)) from None
+        if storage_full(exc):
+            raise _NotStored({}, STORAGE_FULL) from None
+        raise
+    return saved
 
 
 # -- listing ---------------------------------------------------------------------------------------
@@ -176,13 +231,22 @@ def new_form(request: Request, plural: str) -> HTMLResponse:
 @router.post("/{plural}/new", response_class=HTMLResponse)
 async def create(request: Request, plural: str):
     entity = _entity(plural)
-    values = forms.posted_values(entity, await request.form())
+    form = await request.form()
+    values = forms.posted_values(entity, form)
     record, errors = forms.parse(entity, values)
-    if record is None:
+    files = forms.posted_files(entity, form)
+    errors.update(forms.missing_files(entity, files))
+    if record is None or errors:
         return _form(request, entity, values, errors)
     try:
-        _db(request).insert(entity, record)
+        stored = await _store_files(request, entity, files, None)
+    except _NotStored as exc:
+        return _form(request, entity, values, exc.errors, problem=exc.problem)
+    try:
+        _db(request).insert(entity, {**record, **stored})
     except (sqlite3.OperationalError, OSError) as exc:
+        for meta in stored.values():
+            _uploads(request).remove(meta["stored"])
         if not storage_full(exc):
             raise
         return _form(request, entity, values, {}, problem=STORAGE_FULL)
@@ -200,18 +264,34 @@ def edit_form(request: Request, plural: str, item_id: int) -> HTMLResponse:
 async def update(request: Request, plural: str, item_id: int):
     entity = _entity(plural)
     current = _record(request, entity, item_id)
-    values = forms.posted_values(entity, await request.form())
+    form = await request.form()
+    values = forms.posted_values(entity, form)
     record, errors = forms.parse(entity, values)
-    if record is None:
+    files = forms.posted_files(entity, form)
+    removed = forms.removed_files(entity, form) - set(files)
+    errors.update(forms.missing_files(entity, files, current))
+    if record is None or errors:
         return _form(request, entity, values, errors, current)
     try:
-        updated = _db(request).update(entity, item_id, record)
+        stored = await _store_files(request, entity, files, current)
+    except _NotStored as exc:
+        return _form(request, entity, values, exc.errors, current, problem=exc.problem)
+    try:
+        changes = {**record, **stored, **dict.fromkeys(removed)}
+        updated = _db(request).update(entity, item_id, changes)
     except (sqlite3.OperationalError, OSError) as exc:
+        for meta in stored.values():
+            _uploads(request).remove(meta["stored"])
         if not storage_full(exc):
             raise
         return _form(request, entity, values, {}, current, problem=STORAGE_FULL)
-    if updated is None:
+    if updated is None:  # deleted while the files arrived
+        for meta in stored.values():
+            _uploads(request).remove(meta["stored"])
         raise HTTPException(status_code=404)
+    for name in {*stored, *removed}:  # the files these replace or remove
+        if current.get(name):
+            _uploads(request).remove(current[name]["stored"])
     return _redirect(f"/{entity.plural}/{item_id}?done=updated")
 
 

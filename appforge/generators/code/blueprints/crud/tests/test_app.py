@@ -5,9 +5,12 @@ The tests read the entities from app/entities.py, so they keep covering the app 
 
 from __future__ import annotations
 
+import base64
+import errno
 import math
 import os
 import sqlite3
+import tempfile
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +23,8 @@ from app.entities import ENTITIES
 from app.fields import EntityDef, FieldDef
 from app.main import create_app
 
-FIELDS = [(entity, field) for entity in ENTITIES for field in entity.fields]
+FIELDS = [(entity, field) for entity in ENTITIES for field in entity.data_fields]
+UPLOADS = [(entity, field) for entity in ENTITIES for field in entity.upload_fields]
 
 
 def entity_id(entity: EntityDef) -> str:
@@ -82,12 +86,32 @@ def sample(field: FieldDef, variant: int = 0) -> Any:
 
 
 def payload(entity: EntityDef, variant: int = 0) -> dict[str, Any]:
-    return {field.name: sample(field, variant) for field in entity.fields}
+    return {field.name: sample(field, variant) for field in entity.data_fields}
+
+
+#: The smallest PNG (1x1 pixel) and a GIF: pictures as a browser would upload them.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+)
+GIF = base64.b64decode("R0lGODdhAQABAIEAAAAAAAAAAAAAAAAAACwAAAAAAQABAAAIBAABBAQAOw==")
+HTML = b"<!doctype html><script>alert(document.cookie)</script>"
+
+
+def upload_sample(field: FieldDef, variant: int = 0) -> tuple[str, bytes, str]:
+    """(file name, bytes, media type) of a file for ``field``; ``variant`` 1 gives another."""
+    if field.type == "image":
+        return [("receipt.png", PNG, "image/png"), ("cat photo.gif", GIF, "image/gif")][variant]
+    return [("notes.pdf", b"%PDF-1.4 not really", "application/pdf"),
+            ("r\u00e9sum\u00e9.txt", "Grüße\n".encode() * 3, "text/plain")][variant]
+
+
+def form_files(entity: EntityDef, variant: int = 0) -> dict[str, tuple[str, bytes, str]]:
+    return {field.name: upload_sample(field, variant) for field in entity.upload_fields}
 
 
 def form_data(entity: EntityDef, variant: int = 0) -> dict[str, str]:
     data = {}
-    for field in entity.fields:
+    for field in entity.data_fields:
         value = sample(field, variant)
         if field.type == "boolean":
             if value:
@@ -232,8 +256,10 @@ def test_api_create_read_update_delete(client: TestClient, entity: EntityDef) ->
     assert created.status_code == 201, created.text
     record = created.json()
     item = f"{base}/{record['id']}"
-    for field in entity.fields:
+    for field in entity.data_fields:
         assert same(field, record[field.name], sent[field.name]), field.name
+    for field in entity.upload_fields:
+        assert record[field.name] is None  # files are sent on their own URL
 
     assert client.get(item).json() == record
     assert record["id"] in [r["id"] for r in client.get(base).json()]
@@ -241,15 +267,16 @@ def test_api_create_read_update_delete(client: TestClient, entity: EntityDef) ->
     replacement = payload(entity, variant=1)
     replaced = client.put(item, json=replacement)
     assert replaced.status_code == 200, replaced.text
-    for field in entity.fields:
+    for field in entity.data_fields:
         assert same(field, replaced.json()[field.name], replacement[field.name]), field.name
 
-    first = entity.fields[0]
-    patched = client.patch(item, json={first.name: sample(first, 0)})
-    assert patched.status_code == 200, patched.text
-    assert same(first, patched.json()[first.name], sample(first, 0))
-    for field in entity.fields[1:]:
-        assert same(field, patched.json()[field.name], replacement[field.name]), field.name
+    if entity.data_fields:
+        first = entity.data_fields[0]
+        patched = client.patch(item, json={first.name: sample(first, 0)})
+        assert patched.status_code == 200, patched.text
+        assert same(first, patched.json()[first.name], sample(first, 0))
+        for field in entity.data_fields[1:]:
+            assert same(field, patched.json()[field.name], replacement[field.name]), field.name
 
     assert client.delete(item).status_code == 204
     assert client.get(item).status_code == 404
@@ -262,7 +289,9 @@ def test_api_create_read_update_delete(client: TestClient, entity: EntityDef) ->
 def test_api_rejects_unknown_and_missing_fields(client: TestClient, entity: EntityDef) -> None:
     base = f"/api/{entity.plural}"
     assert client.post(base, json={**payload(entity), "no_such_field": 1}).status_code == 422
-    required = [f for f in entity.fields if f.required]
+    for field in entity.upload_fields:  # a file is never part of the JSON body
+        assert client.post(base, json={**payload(entity), field.name: None}).status_code == 422
+    required = [f for f in entity.data_fields if f.required]
     if required:
         partial = payload(entity)
         del partial[required[0].name]
@@ -391,13 +420,15 @@ def test_pages_create_show_edit_and_delete(client: TestClient, entity: EntityDef
         assert f'id="f-{field.name}' in form.text
         assert str(escape(field.label)) in form.text
 
-    created = client.post(f"/{entity.plural}/new", data=form_data(entity))
+    created = client.post(
+        f"/{entity.plural}/new", data=form_data(entity), files=form_files(entity)
+    )
     assert created.status_code == 303, created.text
     assert created.headers["location"] == f"{list_url(entity)}?done=created"
     listing = client.get(created.headers["location"])
     assert "added." in listing.text
     record = client.get(f"/api/{entity.plural}").json()[0]
-    for field in entity.fields:
+    for field in entity.data_fields:
         assert same(field, record[field.name], sample(field)), field.name
 
     page = client.get(f"/{entity.plural}/{record['id']}")
@@ -410,7 +441,7 @@ def test_pages_create_show_edit_and_delete(client: TestClient, entity: EntityDef
     assert saved.status_code == 303, saved.text
     assert "saved." in client.get(saved.headers["location"]).text
     changed = client.get(f"/api/{entity.plural}/{record['id']}").json()
-    for field in entity.fields:
+    for field in entity.data_fields:
         assert same(field, changed[field.name], sample(field, 1)), field.name
 
     confirm = client.get(f"/{entity.plural}/{record['id']}/delete")
@@ -427,7 +458,10 @@ def test_form_shows_a_bad_value_again_with_a_message(
     client: TestClient, entity: EntityDef, field: FieldDef
 ) -> None:
     bad = bad_form_value(field)
-    response = client.post(f"/{entity.plural}/new", data={**form_data(entity), field.name: bad})
+    response = client.post(
+        f"/{entity.plural}/new", data={**form_data(entity), field.name: bad},
+        files=form_files(entity),
+    )
     assert response.status_code == 422
     assert 'role="alert"' in response.text
     assert f'id="f-{field.name}-error"' in response.text or f'id="f-{field.name}' in response.text
@@ -440,11 +474,11 @@ def test_form_shows_a_bad_value_again_with_a_message(
 
 @pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
 def test_form_asks_for_required_fields(client: TestClient, entity: EntityDef) -> None:
-    required = [f for f in entity.fields if f.required]
+    required = [f for f in entity.data_fields if f.required]
     if not required:
         pytest.skip("no required fields")
     data = {**form_data(entity), required[0].name: ""}
-    response = client.post(f"/{entity.plural}/new", data=data)
+    response = client.post(f"/{entity.plural}/new", data=data, files=form_files(entity))
     assert response.status_code == 422
     assert "is required." in response.text
 
@@ -517,13 +551,281 @@ def test_a_full_disk_refuses_writes_with_507_and_keeps_what_was_saved(
     assert {r["id"] for r in listed} == {r["id"] for r in saved[-500:]}
 
     # the same record as the refused one (a smaller one might still fit in the last page)
-    form = client.post(f"/{entity.plural}/new", data=form_data(entity))
+    form = client.post(f"/{entity.plural}/new", data=form_data(entity), files=form_files(entity))
     assert form.status_code == 507
     assert "storage is full" in form.text and 'role="alert"' in form.text
     first = entity.fields[0]
     if first.type in ("text", "long_text"):
         assert str(escape(sample(first))) in form.text  # what was typed is kept
+    # the files of the refused form were removed again
+    assert not any(client.app.state.uploads.folder.glob("*"))
 
     # deleting still works, and frees room for a new record
     assert client.delete(f"{base}/{saved[-1]['id']}").status_code == 204
     assert client.post(base, json=payload(entity)).status_code == 201
+
+
+# -- uploaded files ------------------------------------------------------------------------------
+
+
+def upload_id(pair: tuple[EntityDef, FieldDef]) -> str:
+    return field_id(pair)
+
+
+def stored_files(client: TestClient) -> list[str]:
+    """The files in the uploads folder, partial ones included."""
+    folder = client.app.state.uploads.folder
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def new_record(client: TestClient, entity: EntityDef) -> dict[str, Any]:
+    created = client.post(f"/api/{entity.plural}", json=payload(entity))
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def put_file(
+    client: TestClient, entity: EntityDef, field: FieldDef, item_id: int, variant: int = 0
+) -> Any:
+    name, content, kind = upload_sample(field, variant)
+    return client.put(
+        f"/api/{entity.plural}/{item_id}/{field.name}", params={"name": name}, content=content,
+        headers={"content-type": kind},
+    )
+
+
+@pytest.mark.parametrize(("entity", "field"), UPLOADS, ids=[upload_id(p) for p in UPLOADS])
+def test_a_file_uploads_downloads_is_replaced_and_deleted(
+    client: TestClient, entity: EntityDef, field: FieldDef
+) -> None:
+    record = new_record(client, entity)
+    url = f"/api/{entity.plural}/{record['id']}/{field.name}"
+    assert client.get(url).status_code == 404  # no file yet
+
+    name, content, kind = upload_sample(field)
+    uploaded = put_file(client, entity, field, record["id"])
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()[field.name] == {"name": name, "size": len(content), "type": kind,
+                                           "url": url}
+    assert client.get(f"/api/{entity.plural}/{record['id']}").json()[field.name]["url"] == url
+    download = client.get(url)
+    assert download.status_code == 200 and download.content == content
+    if field.type == "image":
+        assert download.headers["content-type"] == kind
+        assert download.headers["content-disposition"].startswith("inline")
+    else:
+        assert download.headers["content-type"] == "application/octet-stream"
+        assert download.headers["content-disposition"].startswith("attachment")
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert len(stored_files(client)) == 1
+
+    # a new file replaces the old one, which is gone from the disk
+    other_name, other, _ = upload_sample(field, 1)
+    replaced = put_file(client, entity, field, record["id"], variant=1)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()[field.name]["name"] == other_name
+    assert client.get(url).content == other
+    assert len(stored_files(client)) == 1
+
+    # the JSON API changes the other fields and leaves the file alone
+    assert client.put(f"/api/{entity.plural}/{record['id']}", json=payload(entity, 1)).json()[
+        field.name]["size"] == len(other)
+
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404
+    assert client.delete(url).status_code == 204  # nothing left to delete: still no file
+    assert client.get(f"/api/{entity.plural}/{record['id']}").json()[field.name] is None
+    assert stored_files(client) == []
+
+    # deleting the record deletes its file
+    assert put_file(client, entity, field, record["id"]).status_code == 200
+    assert client.delete(f"/api/{entity.plural}/{record['id']}").status_code == 204
+    assert stored_files(client) == []
+    assert client.get(url).status_code == 404
+    assert client.delete(url).status_code == 404  # no such record
+    assert put_file(client, entity, field, record["id"]).status_code == 404
+    assert stored_files(client) == []
+
+
+@pytest.mark.parametrize(("entity", "field"), UPLOADS, ids=[upload_id(p) for p in UPLOADS])
+def test_an_uploaded_web_page_never_runs_as_a_page_of_the_app(
+    client: TestClient, entity: EntityDef, field: FieldDef
+) -> None:
+    record = new_record(client, entity)
+    url = f"/api/{entity.plural}/{record['id']}/{field.name}"
+    sent = client.put(url, params={"name": "evil.html"}, content=HTML,
+                      headers={"content-type": "text/html"})
+    if field.type == "image":  # not a picture, whatever it says it is: refused, nothing kept
+        assert sent.status_code == 415, sent.text
+        assert "JPEG, PNG, GIF or WebP" in sent.json()["detail"]
+        assert client.get(f"/api/{entity.plural}/{record['id']}").json()[field.name] is None
+        assert stored_files(client) == []
+        fake = client.put(url, content=b"GIF89a" + HTML, headers={"content-type": "image/gif"})
+        assert fake.status_code == 200  # starts like a GIF: kept, but only ever served as one
+        assert client.get(url).headers["content-type"] == "image/gif"
+        return
+    assert sent.status_code == 200, sent.text
+    assert sent.json()[field.name]["type"] == "text/html"  # what the client said, kept as such
+    served = client.get(url)
+    assert served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-disposition"] == 'attachment; filename="evil.html"'
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in served.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(("entity", "field"), UPLOADS, ids=[upload_id(p) for p in UPLOADS])
+def test_uploads_beyond_the_quota_are_refused_with_507_saying_how_much_is_used(
+    data_dir: Any, monkeypatch: pytest.MonkeyPatch, entity: EntityDef, field: FieldDef
+) -> None:
+    monkeypatch.setenv("APP_UPLOAD_QUOTA_BYTES", "1000")
+    content = b"GIF89a" + b"x" * 594  # 600 bytes, a picture by its first bytes
+    with TestClient(create_app(data_dir)) as client:
+        first, second = new_record(client, entity), new_record(client, entity)
+        url = f"/api/{entity.plural}/{{}}/{field.name}"
+        assert client.put(url.format(first["id"]), content=content).status_code == 200
+        refused = client.put(url.format(second["id"]), content=content)
+        assert refused.status_code == 507, refused.text
+        detail = refused.json()["detail"]
+        assert "1000 bytes in all" in detail and "600 bytes are used" in detail, detail
+        # sent without a length (chunked), it is cut off as it arrives
+        chunked = client.put(url.format(second["id"]), content=iter([content[:300]] * 2))
+        assert chunked.status_code == 507
+        assert client.get(f"/api/{entity.plural}/{second['id']}").json()[field.name] is None
+        assert len(stored_files(client)) == 1  # nothing partial is left behind
+        # a file that replaces another counts without the one it replaces
+        bigger = b"GIF89a" + b"y" * 894
+        assert client.put(url.format(first["id"]), content=bigger).status_code == 200
+        assert client.get(url.format(first["id"])).content == bigger
+        # the form says the same
+        files = {**form_files(entity), field.name: ("big.gif", content, "image/gif")}
+        form = client.post(f"/{entity.plural}/{second['id']}/edit", data=form_data(entity),
+                           files=files)
+        assert form.status_code == 507 and "1000 bytes in all" in form.text
+        assert len(stored_files(client)) == 1
+
+
+@pytest.mark.parametrize(("entity", "field"), UPLOADS[:1], ids=[upload_id(p) for p in UPLOADS[:1]])
+def test_an_upload_over_the_body_limit_is_413_and_leaves_nothing(
+    data_dir: Any, monkeypatch: pytest.MonkeyPatch, entity: EntityDef, field: FieldDef
+) -> None:
+    monkeypatch.setenv("APP_MAX_BODY_BYTES", "2048")
+    with TestClient(create_app(data_dir)) as client:
+        record = new_record(client, entity)
+        url = f"/api/{entity.plural}/{record['id']}/{field.name}"
+        for body in (PNG + b"x" * 4096, iter([PNG + b"x" * 1024] * 4)):  # declared, chunked
+            answer = client.put(url, content=body)
+            assert answer.status_code == 413, answer.text
+            assert "larger than this app accepts" in answer.json()["detail"]
+        assert stored_files(client) == []
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(("entity", "field"), UPLOADS, ids=[upload_id(p) for p in UPLOADS])
+def test_a_full_disk_during_an_upload_is_507_and_the_older_file_stays(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, entity: EntityDef, field: FieldDef
+) -> None:
+    record = new_record(client, entity)
+    url = f"/api/{entity.plural}/{record['id']}/{field.name}"
+    assert put_file(client, entity, field, record["id"]).status_code == 200
+    kept = client.get(url).content
+
+    def disk_full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)  # the kernel says so when the file is flushed
+    answer = put_file(client, entity, field, record["id"], variant=1)
+    assert answer.status_code == 507, answer.text
+    assert "storage is full" in answer.json()["detail"]
+    assert client.get(url).content == kept
+    assert len(stored_files(client)) == 1  # the partial file is gone
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(("entity", "field"), UPLOADS, ids=[upload_id(p) for p in UPLOADS])
+def test_forms_upload_show_and_replace_a_file(
+    client: TestClient, entity: EntityDef, field: FieldDef
+) -> None:
+    form = client.get(f"/{entity.plural}/new")
+    assert 'enctype="multipart/form-data"' in form.text
+    assert f'name="{field.name}" type="file"' in form.text
+    assert ('accept="image/*"' in form.text) == any(f.type == "image" for f in entity.fields)
+
+    created = client.post(f"/{entity.plural}/new", data=form_data(entity),
+                          files=form_files(entity))
+    assert created.status_code == 303, created.text
+    record = client.get(f"/api/{entity.plural}").json()[0]
+    url = record[field.name]["url"]
+    name, content, _ = upload_sample(field)
+    assert client.get(url).content == content
+    page = client.get(f"/{entity.plural}/{record['id']}").text
+    if field.type == "image":
+        assert f'<img src="{url}"' in page
+        assert f'href="{url}?download=true" download>Download {escape(name)}</a>' in page
+        saved = client.get(url, params={"download": "true"})
+        assert saved.content == content
+        assert saved.headers["content-disposition"].startswith("attachment")
+    else:
+        assert f'href="{url}" download>{escape(name)}</a>' in page
+    listing = client.get(list_url(entity)).text
+    if field in entity.columns and field.type == "image":
+        assert f'<img src="{url}"' in listing
+
+    # an edit without a file keeps it; with one, replaces it
+    edit = client.get(f"/{entity.plural}/{record['id']}/edit").text
+    assert "Now:" in edit
+    kept = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity, 1))
+    assert kept.status_code == 303, kept.text
+    assert client.get(url).content == content
+    _, other, _ = upload_sample(field, 1)
+    replaced = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity, 1),
+                           files={field.name: upload_sample(field, 1)})
+    assert replaced.status_code == 303, replaced.text
+    assert client.get(url).content == other
+    assert len(stored_files(client)) == len(entity.upload_fields)
+
+    if field.type == "image":  # a file that is no picture is refused with a message
+        wrong = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity),
+                            files={field.name: ("notes.txt", b"just text", "text/plain")})
+        assert wrong.status_code == 422
+        assert "Choose a picture" in wrong.text
+        assert client.get(url).content == other
+    if not field.required:  # an optional file can be removed
+        removed = client.post(f"/{entity.plural}/{record['id']}/edit",
+                              data={**form_data(entity, 1), f"{field.name}-remove": "on"})
+        assert removed.status_code == 303
+        assert client.get(url).status_code == 404
+
+    assert client.post(f"/{entity.plural}/{record['id']}/delete").status_code == 303
+    assert stored_files(client) == []
+
+
+def test_openapi_describes_every_upload(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for entity, field in UPLOADS:
+        operations = paths[f"/api/{entity.plural}/{{item_id}}/{field.name}"]
+        assert set(operations) == {"put", "get", "delete"}
+        body = operations["put"]["requestBody"]["content"]
+        answers = set(operations["put"]["responses"])
+        if field.type == "image":
+            assert set(body) == {"image/jpeg", "image/png", "image/gif", "image/webp"}
+            assert {"200", "404", "413", "415", "422", "507"} <= answers
+        else:
+            assert set(body) == {"application/octet-stream"}
+            assert {"200", "404", "413", "422", "507"} <= answers
+        assert "application/octet-stream" in operations["get"]["responses"]["200"]["content"]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for entity, field in UPLOADS:  # not in the JSON bodies, read-only in the record
+        name = "".join(part.capitalize() for part in entity.name.split("_"))
+        assert field.name not in schemas[f"{name}In"].get("properties", {})
+        assert field.name not in schemas[f"{name}Patch"].get("properties", {})
+        assert field.name in schemas[f"{name}"]["properties"]
+
+
+def test_form_uploads_are_spooled_to_the_data_volume_not_to_tmp(
+    data_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The container's /tmp is a small tmpfs (memory); its Dockerfile sets TMPDIR=/data/tmp."""
+    monkeypatch.setenv("TMPDIR", str(data_dir / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # put back afterwards
+    create_app(data_dir)
+    assert tempfile.gettempdir() == str(data_dir / "tmp")

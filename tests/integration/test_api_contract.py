@@ -36,9 +36,9 @@ APPS = {
     # text, money, decimal (cm), integer (a count) and boolean fields
     "bikes": "A bike-shop inventory: each bike has a model, a price, a frame size in cm, stock "
              "count and whether it is electric",
-    # text, email, phone, url, date and long text fields
+    # text, email, phone, url, date, long text and image fields (an upload: raw bodies, 415)
     "contacts": "A contacts app: each contact has a name, an email, a phone number, a website, "
-                "a birthday and notes",
+                "a birthday, notes and a photo",
     "landing": "A landing page for a surf school in Ericeira with a hero video of waves at sunrise",
     "gallery": "a portfolio of six photos of foxes and owls",
 }

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     #: Resolvers used to find a zone's authoritative servers ("host" or "host:port", comma
     #: separated); empty: this machine's resolvers.
     dns_resolvers: str = ""
+    #: Seconds ``domain buy``/``attach`` wait for the proxy's certificate of a name (the CA's
+    #: challenge, then issuance) before they say which step failed.
+    certificate_timeout: float = Field(default=180.0, gt=0)
     #: Domains bought through a registrar (issue 13). ``registrar``: ``none``, ``porkbun``,
     #: ``cloudflare`` or ``namecheap``. ``domain_budget``: US dollars that all purchases together
     #: may spend; no budget means no purchase. Credentials come from the environment

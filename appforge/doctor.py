@@ -39,7 +39,7 @@ def run_checks(settings: Settings) -> list[Check]:
     client = engine[1]
     checks += _base_images(settings, client)
     checks.append(_proxy(settings, client))
-    return checks
+    return checks + _domains(settings)
 
 
 def _python() -> Check:
@@ -206,3 +206,57 @@ def _proxy(settings: Settings, client: Any) -> Check:
     return Check("proxy", "warn", f"Caddy proxy {status}; the next build starts it on {where}",
                  "nothing to do, or `appforge build ...`; set APPFORGE_HTTP_PORT if port "
                  f"{settings.http_port} is taken")
+
+
+def _domains(settings: Settings) -> list[Check]:
+    """Buying names and serving them over ACME: the registrar's credentials, the budget, the
+    address DNS records point at, and the ports a public CA must reach."""
+    checks: list[Check] = []
+    if settings.registrar == "none":
+        checks.append(Check("registrar", "ok", "none: names are not bought here (a name you own "
+                            "is attached with `appforge domain attach NAME SLUG`)"))
+    else:
+        try:
+            from appforge.domains.registrar import get_registrar
+
+            get_registrar(settings).close()
+        except AppforgeError as exc:
+            checks.append(Check("registrar", "fail", str(exc), exc.hint or ""))
+        else:
+            sandbox = " (its sandbox: no money moves)" if settings.registrar_sandbox else ""
+            checks.append(Check("registrar", "ok", f"{settings.registrar}{sandbox}, credentials "
+                                "set"))
+        if settings.domain_budget is None:
+            checks.append(Check("domain budget", "warn", "no budget: appforge buys no name",
+                                "set APPFORGE_DOMAIN_BUDGET (US dollars, all purchases together)"))
+        else:
+            checks.append(Check("domain budget", "ok", f"${settings.domain_budget} in all"))
+    if (settings.registrar != "none" or settings.dns_provider != "none") and not (
+            settings.public_ipv4 or settings.public_ipv6 or settings.public_hostname):
+        checks.append(Check("public address", "warn", "DNS records need the address people "
+                            "reach this machine at", "set APPFORGE_PUBLIC_IPV4 (or _IPV6, or "
+                            "APPFORGE_PUBLIC_HOSTNAME for a CNAME)"))
+    if settings.tls == "acme":
+        checks.append(_acme(settings))
+    return checks
+
+
+def _acme(settings: Settings) -> Check:
+    """A public CA checks a name on port 80 (HTTP-01) or 443 (TLS-ALPN-01) of its address."""
+    problems = []
+    if settings.http_port != 80 or settings.https_port != 443:
+        problems.append(f"the proxy listens on {settings.http_port}/{settings.https_port}, "
+                        "not 80/443")
+    if settings.bind_address in ("127.0.0.1", "::1", "localhost"):
+        problems.append(f"it is bound to {settings.bind_address}, which the CA cannot reach")
+    if not settings.acme_email:
+        problems.append("no APPFORGE_ACME_EMAIL for the CA's notices")
+    ca = settings.acme_ca or "Let's Encrypt"
+    if problems and not settings.acme_ca:
+        return Check("acme", "fail", f"certificates from {ca}: " + "; ".join(problems),
+                     "APPFORGE_HTTP_PORT=80 APPFORGE_HTTPS_PORT=443 APPFORGE_BIND_ADDRESS=0.0.0.0"
+                     " APPFORGE_ACME_EMAIL=you@example.com (and forward 80/443 to this machine)")
+    if problems:  # a CA of one's own (staging, Pebble) may reach other ports
+        return Check("acme", "warn", f"certificates from {ca}: " + "; ".join(problems))
+    return Check("acme", "ok", f"certificates from {ca} on ports 80/443")
+

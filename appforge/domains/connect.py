@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 STEPS = ("records", "propagation", "attach", "certificate", "check")
-#: Seconds the certificate step waits for the proxy's CA (an ACME failure ends it earlier).
-CERTIFICATE_TIMEOUT = 180.0
 
 
 @dataclass
@@ -226,7 +224,8 @@ def _certificate(run: _Run) -> tuple[str, str]:
         reload_config(run.settings)
     try:
         state = wait_for_certificate(run.client, run.settings, run.name, run.log,
-                                     timeout=CERTIFICATE_TIMEOUT, since=since)
+                                     timeout=run.settings.certificate_timeout,
+                                     since=since)
     except CertificateFailed as exc:
         raise DomainStepFailed(
             "certificate", str(exc), hint=exc.hint,

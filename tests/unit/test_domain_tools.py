@@ -4,6 +4,7 @@ without a registrar, search input."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,32 @@ def test_the_budget_is_checked_again_as_an_order_is_sent(settings: Settings) -> 
         purchases.claim(rows[1].id, 1500)
     assert caught.value.spent_minor == 973
     assert [p.state for p in purchases.purchases()] == ["submitting", "quoted"]
+
+
+def test_doctor_says_what_buying_and_serving_a_name_needs(tmp_path: Path) -> None:
+    from appforge.doctor import _domains
+
+    def checks(**values: Any) -> dict[str, tuple[str, str]]:
+        settings = Settings(home=tmp_path, **values)
+        return {c.name: (c.status, c.detail + " | " + c.fix) for c in _domains(settings)}
+
+    assert checks()["registrar"][0] == "ok"
+    keys = tmp_path / "keys.toml"
+    keys.write_text('porkbun_api_key = "pk1_x"\nporkbun_secret_key = "sk1_y"\n')
+    keys.chmod(0o644)
+    loose = checks(registrar="porkbun", registrar_credentials=keys)
+    assert loose["registrar"][0] == "fail" and "chmod 600" in loose["registrar"][1]
+    assert loose["domain budget"][0] == "warn" and "APPFORGE_DOMAIN_BUDGET" in \
+        loose["domain budget"][1]
+    assert "APPFORGE_PUBLIC_IPV4" in loose["public address"][1]
+    keys.chmod(0o600)
+    ready = checks(registrar="porkbun", registrar_credentials=keys, domain_budget="20",
+                   public_ipv4="203.0.113.7")
+    assert ready["registrar"] == ("ok", "porkbun, credentials set | ")
+    assert ready["domain budget"][0] == "ok" and "public address" not in ready
+    local = checks(tls="acme", http_port=8080, https_port=8443)
+    assert local["acme"][0] == "fail"
+    assert "not 80/443" in local["acme"][1] and "127.0.0.1" in local["acme"][1]
+    public = checks(tls="acme", http_port=80, https_port=443, bind_address="0.0.0.0",
+                    acme_email="ops@example.com")
+    assert public["acme"][0] == "ok"

@@ -25,6 +25,7 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 
 from appforge.sandbox.containers import container_name
@@ -157,3 +158,22 @@ def test_a_100_mb_body_sent_straight_to_the_app_gets_413_and_it_keeps_serving(
     assert container.attrs["State"]["Running"] and not container.attrs["State"]["OOMKilled"]
     assert container.attrs["RestartCount"] == 0
     assert installation.get(host_of(bikes), "/api/bikes").status_code == 200
+
+
+def test_an_app_people_upload_photos_to_takes_larger_bodies_than_one_of_text(
+        installation: Installation, apps: dict[str, dict[str, Any]]) -> None:
+    contacts, bikes = apps["contacts"], apps["bikes"]
+    assert installation.run_json("show", contacts["slug"])["limits"]["body"] == "50m"
+    assert installation.run_json("show", bikes["slug"])["limits"]["body"] == "1m"
+    created = httpx.post(f"http://127.0.0.1:{installation.settings.http_port}/api/contacts",
+                         headers={"Host": host_of(contacts)}, json={"name": "Ada"}, timeout=10)
+    assert created.status_code == 201, created.text
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(3 * 2**20)  # 3 MiB: over 1m, through the proxy
+    url = f"http://127.0.0.1:{installation.settings.http_port}/api/contacts/" \
+          f"{created.json()['id']}/photo"
+    sent = httpx.put(url, headers={"Host": host_of(contacts), "Content-Type": "image/png"},
+                     content=photo, timeout=30)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["photo"]["size"] == len(photo)
+    got = httpx.get(url, headers={"Host": host_of(contacts)}, timeout=30)
+    assert got.content == photo and got.headers["content-type"] == "image/png"

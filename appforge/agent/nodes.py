@@ -115,7 +115,7 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
                                runtime.context.settings.workspaces)
     store.update_version(spec.slug, record.version,
                          settings=_version_settings(app, state.get("limits"), state["hosts"],
-                                                    spec))
+                                                    spec, runtime.context.settings.max_body))
     workspace = Path(record.workspace)
     files = render_app(spec, workspace)
     (workspace / ".appforge").mkdir(exist_ok=True)
@@ -134,16 +134,20 @@ UPLOAD_BODY_LIMIT = "50m"
 
 
 def _version_settings(app: Any, asked: dict[str, Any] | None, hosts: list[str],
-                      spec: AppSpec | None = None) -> dict[str, Any]:
+                      spec: AppSpec | None = None, default_body: str = "1m") -> dict[str, Any]:
     """What a new version runs with: the live app's limits with what this build asked for on
     top, and its domains. They become the app's when the version deploys, not before. An app
-    with file fields gets :data:`UPLOAD_BODY_LIMIT` when no body limit was set for it."""
+    with file fields gets :data:`UPLOAD_BODY_LIMIT` (or ``default_body``, the installation's
+    limit, if larger) when no body limit was set for it."""
     kept = {} if app is None else {"memory": app.memory_limit, "cpus": app.cpu_limit,
                                    "pids": app.pids_limit, "body": app.body_limit}
     limits = {k: v for k, v in kept.items() if v is not None}
     limits.update({k: v for k, v in (asked or {}).items() if v is not None})
     if spec is not None and spec.takes_uploads and "body" not in limits:
-        limits["body"] = UPLOAD_BODY_LIMIT
+        from appforge.sandbox.hardening import size_in_bytes
+
+        # never below the installation's own default (APPFORGE_MAX_BODY)
+        limits["body"] = max(UPLOAD_BODY_LIMIT, default_body.lower(), key=size_in_bytes)
     return {"limits": limits, "domains": list(hosts)}
 
 

@@ -646,3 +646,5 @@ def test_an_app_people_upload_to_gets_a_larger_body_limit_unless_one_is_set():
     assert _version_settings(None, None, [], expenses)["limits"] == {"body": "50m"}
     assert _version_settings(None, {"body": "200m"}, [], expenses)["limits"] == {"body": "200m"}
     assert _version_settings(None, {"body": None}, [], plan(SPROUT))["limits"] == {}
+    # an installation whose default is larger keeps it for such apps too
+    assert _version_settings(None, None, [], expenses, "100M")["limits"] == {"body": "100m"}

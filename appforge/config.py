@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     #: installations on one machine may share one (folders are named by the requirements' hash,
     #: and filled under a lock).
     wheelhouse_dir: Path | None = None
+    #: Where the test cache keeps the reports of image contents whose tests passed (empty:
+    #: ``$APPFORGE_HOME/cache/tests``); shareable the same way.
+    test_cache_dir: Path | None = None
     #: Crash tests only: at this point appforge writes ``test_pause_file`` and waits there, so
     #: the test can kill it: a build stage as it starts (``plan``, ``write_code``,
     #: ``make_assets``, ``test``, ``package``, ``deploy``, ``verify``), ``test:running``,

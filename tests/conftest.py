@@ -33,8 +33,10 @@ def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
     env.update(APPFORGE_HOME=str(home), APPFORGE_INSTANCE=instance,
                APPFORGE_HTTP_PORT=str(port), APPFORGE_SUPERVISE="false",
                # One wheelhouse for every test installation (and run): each would fetch the
-               # same wheels again (about 4 s each).
-               APPFORGE_WHEELHOUSE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-wheels"))
+               # same wheels again (about 4 s each). One test cache too: many modules build the
+               # same app, and an image whose content passed its tests is not tested again.
+               APPFORGE_WHEELHOUSE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-wheels"),
+               APPFORGE_TEST_CACHE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-passed"))
     return env
 
 

@@ -98,7 +98,7 @@ def _content_key(client: docker.DockerClient, tag: str) -> str:
 
 
 def _cache_file(settings: Settings, key: str) -> Path:
-    return settings.home / "cache" / "tests" / f"{key}.json"
+    return (settings.test_cache_dir or settings.home / "cache" / "tests") / f"{key}.json"
 
 
 def _passed_before(client: docker.DockerClient, settings: Settings,

@@ -54,9 +54,7 @@ def faulty(docker_client: Any, tmp_path_factory: pytest.TempPathFactory
     home = tmp_path_factory.mktemp("appforge-faults")
     instance, port = f"aft{os.getpid()}f", free_port()
     settings = Settings(home=home, instance=instance, http_port=port, supervise=True)
-    # no test cache: every build really runs its tests (the kill at test:running needs them)
-    env = appforge_env(home, instance, port) | {"APPFORGE_SCREENSHOTS": "false",
-                                                "APPFORGE_TEST_CACHE": "false"}
+    env = appforge_env(home, instance, port) | {"APPFORGE_SCREENSHOTS": "false"}
     yield Installation(settings=settings, env=env)
     supervisor.stop(settings)  # first, or it would bring back what the purge removes
     purge_instance(docker_client, instance)
@@ -82,6 +80,8 @@ def _kill_at(installation: Installation, point: str, args: list[str], tmp_path: 
     marker, log = tmp_path / f"paused-{point.replace(':', '-')}", tmp_path / "command.log"
     env = installation.env | {"APPFORGE_TEST_PAUSE_AT": point,
                               "APPFORGE_TEST_PAUSE_FILE": str(marker)}
+    if point == "test:running":  # the tests must really run (the same content passed before)
+        env["APPFORGE_TEST_CACHE"] = "false"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "appforge.cli", *args], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -24,7 +24,7 @@ def _bench(script: str, *args: str) -> dict:
 
 
 def test_gpu_image_tiny() -> None:
-    result = _bench("gpu_image.py")
+    result = _bench("gpu_image.py", "--warmup", "0", "--repeats", "1")
     variants = {row["variant"] for row in result["rows"]}
     assert {"plain fp32", "appforge (bf16+optimise)"} <= variants
     assert all(row["seconds_per_image"] > 0 for row in result["rows"])

@@ -36,7 +36,10 @@ def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
                # same wheels again (about 4 s each). One test cache too: many modules build the
                # same app, and an image whose content passed its tests is not tested again.
                APPFORGE_WHEELHOUSE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-wheels"),
-               APPFORGE_TEST_CACHE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-passed"))
+               APPFORGE_TEST_CACHE_DIR=str(Path(tempfile.gettempdir()) / "appforge-test-passed"),
+               # Screenshots (Chromium in a container, seconds of CPU per build) are off except
+               # in the tests about them, which turn them on.
+               APPFORGE_SCREENSHOTS="false")
     return env
 
 

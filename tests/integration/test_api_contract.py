@@ -43,7 +43,7 @@ APPS = {
     "landing": "A landing page for a surf school in Ericeira with a hero video of waves at sunrise",
     "gallery": "a portfolio of six photos of foxes and owls",
 }
-EXAMPLES = 30
+EXAMPLES = 20
 SEED = 11
 
 

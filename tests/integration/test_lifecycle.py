@@ -36,7 +36,8 @@ def jotter(installation: Installation) -> dict[str, Any]:
 
 def test_redeploy_under_load_drops_no_request(installation: Installation,
                                               jotter: dict[str, Any]) -> None:
-    with Load(installation.settings.http_port, "jotter.localhost") as load:
+    # Two client threads: enough to catch a dropped request, and they leave the build a core.
+    with Load(installation.settings.http_port, "jotter.localhost", threads=2) as load:
         time.sleep(0.5)
         result = installation.run_json("build", "--app", "jotter", NOTES.replace(" and a date", ", a date and a pinned flag"))
         time.sleep(0.5)

@@ -182,7 +182,7 @@ def test_the_hero_video_plays_in_the_assets_tab(tab: Tab, builds: Any) -> None:
 
 
 def test_every_tab_renders_without_console_errors(tab: Tab, builds: Any) -> None:
-    for path in ("versions", "plan", "files", "tests", "build-log", "logs", "chat"):
+    for path in ("versions", "plan", "files", "tests", "build-log", "logs", "domains", "chat"):
         tab.goto(f"/apps/{SLUG}/{path}")
         assert tab.page.locator(".tab.active").count() == 1
     tab.goto(f"/apps/{SLUG}/files?path=app/main.py")

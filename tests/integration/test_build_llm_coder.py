@@ -17,6 +17,11 @@ pytestmark = pytest.mark.docker
 TEST = "tests/test_board.py"
 
 
+#: Contract-test examples per operation where the coder's loop, not the API's contract, is
+#: under test (each run of the app's tests runs the contract test too).
+FEW = "3"
+
+
 def llm_env(installation: Installation, server: FakeOpenAI, **settings: str) -> dict[str, str]:
     """The installation's environment pointed at the fake endpoint, plus APPFORGE_* settings."""
     return installation.env | {"APPFORGE_LLM_BASE_URL": server.base_url,
@@ -38,7 +43,7 @@ def test_llm_coder_fixes_its_failing_test_then_the_app_deploys(
             tool_call({}, name="run_tests"),
             tool_call({"summary": "added a board test"}, name="finish"),
         )
-        env = llm_env(installation, server, coder="llm")
+        env = llm_env(installation, server, coder="llm", api_check_examples=FEW)
         proc = installation.run_with_env(env, "build", "--json", "a pinboard for my chores")
         results = [m["content"] for r in server.requests for m in r["messages"]
                    if m["role"] == "tool" and m["content"].startswith(("passed", "FAILED"))]
@@ -70,7 +75,7 @@ def test_failing_tests_after_the_coder_go_back_to_it_then_deploy(
                       name="edit_file"),
             tool_call({"summary": "fixed the test"}, name="finish"),
         )
-        env = llm_env(installation, server, coder="llm")
+        env = llm_env(installation, server, coder="llm", api_check_examples=FEW)
         proc = installation.run_with_env(env, "build", "--json", "a task wall")
         fix_task = server.requests[3]["messages"][1]["content"]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -98,7 +103,8 @@ def test_a_stopped_build_resumes_from_the_failed_step(installation: Installation
                       name="write_file"),
             tool_call({"summary": "added a test"}, name="finish"),
         )
-        env = llm_env(installation, server, coder="llm", coder_fix_rounds="0")
+        env = llm_env(installation, server, coder="llm", coder_fix_rounds="0",
+                      api_check_examples=FEW)
         failed = installation.run_with_env(env, "build", "a sticky-notes wall", check=False)
         assert failed.returncode == 1 and "tests failed in the sandbox" in failed.stderr
         thread = re.search(r"appforge build --resume (\S+)", failed.stderr).group(1)

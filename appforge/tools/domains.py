@@ -111,6 +111,7 @@ def buy(settings: Settings, name: str, *, slug: str | None = None, years: int = 
         max_price: Decimal | str | None = None, yes: bool = False, log: Log = lambda _m: None,
         on_step: OnStep | None = None, registrar: Registrar | None = None) -> dict[str, Any]:
     """Buy ``name`` (see ``purchase.buy``); without ``yes`` only the quote is recorded."""
+    parse(name)  # a name that can never be bought is refused before any registrar is asked
     own = registrar is None
     registrar = registrar or get_registrar(settings)
     try:

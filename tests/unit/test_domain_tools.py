@@ -176,3 +176,11 @@ def test_doctor_says_what_buying_and_serving_a_name_needs(tmp_path: Path) -> Non
     public = checks(tls="acme", http_port=80, https_port=443, bind_address="0.0.0.0",
                     acme_email="ops@example.com")
     assert public["acme"][0] == "ok"
+
+
+def test_a_name_no_registrar_sells_is_refused_before_any_registrar_is_asked(
+        tmp_path: Path) -> None:
+    from appforge.errors import InvalidDomain
+
+    with pytest.raises(InvalidDomain, match="reserved for local or test use"):
+        domains.buy(Settings(home=tmp_path), "shop.localhost")  # no registrar configured

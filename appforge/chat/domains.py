@@ -127,8 +127,7 @@ def buy_domain(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
                 else nullcontext():
             done = tools.buy(settings, chosen["name"], slug=slug, yes=True,
                              max_price=Decimal(chosen["first_year_minor"]) / 100, log=say,
-                             on_step=lambda step, status, detail: say(
-                                 f"{step}: {status}" + (f" - {detail}" if detail else "")))
+                             on_step=tools.steps_to(say))
     except AppforgeError as exc:
         return {"domain_offer": None, "messages": [_message(
             "assistant", f"{chosen['name']}: {_failed(exc)}", kind="error")]}

@@ -236,8 +236,7 @@ def attach(
     if as_json:
         print(json.dumps(result))
         return
-    out.print(("[bold green]✓[/] " if result["connected"] else "[yellow]-[/] ")
-              + result["message"], highlight=False)
+    out.print(f"[bold green]✓[/] {result['message']}", highlight=False)
 
 
 @domain_app.command()

@@ -40,6 +40,13 @@ MAX_CHECKS = 12
 MAX_SLOW_CHECKS = 6
 
 
+def steps_to(say: Log) -> OnStep:
+    """An ``on_step`` that says each step as a line: ``records: done - created A ...``."""
+    def on_step(step: str, status: str, detail: str) -> None:
+        say(f"{step}: {status}" + (f" - {detail}" if detail else ""))
+    return on_step
+
+
 def search(settings: Settings, words: list[str], *, tlds: str | None = None,
            slug: str | None = None, limit: int | None = None,
            progress: Progress | None = None, registrar: Registrar | None = None) -> dict[str, Any]:
@@ -236,22 +243,17 @@ def detach(settings: Settings, name: str, *, log: Log = lambda _m: None) -> dict
     if store.domains(app.slug) == [checked.ascii]:
         raise InvalidInput(f"{checked.ascii} is the only name of the app {app.slug!r}",
                            hint=f"attach another name first, or destroy {app.slug}")
-    try:
-        from appforge.domains.connect import detach_domain
-    except ImportError:
-        raise AppforgeError("detaching a name is not available yet") from None
+    from appforge.domains.connect import detach_domain
+
     detach_domain(store, app.slug, checked.ascii)
     message = f"{checked.ascii} no longer serves {app.slug}"
     if app.status != "running":
         return {"name": checked.ascii, "app": app.slug, "message": message}
     try:
-        from appforge.sandbox import engine, proxy
-        from appforge.store.locks import routes_lock
-        from appforge.tools.apps import routes
+        from appforge.sandbox import engine
+        from appforge.tools.apps import apply_store_routes
 
-        client = engine.connect(settings)
-        with routes_lock(settings.home):  # as every change of what the proxy serves
-            proxy.apply_routes(client, settings, routes(settings, store), log)
+        apply_store_routes(engine.connect(settings), settings, store, log)
     except AppforgeError as exc:
         message += f" (the proxy could not be updated now: {exc}; `appforge up` will)"
     return {"name": checked.ascii, "app": app.slug, "message": message}

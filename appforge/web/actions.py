@@ -45,7 +45,8 @@ def start_job(request: Request, slug: str, action: str, title: str, work: Any,
     return redirect(f"{target}?job={job.id}")
 
 
-def _locked(web: Any, slug: str, job: Job) -> Any:
+def job_lock(web: Any, slug: str, job: Job) -> Any:
+    """The app's lock for a job's deploy-type work, as the CLI's commands hold it."""
     from appforge.store.locks import app_lock
 
     return app_lock(web.settings.home, slug, job.say, wait_s=web.settings.lock_wait)
@@ -59,7 +60,7 @@ def rollback(request: Request, slug: str, version: int = Form(...)) -> Response:
     model.find_app(web.store, slug)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             done = apps.rollback(web.settings, slug, version, job.say)
         return f"rolled back to v{done.version}: serving at {done.url}"
 
@@ -74,7 +75,7 @@ def stop(request: Request, slug: str) -> Response:
     model.find_app(web.store, slug)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             apps.stop(web.settings, slug, job.say)
         return f"stopped {slug}: its domain answers 503 until it is started"
 
@@ -89,7 +90,7 @@ def start(request: Request, slug: str) -> Response:
     model.find_app(web.store, slug)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             done = apps.start(web.settings, slug, job.say)
         return f"started v{done.version} at {done.url}"
 
@@ -126,7 +127,7 @@ def destroy(request: Request, slug: str, confirm: str = Form(""),
 
     def work(job: Job) -> str:
         job.redirect = "/"
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             removed = apps.destroy(web.settings, slug, keep_data, job.say)
         kept = " (data volume kept)" if keep_data else ""
         return f"destroyed {slug}: removed {', '.join(removed) or 'nothing was running'}{kept}"
@@ -143,7 +144,7 @@ def backup(request: Request, slug: str) -> Response:
     model.find_app(web.store, slug)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             taken = snapshot(connect(web.settings), web.settings, web.store, slug, "manual",
                              job.say)
         return f"backed up {slug}: {taken.id} ({taken.files} file(s))"
@@ -166,7 +167,7 @@ def restore(request: Request, slug: str, backup_id: str = Form(""),
                         "to confirm", "error")
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             done = restore_data(connect(web.settings), web.settings, web.store, slug, chosen.id,
                                 job.say)
         return (f"restored {slug}'s data from {done.backup.id}; the data it replaced is "

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from appforge.config import Settings
 from appforge.errors import AppforgeError
 from appforge.web import model
-from appforge.web.actions import csrf_checked, start_job
+from appforge.web.actions import csrf_checked, job_lock, start_job
 from appforge.web.jobs import Job
 from appforge.web.pages import app_page
 from appforge.web.render import redirect
@@ -130,10 +130,9 @@ def buy(request: Request, slug: str, name: str = Form(...), max_price: str = For
     limit = Decimal(max_price)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             done = tools.buy(web.settings, checked.ascii, slug=slug, max_price=limit, yes=True,
-                             log=job.say, on_step=lambda step, status, detail: job.say(
-                                 f"{step}: {status}{' - ' + detail if detail else ''}"))
+                             log=job.say, on_step=tools.steps_to(job.say))
         job.data["purchase"] = done
         return done.get("message") or f"{done['name']}: {done['state']}"
 
@@ -148,10 +147,9 @@ def attach(request: Request, slug: str, name: str = Form(...)) -> Response:
     model.find_app(web.store, slug)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             done = tools.attach(web.settings, name.strip(), slug, log=job.say,
-                                on_step=lambda step, status, detail: job.say(
-                                    f"{step}: {status}{' - ' + detail if detail else ''}"))
+                                on_step=tools.steps_to(job.say))
         return done["message"]
 
     return start_job(request, slug, "domain-attach", f"Attach {name.strip()}", work,
@@ -166,14 +164,9 @@ def detach(request: Request, slug: str, name: str = Form(...)) -> Response:
     model.find_app(web.store, slug)
 
     def work(job: Job) -> str:
-        with _locked(web, slug, job):
+        with job_lock(web, slug, job):
             return str(tools.detach(web.settings, name.strip(), log=job.say)["message"])
 
     return start_job(request, slug, "domain-detach", f"Detach {name.strip()}", work,
                      back=f"/apps/{slug}/domains")
 
-
-def _locked(web: Any, slug: str, job: Job) -> Any:
-    from appforge.store.locks import app_lock
-
-    return app_lock(web.settings.home, slug, job.say, wait_s=web.settings.lock_wait)

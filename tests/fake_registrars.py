@@ -10,8 +10,7 @@ insufficient funds::
 
     with FakePorkbun() as porkbun:
         porkbun.price("com", 973, 1108)
-        settings = Settings(..., registrar="porkbun", registrar_api_base=porkbun.base_url,
-                            porkbun_api_key=porkbun.api_key, porkbun_secret_key=porkbun.secret)
+        settings = Settings(..., **porkbun.settings())  # or env | porkbun.env()
         ...
         assert porkbun.charges == [("shop.com", 973)]
 """
@@ -196,6 +195,15 @@ class FakePorkbun(FakeRegistrar):
 
     def secrets(self) -> list[str]:
         return [self.api_key, self.secret]
+
+    def settings(self) -> dict[str, str]:
+        """The settings that make appforge's registrar this fake."""
+        return {"registrar": "porkbun", "registrar_api_base": self.base_url + "/api/json/v3",
+                "porkbun_api_key": self.api_key, "porkbun_secret_key": self.secret}
+
+    def env(self) -> dict[str, str]:
+        """The same as ``APPFORGE_*`` environment variables, for a CLI subprocess."""
+        return {f"APPFORGE_{key.upper()}": value for key, value in self.settings().items()}
 
     def price(self, tld: str, registration: int, renewal: int | None = None) -> None:
         self.prices[tld] = (registration, renewal if renewal is not None else registration)

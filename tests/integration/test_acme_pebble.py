@@ -199,10 +199,7 @@ def test_search_buy_and_serve_a_name_end_to_end_through_the_cli(acme: Acme) -> N
         porkbun.on_records_change = published
         env = {k: v for k, v in acme.install.env.items()
                if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")} | {
-            "APPFORGE_REGISTRAR": "porkbun", "APPFORGE_DOMAIN_BUDGET": "20",
-            "APPFORGE_REGISTRAR_API_BASE": porkbun.base_url + "/api/json/v3",
-            "APPFORGE_PORKBUN_API_KEY": porkbun.api_key,
-            "APPFORGE_PORKBUN_SECRET_KEY": porkbun.secret,
+            **porkbun.env(), "APPFORGE_DOMAIN_BUDGET": "20",
             "SSL_CERT_FILE": str(acme.pebble.root)}
 
         def cli(*args: str) -> Any:

@@ -1,5 +1,5 @@
-"""Fixtures of the LLM tests: a fresh fake OpenAI server, and no endpoint's way of asking for
-JSON remembered from one test to the next."""
+"""Fixtures of the unit tests: a fresh fake OpenAI server, and no endpoint's way of asking for
+JSON remembered from one test to the next; a fresh fake Porkbun, reached directly."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fake_openai import FakeOpenAI
+from tests.fake_registrars import FakePorkbun, clear_proxies
 
 
 @pytest.fixture(autouse=True)
@@ -22,4 +23,11 @@ def _forget_endpoints() -> Iterator[None]:
 @pytest.fixture
 def server() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def porkbun(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePorkbun]:
+    clear_proxies(monkeypatch)
+    with FakePorkbun() as fake:
         yield fake

@@ -8,7 +8,6 @@ engine here, so pointing a bought name at the app stops at its first step, and t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,15 @@ from appforge.chat.session import ChatSession
 from appforge.config import Settings
 from appforge.store import Store
 from tests.conftest import free_port
-from tests.fake_registrars import FakePorkbun, clear_proxies
+from tests.fake_registrars import FakePorkbun
 from tests.unit.test_web import SPROUT, _build_version
-
-
-@pytest.fixture
-def porkbun(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePorkbun]:
-    clear_proxies(monkeypatch)
-    with FakePorkbun() as fake:
-        yield fake
 
 
 def _settings(home: Path, fake: FakePorkbun, **more: Any) -> Settings:
     values: dict[str, Any] = dict(
         home=home, instance="afchatdom", http_port=free_port(),
-        docker_host="unix:///nonexistent/docker.sock", registrar="porkbun",
-        registrar_api_base=fake.base_url + "/api/json/v3", porkbun_api_key=fake.api_key,
-        porkbun_secret_key=fake.secret, domain_budget=Decimal("25"), public_ipv4="203.0.113.7")
+        docker_host="unix:///nonexistent/docker.sock", **fake.settings(),
+        domain_budget=Decimal("25"), public_ipv4="203.0.113.7")
     values.update(more)
     settings = Settings(**values)
     _build_version(settings, Store(settings.db_path), SPROUT)

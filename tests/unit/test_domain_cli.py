@@ -9,21 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from appforge.store import Store
 from tests.conftest import appforge_env
-from tests.fake_registrars import FakePorkbun, clear_proxies
-
-
-@pytest.fixture
-def porkbun(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePorkbun]:
-    clear_proxies(monkeypatch)
-    with FakePorkbun() as fake:
-        yield fake
+from tests.fake_registrars import FakePorkbun
 
 
 def env_for(home: Path, fake: FakePorkbun, budget: str | None = "30") -> dict[str, str]:
@@ -31,9 +23,7 @@ def env_for(home: Path, fake: FakePorkbun, budget: str | None = "30") -> dict[st
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
                 "all_proxy"):
         env.pop(var, None)
-    env.update(APPFORGE_REGISTRAR="porkbun",
-               APPFORGE_REGISTRAR_API_BASE=fake.base_url + "/api/json/v3",
-               APPFORGE_PORKBUN_API_KEY=fake.api_key, APPFORGE_PORKBUN_SECRET_KEY=fake.secret)
+    env.update(fake.env())
     if budget is not None:
         env["APPFORGE_DOMAIN_BUDGET"] = budget
     return env

@@ -8,7 +8,6 @@ meet: a price that moves, an answer lost after the charge, a request that never 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,12 @@ from appforge.domains.registrar import get_registrar
 from appforge.errors import AppforgeError, AppNotFound
 from appforge.store import Store
 from appforge.store.domains import DomainStore
-from tests.fake_registrars import FakePorkbun, clear_proxies
-
-
-@pytest.fixture
-def porkbun(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePorkbun]:
-    clear_proxies(monkeypatch)
-    with FakePorkbun() as fake:
-        yield fake
+from tests.fake_registrars import FakePorkbun
 
 
 def settings_for(tmp_path: Path, fake: FakePorkbun, budget: str | None = "30",
                  **extra: Any) -> Settings:
-    return Settings(home=tmp_path / "home", instance="afunit", registrar="porkbun",
-                    registrar_api_base=fake.base_url + "/api/json/v3",
-                    porkbun_api_key=fake.api_key, porkbun_secret_key=fake.secret,
+    return Settings(home=tmp_path / "home", instance="afunit", **fake.settings(),
                     domain_budget=Decimal(budget) if budget is not None else None, **extra)
 
 

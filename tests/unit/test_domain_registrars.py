@@ -293,9 +293,7 @@ def test_namecheap_records_are_merged_into_the_hosts_it_replaces_whole(
 
 # Porkbun --------------------------------------------------------------------------------------
 def pb_settings(tmp_path: Path, fake: FakePorkbun) -> Settings:
-    return Settings(home=tmp_path / "home", registrar="porkbun",
-                    registrar_api_base=fake.base_url + "/api/json/v3",
-                    porkbun_api_key=fake.api_key, porkbun_secret_key=fake.secret)
+    return Settings(home=tmp_path / "home", **fake.settings())
 
 
 def test_porkbun_is_the_dns_provider_of_its_own_domains(tmp_path: Path) -> None:

@@ -24,25 +24,17 @@ from appforge.config import Settings
 from appforge.store import Store
 from appforge.web.app import create_app
 from tests.conftest import free_port
-from tests.fake_registrars import FakePorkbun, clear_proxies
+from tests.fake_registrars import FakePorkbun
 from tests.unit.test_web import SPROUT, _build_version
 
 SLUG = "sprout"
 
 
-@pytest.fixture
-def porkbun(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePorkbun]:
-    clear_proxies(monkeypatch)
-    with FakePorkbun() as fake:
-        yield fake
-
-
 def _settings(home: Path, fake: FakePorkbun, **more: Any) -> Settings:
     values: dict[str, Any] = dict(
         home=home, instance="afwebdom", http_port=free_port(),
-        docker_host="unix:///nonexistent/docker.sock", registrar="porkbun",
-        registrar_api_base=fake.base_url + "/api/json/v3", porkbun_api_key=fake.api_key,
-        porkbun_secret_key=fake.secret, domain_budget=Decimal("30"), public_ipv4="203.0.113.7",
+        docker_host="unix:///nonexistent/docker.sock", **fake.settings(),
+        domain_budget=Decimal("30"), public_ipv4="203.0.113.7",
         dns_resolvers=f"127.0.0.1:{free_port()}", dns_propagation_timeout=1.0)
     values.update(more)
     return Settings(**values)

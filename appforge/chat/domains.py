@@ -43,8 +43,7 @@ def _message(role: str, text: str, **extra: Any) -> dict[str, Any]:
 def offer_domain(state: dict[str, Any], runtime: Runtime[Any]) -> Command[Any]:
     """Search (a name in the message, else names from the app's plan) and offer the first name
     that can be bought; or say why none can."""
-    from appforge.domains.money import format_minor, to_minor
-    from appforge.store.domains import DomainStore
+    from appforge.domains.money import format_minor
     from appforge.tools import domains as tools
 
     settings, slug, text = runtime.context.settings, state.get("slug"), state["input"]
@@ -63,15 +62,14 @@ def offer_domain(state: dict[str, Any], runtime: Runtime[Any]) -> Command[Any]:
         return _end("None of these names can be bought through " + found["registrar"] + ":\n"
                     + "\n".join(f"  {line}" for line in lines)
                     + "\nName another (\"buy bikeshop.dev\"), or ask with other words.")
-    if settings.domain_budget is None:
+    limit, _spent = tools.budget(settings)
+    if limit is None:
         return _end("Prices at " + found["registrar"] + ":\n" + "\n".join(
             f"  {line}" for line in lines) + "\nNo domain budget is set "
             "(APPFORGE_DOMAIN_BUDGET), so I buy no name; set one and ask again.")
-    total = to_minor(settings.domain_budget, what="APPFORGE_DOMAIN_BUDGET")
-    spent = DomainStore(settings.db_path).spent_minor()
     offer = {"choice": buyable[0]["name"], "names": buyable[:SHOWN], "registrar":
-             found["registrar"], "budget": f"budget {format_minor(total)}, "
-             f"{format_minor(max(0, total - spent))} left"}
+             found["registrar"], "budget": f"budget {format_minor(limit.total_minor)}, "
+             f"{format_minor(limit.left_minor)} left"}
     return Command(goto="review_domain", update={"domain_offer": offer, "messages": [
         _message("assistant", _offer_text(offer, state.get("slug")), kind="domain")]})
 

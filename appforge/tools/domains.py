@@ -16,7 +16,7 @@ from typing import Any
 from appforge.config import Settings
 from appforge.dns.records import needs_dns
 from appforge.domains import errors as e
-from appforge.domains.money import format_minor
+from appforge.domains.money import Budget, format_minor
 from appforge.domains.names import (
     check_attachable,
     parse,
@@ -38,6 +38,17 @@ Progress = Callable[[int, int, str], None]
 #: How many names a search checks at most (Porkbun: one check per 10 s, so about a minute).
 MAX_CHECKS = 12
 MAX_SLOW_CHECKS = 6
+
+
+def budget(settings: Settings) -> tuple[Budget | None, int]:
+    """``APPFORGE_DOMAIN_BUDGET`` with what purchases took of it (None: no budget is set), and
+    what they took (minor units)."""
+    from appforge.domains.money import to_minor
+
+    spent = DomainStore(settings.db_path).spent_minor()
+    if settings.domain_budget is None:
+        return None, spent
+    return Budget(to_minor(settings.domain_budget, what="APPFORGE_DOMAIN_BUDGET"), spent), spent
 
 
 def steps_to(say: Log) -> OnStep:
@@ -159,7 +170,7 @@ def list_domains(settings: Settings, registrar: Registrar | None = None) -> list
             if p else "-", "app": app.slug if app else (p.slug if p else None),
             "attached": app is not None,
             "dns": _dns_state(settings, name) if app is not None else None,
-            "certificate": _certificate(settings, name) if app is not None else None})
+            "certificate": certificate_of(settings, name) if app is not None else None})
     return rows
 
 
@@ -180,7 +191,7 @@ def _dns_state(settings: Settings, name: str) -> dict[str, str]:
     return {"state": "points-here", "detail": f"{len(answers)} authoritative server(s) agree"}
 
 
-def _certificate(settings: Settings, name: str) -> dict[str, Any] | None:
+def certificate_of(settings: Settings, name: str) -> dict[str, Any] | None:
     """The certificate the proxy serves for ``name``: issuer, expiry, and whether it is Caddy's
     own CA's; None with TLS off or when the proxy serves none (or is down)."""
     if settings.tls == "off":

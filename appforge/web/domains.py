@@ -34,15 +34,14 @@ def _web(request: Request) -> Any:
 
 def budget_view(settings: Settings) -> dict[str, Any]:
     """The budget as the page shows it: configured or not, spent, left (formatted)."""
-    from appforge.domains.money import format_minor, to_minor
-    from appforge.store.domains import DomainStore
+    from appforge.domains.money import format_minor
+    from appforge.tools.domains import budget
 
-    spent = DomainStore(settings.db_path).spent_minor()
-    if settings.domain_budget is None:
+    limit, spent = budget(settings)
+    if limit is None:
         return {"set": False, "spent": format_minor(spent)}
-    total = to_minor(settings.domain_budget, what="APPFORGE_DOMAIN_BUDGET")
-    return {"set": True, "total": format_minor(total), "spent": format_minor(spent),
-            "left": format_minor(max(0, total - spent))}
+    return {"set": True, "total": format_minor(limit.total_minor), "spent": format_minor(spent),
+            "left": format_minor(limit.left_minor)}
 
 
 def app_names(settings: Settings, slug: str) -> list[dict[str, Any]]:
@@ -51,6 +50,7 @@ def app_names(settings: Settings, slug: str) -> list[dict[str, Any]]:
     from appforge.dns.records import needs_dns, records_for
     from appforge.store import Store
     from appforge.store.domains import DomainStore
+    from appforge.tools.domains import certificate_of
 
     store, purchases = Store(settings.db_path), DomainStore(settings.db_path)
     rows = []
@@ -64,21 +64,8 @@ def app_names(settings: Settings, slug: str) -> list[dict[str, Any]]:
                 records = [str(exc)]
         rows.append({"name": host, "url": settings.url_for(host), "public": needs_dns(host),
                      "purchase": bought.to_dict() if bought else None, "records": records,
-                     "certificate": _certificate(settings, host)})
+                     "certificate": certificate_of(settings, host)})
     return rows
-
-
-def _certificate(settings: Settings, host: str) -> dict[str, Any] | None:
-    """The certificate the proxy serves for ``host`` (None with TLS off, or none served)."""
-    if settings.tls == "off":
-        return None
-    from appforge.domains.certificate import served_certificate
-
-    state = served_certificate(settings, host, timeout=2.0)
-    if state is None:
-        return None
-    return {"issuer": state.issuer, "expires_at": state.not_after.date().isoformat(),
-            "internal": state.internal}
 
 
 @router.get("/apps/{slug}/domains")

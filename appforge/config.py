@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     #: Denoising steps; 0 means the model family's default (1 for SD-Turbo, 4 for FLUX-schnell).
     image_steps: int = Field(default=0, ge=0, le=200)
     video_steps: int = Field(default=0, ge=0, le=200)
+    #: The largest size the video model samples at, ``WIDTHxHEIGHT`` (its area caps the model's
+    #: standard one, e.g. Wan's 832x480); the clip is scaled to the page's size. Smaller is
+    #: faster and needs less GPU memory: drafts, small GPUs. Empty: the model's standard size.
+    video_sample_size: str = Field(default="", pattern=r"^(|[1-9][0-9]*x[1-9][0-9]*)$")
     #: First-block cache threshold for video (0 = off): faster, slightly different output.
     diffusers_step_cache: float = Field(default=0.0, ge=0.0, le=1.0)
     diffusers_compile: bool = False
@@ -267,7 +271,8 @@ class Settings(BaseSettings):
                                 cpu_offload=self.diffusers_cpu_offload,
                                 vae_tiling=self.diffusers_vae_tiling, steps=steps or None,
                                 step_cache=self.diffusers_step_cache if kind == "video" else 0.0,
-                                compile=self.diffusers_compile)
+                                compile=self.diffusers_compile,
+                                max_area=_area(self.video_sample_size) if kind == "video" else None)
 
     def url_for(self, host: str) -> str:
         if self.tls != "off":
@@ -275,6 +280,14 @@ class Settings(BaseSettings):
             return f"https://{host}{port}"
         port = "" if self.http_port == 80 else f":{self.http_port}"
         return f"http://{host}{port}"
+
+
+def _area(size: str) -> int | None:
+    """The pixel count of ``WIDTHxHEIGHT``; None for empty."""
+    if not size:
+        return None
+    width, height = size.split("x")
+    return int(width) * int(height)
 
 
 class _TomlFile(PydanticBaseSettingsSource):

@@ -39,6 +39,8 @@ class DiffusionOptions:
     #: First-block cache threshold (0 = off): an opt-in quality/speed trade.
     step_cache: float = 0.0
     compile: bool = False
+    #: Video: the most pixels one frame is sampled at (None: the model family's standard size).
+    max_area: int | None = None
 
 
 @dataclass(frozen=True)

@@ -99,16 +99,21 @@ def installation(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -
 
 
 class Load:
-    """Steady GETs on one host through the proxy, from a few threads, until stopped."""
+    """Steady GETs on one host through the proxy, from a few threads, until stopped.
+
+    Each thread waits ``pause`` seconds between requests: with two threads, a gap in serving of
+    more than about 10 ms meets a request. Flat out, the clients (with the proxy and the app
+    answering them) took most of a core from the build under test and the tests beside it."""
 
     def __init__(self, port: int, host: str, threads: int = 4, limit_s: float = 120,
-                 path: str = "/api/notes") -> None:
+                 path: str = "/api/notes", pause: float = 0.02) -> None:
         self.base, self.host, self.path = f"http://127.0.0.1:{port}", host, path
         self.ok = 0
         self.failed: list[str] = []
         self.latencies: list[float] = []
         self._stop = threading.Event()
         self._deadline = time.monotonic() + limit_s
+        self._pause = pause
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
 
@@ -130,6 +135,7 @@ class Load:
                         self.ok += 1
                     else:
                         self.failed.append(why)
+                self._stop.wait(self._pause)
 
     def __enter__(self) -> Load:
         for t in self._threads:

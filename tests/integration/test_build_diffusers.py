@@ -38,7 +38,10 @@ def gpu_install(docker_client: Any, tmp_path_factory: pytest.TempPathFactory
         "APPFORGE_IMAGE_BACKEND": "diffusers", "APPFORGE_VIDEO_BACKEND": "diffusers",
         "APPFORGE_IMAGE_MODEL": str(tiny_sd_turbo(models)),
         "APPFORGE_VIDEO_MODEL": str(tiny_wan(models / "tiny-wan")),
-        "APPFORGE_DIFFUSERS_DEVICE": "cpu", "APPFORGE_VIDEO_STEPS": "2"}
+        "APPFORGE_DIFFUSERS_DEVICE": "cpu", "APPFORGE_VIDEO_STEPS": "2",
+        # Sampled at a quarter of Wan's 832x480 area (CPU time goes with it), then scaled to the
+        # page's size; the standard size's shapes are the unit tests'.
+        "APPFORGE_VIDEO_SAMPLE_SIZE": "416x240"}
     yield Installation(Settings(home=home, instance=instance, http_port=port), env)
     purge_instance(docker_client, instance)
 
@@ -47,7 +50,7 @@ def test_landing_page_with_diffusers_image_and_video(gpu_install: Installation) 
     import av
 
     # A 1-second clip: Wan's 4k+1 rule gives 25 frames (a 4-second one would be 81, three times
-    # the CPU time of the tiny model at 832x480, for nothing more tested).
+    # the CPU time of the tiny model, for nothing more tested).
     result = gpu_install.run_json("build", "A landing page for a surf school in Ericeira with a "
                                            "1-second hero video of waves at sunrise")
     manifest = json.loads((Path(result["workspace"]) / "assets.json").read_text())
@@ -59,6 +62,9 @@ def test_landing_page_with_diffusers_image_and_video(gpu_install: Installation) 
         assert entry["report"]["seed"] == entry["seed"]
     assert by_file["hero.png"]["report"]["steps"] == 1  # SD-Turbo's one step
     assert by_file["hero-video.mp4"]["report"]["steps"] == 2
+    width, height = by_file["hero-video.mp4"]["report"]["extra"]["sampled_size"]
+    assert width * height <= 416 * 240 and width % 16 == height % 16 == 0
+    assert by_file["hero-video.mp4"]["report"]["extra"]["size"] == [960, 540]  # the page's
     host = result["url"].split("//")[1].split(":")[0]
     video = gpu_install.get(host, "/static/assets/hero-video.mp4")
     assert video.status_code == 200

@@ -14,6 +14,7 @@ from PIL import Image
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
+from appforge.config import Settings
 from appforge.errors import GenerationError
 from appforge.generators import diffusion
 from appforge.generators.diffusion import DiffusionOptions
@@ -245,3 +246,17 @@ def test_shots_follow_each_familys_rules() -> None:
     small = _request(width=320, height=180, seconds=0.25, fps=8)  # 2 frames asked for
     assert plan_shot(small, WAN).frames == 5 and plan_shot(small, LTX).frames == 9
     assert (plan_shot(small, WAN).width, plan_shot(small, WAN).height) == (320, 176)
+
+
+def test_a_sample_size_setting_caps_the_sampled_area_and_keeps_the_shape() -> None:
+    hero = AssetRequest(kind="video", role="hero", name="hero", prompt="p", width=1024,
+                        height=576, seconds=1, fps=24)
+    options = Settings(video_sample_size="256x144").diffusion_options("video")
+    assert options.max_area == 256 * 144
+    assert Settings().diffusion_options("video").max_area is None
+    assert plan_shot(hero, WAN, options.max_area) == Shot(256, 144, 25)
+    # a cap above the model's standard size changes nothing
+    assert plan_shot(hero, WAN, 4096 * 2160) == plan_shot(hero, WAN) == Shot(848, 480, 25)
+    for bad in ("256", "0x10", "big", "256x144x2"):
+        with pytest.raises(ValueError, match="video_sample_size"):
+            Settings(video_sample_size=bad)

@@ -79,12 +79,17 @@ class Shot:
     frames: int
 
 
-def plan_shot(request: AssetRequest, family: Family) -> Shot:
-    """The family's frame count nearest ``seconds * fps``, at a size it can sample."""
+def plan_shot(request: AssetRequest, family: Family, max_area: int | None = None) -> Shot:
+    """The family's frame count nearest ``seconds * fps``, at a size it can sample.
+
+    The size keeps the request's shape at no more pixels than the family's standard size, or
+    ``max_area`` where that is smaller (``APPFORGE_VIDEO_SAMPLE_SIZE``)."""
     wanted = max(1, round((request.seconds or DEFAULT_SECONDS) * request.fps))
     steps = max(1, round((wanted - 1) / family.frame_step))
     frames = min(family.frame_step * steps + 1, family.max_frames)
     area = family.standard[0] * family.standard[1]
+    if max_area:
+        area = min(area, max_area)
     scale = min(1.0, math.sqrt(area / (request.width * request.height)))
 
     def fit(side: int) -> int:
@@ -156,7 +161,7 @@ class DiffusersVideoBackend(DiffusersBackend):
         import torch
 
         family = FAMILIES[type(pipe).__name__]
-        shot = plan_shot(request, family)
+        shot = plan_shot(request, family, self.options.max_area)
         accepted = inspect.signature(pipe.__call__).parameters
         kwargs: dict[str, Any] = {
             "prompt": prompt_for(request, theme), "negative_prompt": NEGATIVE_PROMPT,

@@ -38,11 +38,18 @@ PROXY_PACKAGES = ("caddy", "ca-certificates", "busybox-static")
 #: The proxy's packages when it is assembled without a whole Debian (see ``sandbox/debs.py``).
 PROXY_DEBS = ("caddy", "libc6", "libgcc-s1", "libzstd1", "ca-certificates", "media-types",
               "busybox-static")
+#: Debian's PostgreSQL 15 server (and its client programs: psql, pg_dump, pg_restore), for the
+#: apps planned with a Postgres database (see ``sandbox/postgres.py``).
+POSTGRES_PACKAGES = ("postgresql-15",)
+POSTGRES_IMAGE = "appforge/postgres:15-bookworm"
 #: Registry image tried for the proxy before bootstrapping.
 PROXY_PULL_REF = "caddy:2"
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 #: Trimmed from a bootstrapped tree: docs and caches nobody reads inside a container.
-_PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt", "var/lib/apt/lists")
+#: The cluster Debian's postgresql package makes on install goes too: appforge's Postgres
+#: (``sandbox/postgres.py``) makes its own in a volume, which would otherwise start as a copy of it.
+_PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt", "var/lib/apt/lists",
+          "var/lib/postgresql/15/main")
 
 
 def ensure_python_base(client: docker.DockerClient, settings: Settings, log: Log,
@@ -58,6 +65,13 @@ def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log
     assembled from Caddy's package and the few it links (seconds), or else bootstrapped."""
     return _ensure(client, settings, settings.proxy_image, PROXY_PULL_REF, PROXY_PACKAGES, log,
                    progress, assemble_from=PROXY_DEBS)
+
+
+def ensure_postgres_image(client: docker.DockerClient, settings: Settings, log: Log,
+                          progress: Progress | None = None) -> str:
+    """Make sure the Postgres server image exists; return its tag. Always bootstrapped from
+    Debian (never pulled): the server runs as Debian's ``postgres`` user with Debian's build."""
+    return _ensure(client, settings, POSTGRES_IMAGE, "", POSTGRES_PACKAGES, log, progress)
 
 
 def image_lock(tag: str) -> AbstractContextManager[bool]:
@@ -88,7 +102,7 @@ def _ensure(client: docker.DockerClient, settings: Settings, tag: str, pull_ref:
     with image_lock(tag):
         if image_exists(client, tag):  # another build (or `appforge setup`) made it meanwhile
             return tag
-        if settings.pull_base and _try_pull(client, pull_ref, tag, log):
+        if pull_ref and settings.pull_base and _try_pull(client, pull_ref, tag, log):
             return tag
         if assemble_from:
             try:
@@ -257,5 +271,5 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
 
 
-__all__ = ["bootstrap", "debian_mirror_from_apt", "ensure_proxy_image", "ensure_python_base",
-           "image_exists", "image_lock"]
+__all__ = ["bootstrap", "debian_mirror_from_apt", "ensure_postgres_image", "ensure_proxy_image",
+           "ensure_python_base", "image_exists", "image_lock"]

@@ -104,6 +104,8 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
     """Start a version's container (replacing a stale one of the same name)."""
     from docker.errors import NotFound
 
+    from appforge.sandbox import postgres
+
     ensure_app_network(client, settings, slug)
     name = container_name(settings, slug, version)
     try:
@@ -124,7 +126,8 @@ def start_version(client: docker.DockerClient, settings: Settings, slug: str, ve
         # blueprint, _shared/app/web.py. Apps that take uploads keep them all within the quota
         # (crud/app/uploads.py).
         environment={"APP_MAX_BODY_BYTES": str(limits.body_bytes),
-                     "APP_UPLOAD_QUOTA_BYTES": str(size_in_bytes(settings.upload_quota))},
+                     "APP_UPLOAD_QUOTA_BYTES": str(size_in_bytes(settings.upload_quota)),
+                     **postgres.database_env(client, settings, slug)},  # {} for SQLite
         volumes={volume: {"bind": "/data", "mode": "rw"}},
         # No retry cap: the engine restarts a crashed or out-of-memory app with its own backoff
         # (100 ms doubling to 1 min, reset once it ran 10 s), also while appforge is not running
@@ -238,6 +241,8 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
     app. ``graceful``: a running container is stopped first (it finishes its requests)."""
     from docker.errors import NotFound
 
+    from appforge.sandbox import postgres
+
     removed = []
     for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
         if graceful and c.status == "running":
@@ -253,6 +258,7 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
         removed.append(f"network {net.name}")
     except NotFound:
         pass
+    removed += postgres.remove_server(client, settings, slug, keep_data=keep_data)
     if not keep_data:
         try:
             client.volumes.get(volume_name(settings, slug)).remove(force=True)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from appforge.errors import InvalidDomain, InvalidSlug
+from appforge.errors import InvalidDomain, InvalidInput, InvalidSlug
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 IDENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -110,6 +110,13 @@ def validate_custom_domain(domain: str, slug: str, base_domain: str = "localhost
     return name
 
 
+def database_refusal(kind: str, database: str) -> str:
+    """Why an app of ``kind`` cannot keep its data in ``database``."""
+    what = {"landing": "a landing page", "gallery": "a gallery"}.get(kind, f"a {kind} app")
+    return (f"only a CRUD app can keep its records in {database} (--database {database}); "
+            f"{what} keeps what it stores in SQLite")
+
+
 class Kind(StrEnum):
     landing = "landing"
     crud = "crud"
@@ -135,6 +142,11 @@ class FieldType(StrEnum):
     #: Any file, uploaded to the app and offered back as a download.
     file = "file"
 
+
+#: Where an app keeps its records: SQLite in its data volume, or a Postgres server of its own that
+#: all its replicas share (CRUD apps only).
+Database = Literal["sqlite", "postgres"]
+DATABASES: tuple[str, ...] = ("sqlite", "postgres")
 
 #: Field types whose values are uploaded files, not JSON values.
 UPLOAD_TYPES = frozenset({FieldType.image, FieldType.file})
@@ -294,6 +306,8 @@ class AppSpec(_Model):
     #: A custom domain; when empty the app answers at ``<slug>.<base domain>``.
     domain: str | None = None
     language: str = "en"
+    #: Where a CRUD app keeps its records (``appforge build --database``).
+    database: Database = "sqlite"
 
     @field_validator("name", "title", "tagline", "call_to_action", mode="before")
     @classmethod
@@ -334,10 +348,23 @@ class AppSpec(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"asset names repeat: {', '.join(dupes)}")
+        if self.database != "sqlite" and self.kind != Kind.crud:
+            raise ValueError(database_refusal(self.kind.value, self.database))
         entity_names = [e.plural for e in self.entities] + [e.name for e in self.entities]
         if len(set(entity_names)) != len(entity_names):
             raise ValueError("entity names and plurals must all differ")
         return self
+
+    def with_database(self, database: str) -> AppSpec:
+        """This spec keeping its records in ``database``; :class:`InvalidInput` for a kind of
+        app that keeps no records there (a landing page, a gallery, a custom app)."""
+        if database not in DATABASES:
+            raise InvalidInput(f"unknown database {database!r}",
+                               hint=f"use one of: {', '.join(DATABASES)}")
+        if database != "sqlite" and self.kind != Kind.crud:
+            raise InvalidInput(database_refusal(self.kind.value, database),
+                               hint="leave --database out for this app")
+        return self.model_copy(update={"database": database})
 
     @property
     def takes_uploads(self) -> bool:

@@ -75,6 +75,7 @@ def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
             _say("plan")(note)
     if state.get("app"):
         spec = spec.model_copy(update={"slug": validate_slug(state["app"])})
+    spec = _with_database(spec, state.get("database"), store)
     asked = [validate_custom_domain(d, spec.slug, settings.base_domain)
              for d in state.get("domains") or []]
     if spec.domain and not asked:  # a domain the planner read in the description
@@ -94,9 +95,30 @@ def plan(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
             "hosts": hosts, "status": "planned"}
 
 
+def _with_database(spec: AppSpec, asked: str | None, store: Any) -> AppSpec:
+    """The spec with the database its records go to: the one asked for, else the one the live
+    app has (a rebuild keeps it), else the plan's. Switching a live app is refused: its records
+    would stay behind in the other database."""
+    from appforge.errors import InvalidInput
+
+    app = store.find_app(spec.slug)
+    kept = None
+    if app is not None and app.current_version is not None:
+        kept = store.get_version(spec.slug, app.current_version).spec.get("database", "sqlite")
+    if asked is not None and kept is not None and asked != kept:
+        raise InvalidInput(
+            f"{spec.slug} keeps its records in {kept}; a version on {asked} would start with "
+            f"none of them (appforge does not move records from {kept} to {asked})",
+            hint=f"leave --database out to keep {kept}, build a new app with --database "
+                 f"{asked}, or destroy {spec.slug} first")
+    return spec.with_database(asked or kept or spec.database)
+
+
 def _summary(spec: AppSpec) -> str:
     parts = [f"{e.label} ({', '.join(f.name for f in e.fields)})" for e in spec.entities]
     parts += [f"{len(spec.assets)} assets"]
+    if spec.database != "sqlite":
+        parts.append(f"records in {spec.database}")
     return "; ".join(parts)
 
 

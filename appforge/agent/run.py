@@ -51,7 +51,8 @@ class BuildResult:
 def build(description: str, settings: Settings, on_event: OnEvent | None = None,
           planner: str | None = None, app: str | None = None,
           domains: list[str] | None = None, limits: dict[str, Any] | None = None,
-          resume: str | None = None, spec: dict[str, Any] | None = None) -> BuildResult:
+          resume: str | None = None, spec: dict[str, Any] | None = None,
+          database: str | None = None) -> BuildResult:
     """Plan, write, test, package, deploy and verify an app from its description.
 
     ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at;
@@ -59,12 +60,17 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     ``resume``: the id of a build that stopped; it goes on from the step that failed, with
     everything the earlier steps made (the description is then ignored).
     ``spec``: an already approved plan (an AppSpec as a dict): nothing is planned.
+    ``database``: sqlite or postgres for a CRUD app; None keeps what the app has (SQLite for a
+    new one).
     """
     from appforge.sandbox.hardening import Limits
-    from appforge.spec import strip_controls
+    from appforge.spec import DATABASES, strip_controls
 
     limits = {k: v for k, v in (limits or {}).items() if v is not None}
     Limits.resolve(settings, **limits)  # a bad limit fails before anything is done
+    if database is not None and database not in DATABASES:
+        raise InvalidInput(f"unknown database {database!r}",
+                           hint=f"use one of: {', '.join(DATABASES)}")
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from appforge.agent.graph import builder
@@ -87,7 +93,8 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     state: dict[str, Any] = {}
     start = time.monotonic()
     inputs: dict[str, Any] | None = {"description": description, "app": app, "given_spec": spec,
-                                     "domains": domains or [], "limits": limits, "timings": {}}
+                                     "domains": domains or [], "limits": limits, "database": database,
+                                     "timings": {}}
     with ExitStack() as held:
         if setup:
             held.callback(setup.stop)

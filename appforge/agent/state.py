@@ -21,6 +21,8 @@ class BuildState(TypedDict, total=False):
     domains: list[str]
     #: Per-app limits asked for (memory, cpus, pids, body); missing keys keep the defaults.
     limits: dict[str, Any]
+    #: Where a CRUD app keeps its records, when asked (``--database``); None keeps the app's.
+    database: str | None
     #: A plan made elsewhere (the chat, a rebuild): the plan node takes it instead of planning.
     given_spec: dict[str, Any] | None
     spec: dict[str, Any]

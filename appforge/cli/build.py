@@ -29,6 +29,10 @@ def build(
     max_body: Annotated[str | None, typer.Option(
         "--max-body", help="Largest request body this app takes, e.g. 10m (default 1m); "
         "larger ones get 413.")] = None,
+    database: Annotated[str | None, typer.Option(
+        "--database", help="Where a CRUD app keeps its records: sqlite (default, in its data "
+        "volume) or postgres (a Postgres server of its own, which replicas can share); a "
+        "rebuild keeps the app's.")] = None,
     resume: Annotated[str | None, typer.Option(
         help="Go on with a build that stopped (its id is in the error's hint).")] = None,
     wait: WaitOption = None,
@@ -45,7 +49,7 @@ def build(
                            app=app_slug, domains=domain,
                            limits={"memory": memory, "cpus": cpus, "pids": pids,
                                    "body": max_body},
-                           resume=resume)
+                           resume=resume, database=database)
     except AppforgeError as exc:
         progress.close()
         fail(exc)

@@ -316,16 +316,22 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", context, status_code=exc.status_code, headers=exc.headers)
 
 
+#: Postgres' SQLSTATE for a full disk (disk_full), read off psycopg's errors without importing it.
+POSTGRES_DISK_FULL = "53100"
+
+
 def storage_full(exc: BaseException) -> bool:
     """Whether ``exc`` says the disk (or the database's share of it) is full."""
     if isinstance(exc, sqlite3.OperationalError):
         return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
             "database or disk is full" in str(exc)
         )
+    if getattr(exc, "sqlstate", None) == POSTGRES_DISK_FULL:
+        return True
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-async def _storage_full_answer(request: Request, exc: Exception) -> Response:
+async def storage_full_answer(request: Request, exc: Exception) -> Response:
     if not storage_full(exc):
         raise exc
     logging.getLogger("uvicorn.error").warning("a write was refused: the disk is full (%s)", exc)
@@ -344,8 +350,8 @@ def install(app: FastAPI) -> None:
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StarletteHTTPException, _error_page)
-    app.add_exception_handler(sqlite3.OperationalError, _storage_full_answer)
-    app.add_exception_handler(OSError, _storage_full_answer)
+    app.add_exception_handler(sqlite3.OperationalError, storage_full_answer)
+    app.add_exception_handler(OSError, storage_full_answer)
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, QuietHealthChecks) for f in access_log.filters):
         access_log.addFilter(QuietHealthChecks())

@@ -17,6 +17,9 @@ from app.main import create_app
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    # The app's own database only: a test that wants a server passes its URL (a CRUD app's
+    # tests/test_postgres.py).
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     return tmp_path
 
 

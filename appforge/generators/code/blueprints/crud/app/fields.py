@@ -1,4 +1,4 @@
-"""Field types: how each kind of field is validated, stored in SQLite and shown on a page.
+"""Field types: how each kind of field is validated, stored (SQLite or Postgres) and shown on a page.
 
 The pydantic models in entities.py are built from the types here, and EntityDef/FieldDef describe
 the same fields for the code that is generic over entities (storage, forms, pages).
@@ -42,8 +42,9 @@ FLOAT_MAX = sys.float_info.max
 #: as JSON numbers (binary floats) too.
 MONEY_MAX = decimal.Decimal("9999999999.99")
 CENT = decimal.Decimal("0.01")
-#: At least one character that is not a space: "   " is not a name.
-NOT_BLANK = r"\S"
+#: At least one character that is not a space ("   " is not a name), and no NUL character: text
+#: is the same in SQLite and Postgres, and Postgres text cannot hold NUL.
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
 #: http(s), a host without spaces, brackets or user info, then anything printable.
 URL_PATTERN = r"^https?://[^\s/?#@\[\]\\\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
@@ -154,7 +155,8 @@ def without_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
-#: SQLite column type per field type. Money is stored as whole cents, so sums are exact.
+#: SQLite column type per field type (app/db_postgres.py maps them to Postgres types). Money is
+#: stored as whole cents, so sums are exact.
 SQL_TYPES = {
     "text": "TEXT",
     "long_text": "TEXT",
@@ -203,7 +205,7 @@ class FieldDef:
         return self.type in UPLOAD_TYPES
 
     def to_db(self, value: Any) -> Any:
-        """A validated value as SQLite stores it."""
+        """A validated value as the database stores it (SQLite and Postgres alike)."""
         if value is None:
             return None
         if self.type == "money":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
-import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -244,7 +243,7 @@ async def create(request: Request, plural: str):
         return _form(request, entity, values, exc.errors, problem=exc.problem)
     try:
         _db(request).insert(entity, {**record, **stored})
-    except (sqlite3.OperationalError, OSError) as exc:
+    except (*_db(request).storage_errors, OSError) as exc:
         for meta in stored.values():
             _uploads(request).remove(meta["stored"])
         if not storage_full(exc):
@@ -279,7 +278,7 @@ async def update(request: Request, plural: str, item_id: int):
     try:
         changes = {**record, **stored, **dict.fromkeys(removed)}
         updated = _db(request).update(entity, item_id, changes)
-    except (sqlite3.OperationalError, OSError) as exc:
+    except (*_db(request).storage_errors, OSError) as exc:
         for meta in stored.values():
             _uploads(request).remove(meta["stored"])
         if not storage_full(exc):

@@ -158,7 +158,7 @@ def bad_json_values(field: FieldDef) -> list[Any]:
     if field.type in ("text", "long_text", "email", "url", "phone"):
         bad.append("")
     if field.type in ("text", "long_text"):
-        bad += ["   ", "\u2003\n"]
+        bad += ["   ", "\u2003\n", "a\x00b"]  # no NUL: Postgres text cannot hold one
     if field.required or field.type == "boolean":
         bad.append(None)
     return bad

@@ -5,7 +5,9 @@ replaces. Then a helper container (as for snapshots) checks every file of the sn
 its manifest and writes it into the live volume: databases through SQLite's backup API (one
 transaction, so the running app sees the old rows or the new ones, never a mix, and needs no
 restart), other files through a temporary file and a rename; files the snapshot did not have are
-removed. A marker file says a restore is under way; ``repair`` reports one that a crash left.
+removed. A snapshot with a Postgres dump (an app on Postgres) is restored into the app's server
+with ``pg_restore``, also as one transaction (``postgres.py`` here). A marker file says a restore
+is under way; ``repair`` reports one that a crash left.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from appforge.backups import catalog, schema
+from appforge.backups import catalog, postgres, schema
 from appforge.backups.catalog import RESTORING, Backup, Log
 from appforge.backups.snapshot import run_helper, snapshot, volume_exists
 from appforge.config import Settings
@@ -59,6 +61,10 @@ def restore(client: docker.DockerClient, settings: Settings, store: Store, slug:
         raise InvalidInput(f"{slug} has no data volume ({volume_name(settings, slug)}) to "
                            "restore into", hint=f"deploy it first: `appforge start {slug}`")
     target = choose(settings, slug, backup_id)  # chosen before the pre-restore snapshot exists
+    dump = postgres.entry_of(target.path)  # a damaged dump: refused before anything changes
+    if dump is None and postgres.has_data(client, settings, slug):
+        log(f"{target.id} holds no Postgres dump (taken before {slug} used Postgres?): its "
+            "database is left as it is")
     log(f"restoring {slug}'s data from {target.id}; first a snapshot of today's data")
     undo = snapshot(client, settings, store, slug, "pre-restore", log, prune=False)
     marker = catalog.app_dir(settings, slug) / RESTORING
@@ -69,6 +75,8 @@ def restore(client: docker.DockerClient, settings: Settings, store: Store, slug:
         catalog.close_to_others(target.path)
         if not report.get("ok"):
             raise _failed(slug, target, undo, report)
+        if dump is not None:
+            postgres.restore_from(client, settings, slug, target.path, dump, log)
     finally:
         marker.unlink(missing_ok=True)
     store.add_event(slug, "restore", f"data restored from {target.id} (undo: {undo.id})")

@@ -1,5 +1,7 @@
 """Taking a snapshot of an app's data volume, in a short-lived hardened helper container.
 
+An app on Postgres has its records dumped into the snapshot too (``postgres.py`` here).
+
 The helper runs from the Python base image with the app's volume at /data and a fresh host folder
 ``<backups>/<slug>/<id>.partial`` at /backup, as uid 10001 with no network, and runs
 ``helper.py``. Only when it reports success is the folder renamed to ``<id>``; any failure (a
@@ -17,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appforge.backups import catalog
+from appforge.backups import catalog, postgres
 from appforge.backups.catalog import PARTIAL, Backup, Log
 from appforge.config import Settings
 from appforge.errors import BackupFailed, InvalidInput
@@ -136,12 +138,16 @@ def snapshot(client: docker.DockerClient, settings: Settings, store: Store, slug
         partial.mkdir(mode=0o700)
         meta = {"id": backup_id, "slug": slug, "version": version, "reason": reason,
                 "created_at": time.time(), "volume": volume_name(settings, slug)}
+        # The records of an app on Postgres first, then the files they point at.
+        dump = postgres.dump_into(client, settings, slug, partial, log)
         umask = catalog.open_to_helper(partial)
         report = run_helper(client, settings, slug, "snapshot", backup_id, partial,
                             {"meta": meta, "umask": umask})
         catalog.close_to_others(partial)
         if not report.get("ok"):
             raise _failed(slug, report, root)
+        if dump is not None:
+            postgres.add_to_manifest(partial, dump)
         os.rename(partial, root / backup_id)
         _sync_folder(root)
     except OSError as exc:
@@ -167,7 +173,7 @@ def snapshot_if_data(client: docker.DockerClient, settings: Settings, store: Sto
     volume = _volume(client, settings, slug)
     if volume is None:
         return None
-    if _known_empty(volume, settings):
+    if _known_empty(volume, settings) and not postgres.has_data(client, settings, slug):
         log(f"no snapshot: {slug}'s data volume is empty")
         return None
     return snapshot(client, settings, store, slug, reason, log)

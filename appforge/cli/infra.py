@@ -122,7 +122,7 @@ def run_setup(settings: Any, as_json: bool) -> list[dict[str, Any]]:
 
     client = connect(settings)
     bar = SetupBar(err if as_json else out)
-    images = prepare.images_for(settings)
+    images = (*prepare.images_for(settings), "postgres")  # builds never wait for this one
     try:
         with prepare.setup_lock(settings, wait=False) as free:
             if not free:

@@ -40,8 +40,12 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 OnChange = Callable[[list[dict[str, Any]]], None]
 
-IMAGES = ("python", "proxy", "browser")
-LABELS = {"python": "python base", "proxy": "proxy (Caddy)", "browser": "browser (Chromium)"}
+#: ``postgres`` (the server of apps on Postgres, made from Debian's package in about 100 s) is
+#: made by ``appforge setup`` but never by a build: a deploy of an app on Postgres makes it when
+#: it is missing, and other apps never need it.
+IMAGES = ("python", "proxy", "browser", "postgres")
+LABELS = {"python": "python base", "proxy": "proxy (Caddy)", "browser": "browser (Chromium)",
+          "postgres": "Postgres server"}
 #: Seconds between two writes of the progress file (or two calls of ``on_change``).
 _REPORT_EVERY = 0.2
 
@@ -64,10 +68,11 @@ class ImageJob:
 
 
 def tags(settings: Settings) -> dict[str, str]:
+    from appforge.sandbox.base_images import POSTGRES_IMAGE
     from appforge.sandbox.browser import browser_image_tag
 
     return {"python": settings.python_base_image, "proxy": settings.proxy_image,
-            "browser": browser_image_tag(settings)}
+            "browser": browser_image_tag(settings), "postgres": POSTGRES_IMAGE}
 
 
 def missing(client: docker.DockerClient, settings: Settings,
@@ -81,7 +86,7 @@ def missing(client: docker.DockerClient, settings: Settings,
 
 def images_for(settings: Settings) -> tuple[str, ...]:
     """The images this installation's builds use (the browser only when screenshots are on)."""
-    return IMAGES if settings.screenshots else ("python", "proxy")
+    return ("python", "proxy", "browser") if settings.screenshots else ("python", "proxy")
 
 
 class Preparation:
@@ -110,6 +115,8 @@ class Preparation:
             thread.join()
         if self._todo("browser"):
             self._make("browser")
+        if self._todo("postgres"):
+            self._make("postgres")
         self._report(force=True)
         return list(self.jobs.values())
 
@@ -117,11 +124,15 @@ class Preparation:
         return name in self.jobs and self.jobs[name].state == "waiting"
 
     def _make(self, name: str) -> None:
-        from appforge.sandbox.base_images import ensure_proxy_image, ensure_python_base
+        from appforge.sandbox.base_images import (
+            ensure_postgres_image,
+            ensure_proxy_image,
+            ensure_python_base,
+        )
         from appforge.sandbox.browser import ensure_browser_image
 
         make = {"python": ensure_python_base, "proxy": ensure_proxy_image,
-                "browser": ensure_browser_image}[name]
+                "browser": ensure_browser_image, "postgres": ensure_postgres_image}[name]
         job = self.jobs[name]
         job.state, start = "making", time.monotonic()
         self._report(force=True)

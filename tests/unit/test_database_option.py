@@ -82,7 +82,8 @@ def test_build_with_an_unknown_database_is_refused_before_anything_is_written(
 ) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "appforge.cli", "build", "--database", "mysql", "a todo list"],
-        capture_output=True, text=True, env=appforge_env(tmp_path, "afdb", 18998), timeout=120)
+        capture_output=True, text=True, env=appforge_env(tmp_path, "afdb", 18998), timeout=120,
+        check=False)
     assert proc.returncode == 2, proc.stderr
     assert "unknown database 'mysql'" in proc.stderr and "sqlite, postgres" in proc.stderr
     assert not (tmp_path / "apps").exists()

@@ -22,6 +22,7 @@ from appforge.backups.snapshot import run_helper, snapshot, volume_exists
 from appforge.config import Settings
 from appforge.errors import BackupFailed, InvalidInput, UnhealthyDeployment
 from appforge.sandbox.containers import container_name, volume_name, wait_healthy
+from appforge.sandbox.postgres import uses_postgres
 from appforge.store import Store
 
 if TYPE_CHECKING:
@@ -62,6 +63,11 @@ def restore(client: docker.DockerClient, settings: Settings, store: Store, slug:
                            "restore into", hint=f"deploy it first: `appforge start {slug}`")
     target = choose(settings, slug, backup_id)  # chosen before the pre-restore snapshot exists
     dump = postgres.entry_of(target.path)  # a damaged dump: refused before anything changes
+    if dump is not None and not uses_postgres(settings, slug):
+        raise InvalidInput(f"snapshot {target.id} holds a Postgres database, and {slug} keeps "
+                           "its records in SQLite; nothing was restored",
+                           hint=f"restore it into {slug} on Postgres: destroy {slug}, build it "
+                                "again with --database postgres, then restore")
     if dump is None and postgres.has_data(client, settings, slug):
         log(f"{target.id} holds no Postgres dump (taken before {slug} used Postgres?): its "
             "database is left as it is")

@@ -245,10 +245,13 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
 
     removed = []
     for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
+        if c.labels.get(LABEL) == postgres.ROLE:
+            continue  # after the app has finished its requests
         if graceful and c.status == "running":
             c.stop(timeout=10)
         c.remove(force=True)
         removed.append(f"container {c.name}")
+    removed += postgres.remove_server(client, settings, slug, keep_data=keep_data)
     try:
         net = client.networks.get(network_name(settings, slug))
         net.reload()
@@ -258,7 +261,6 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
         removed.append(f"network {net.name}")
     except NotFound:
         pass
-    removed += postgres.remove_server(client, settings, slug, keep_data=keep_data)
     if not keep_data:
         try:
             client.volumes.get(volume_name(settings, slug)).remove(force=True)

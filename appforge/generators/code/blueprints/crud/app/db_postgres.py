@@ -7,8 +7,9 @@ the rest TEXT; ids come from an identity column, so like SQLite's AUTOINCREMENT 
 given out twice. Search is ILIKE, which folds ASCII case as SQLite's LIKE does (the server's
 locale is C).
 
-Connections are kept in a small pool, one per worker thread at most; a connection the server
-closed (a restart of Postgres) is dropped and the next request opens a new one. A disk full on
+Connections are kept in a small pool (at most :data:`MAX_CONNECTIONS` open, idle ones kept for the
+next request); a connection the server closed (a restart of Postgres) is dropped and the next
+request opens a new one. A disk full on
 the server (SQLSTATE 53100) is answered 507 like SQLite's "database or disk is full". Postgres text
 cannot hold a NUL character, so app/fields.py refuses NUL in text, for both backends alike.
 """
@@ -30,8 +31,9 @@ from app.fields import EntityDef
 
 #: Postgres column type for each SQLite one in app/fields.py.
 PG_TYPES = {"TEXT": "TEXT", "INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION"}
-#: Idle connections kept for the next request.
-POOL_SIZE = 8
+#: Connections one app process opens at most (requests beyond wait for one): the server takes
+#: 60, shared by every replica and version of the app, and by a backup's pg_dump.
+MAX_CONNECTIONS = 10
 #: How long the first migration waits for a server that is still starting (a restarted host
 #: starts the app and its database at the same time).
 CONNECT_WAIT_S = 30.0
@@ -51,6 +53,7 @@ class PostgresDatabase(Database):
         self._ready = False
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     def _open(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
@@ -59,20 +62,21 @@ class PostgresDatabase(Database):
     def connect(self) -> Iterator[psycopg.Connection[Any]]:
         if not self._ready:
             self.migrate()
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        conn = conn or self._open()
-        try:
-            with conn.transaction():
-                yield conn
-        finally:
-            self._give_back(conn)
+        with self._slots:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            conn = conn or self._open()
+            try:
+                with conn.transaction():
+                    yield conn
+            finally:
+                self._give_back(conn)
 
     def _give_back(self, conn: psycopg.Connection[Any]) -> None:
         """Keep a healthy idle connection for the next request; close any other."""
         idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         with self._lock:
-            if not conn.closed and idle and len(self._idle) < POOL_SIZE:
+            if not conn.closed and idle:
                 self._idle.append(conn)
                 return
         conn.close()

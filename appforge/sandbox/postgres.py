@@ -58,6 +58,8 @@ BIN = "/usr/lib/postgresql/15/bin"
 MEMORY = "256m"
 PIDS = 128
 READY_TIMEOUT_S = 90.0
+#: Whether the server accepts connections (its healthcheck, and what a deploy waits for).
+_READY_CHECK = (f"{BIN}/pg_isready", "-q", "-h", SOCKET_DIR, "-d", DB_NAME, "-U", "postgres")
 
 #: The container's command. The password arrives in the environment, is written to a file in
 #: the tmpfs for initdb, and removed; the app's role gets it in single-user mode, before the
@@ -169,6 +171,8 @@ def _run(client: docker.DockerClient, settings: Settings, slug: str,
         environment={"PGDATA": PGDATA, "APPFORGE_DB_PASSWORD": password},
         volumes={volume: {"bind": MOUNT, "mode": "rw"}},
         restart_policy={"Name": "unless-stopped"}, stop_signal="SIGINT",
+        healthcheck={"test": ["CMD", *_READY_CHECK], "interval": 10 * 10**9,
+                     "timeout": 3 * 10**9, "retries": 3, "start_period": 30 * 10**9},
         **{**hardened, "user": "postgres"},
     )
 
@@ -183,8 +187,7 @@ def wait_ready(container: Container, timeout: float = READY_TIMEOUT_S) -> None:
         if container.status in ("exited", "dead"):
             break
         try:
-            ready = container.exec_run([f"{BIN}/pg_isready", "-q", "-h", SOCKET_DIR, "-d",
-                                        DB_NAME, "-U", "postgres"], user="postgres")
+            ready = container.exec_run(list(_READY_CHECK), user="postgres")
         except APIError:  # restarting between the reload and the exec
             ready = None
         if ready is not None and ready.exit_code == 0:

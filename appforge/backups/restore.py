@@ -22,6 +22,7 @@ from appforge.backups.snapshot import run_helper, snapshot, volume_exists
 from appforge.config import Settings
 from appforge.errors import BackupFailed, InvalidInput, UnhealthyDeployment
 from appforge.sandbox.containers import container_name, volume_name, wait_healthy
+from appforge.sandbox.postgres import has_data as has_postgres_data
 from appforge.sandbox.postgres import uses_postgres
 from appforge.store import Store
 
@@ -68,7 +69,7 @@ def restore(client: docker.DockerClient, settings: Settings, store: Store, slug:
                            "its records in SQLite; nothing was restored",
                            hint=f"restore it into {slug} on Postgres: destroy {slug}, build it "
                                 "again with --database postgres, then restore")
-    if dump is None and postgres.has_data(client, settings, slug):
+    if dump is None and has_postgres_data(client, settings, slug):
         log(f"{target.id} holds no Postgres dump (taken before {slug} used Postgres?): its "
             "database is left as it is")
     log(f"restoring {slug}'s data from {target.id}; first a snapshot of today's data")

@@ -26,6 +26,7 @@ from appforge.errors import BackupFailed, InvalidInput
 from appforge.sandbox.containers import app_labels, volume_name
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import hardened_run_kwargs
+from appforge.sandbox.postgres import has_data as has_postgres_data
 from appforge.store import Store
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def snapshot_if_data(client: docker.DockerClient, settings: Settings, store: Sto
     volume = _volume(client, settings, slug)
     if volume is None:
         return None
-    if _known_empty(volume, settings) and not postgres.has_data(client, settings, slug):
+    if _known_empty(volume, settings) and not has_postgres_data(client, settings, slug):
         log(f"no snapshot: {slug}'s data volume is empty")
         return None
     return snapshot(client, settings, store, slug, reason, log)

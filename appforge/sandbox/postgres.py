@@ -156,13 +156,13 @@ def _run(client: docker.DockerClient, settings: Settings, slug: str,
          password: str) -> Container:
     from docker.errors import NotFound
 
+    from appforge.sandbox.base_images import POSTGRES_IMAGE
+
     volume = volume_name(settings, slug)
     try:
         client.volumes.get(volume)
     except NotFound:
         client.volumes.create(volume, labels=app_labels(settings, slug, ROLE))
-    from appforge.sandbox.base_images import POSTGRES_IMAGE
-
     hardened = hardened_run_kwargs(settings, Limits.resolve(settings, memory=MEMORY, pids=PIDS))
     return client.containers.run(
         POSTGRES_IMAGE, ["/bin/sh", "-c", SERVER_SCRIPT], detach=True,

@@ -21,6 +21,7 @@ from appforge.sandbox.hardening import Limits
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
     from appforge.config import Settings
 
@@ -44,9 +45,24 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
     """Run ``image`` as ``slug`` v``version`` and route ``hosts`` to it beside ``other_routes``
     (blue/green). With ``other_routes`` None the caller switches the proxy to ``route`` itself
     (``tools.apps.deploy`` does, under the routes lock, from the store as it is then)."""
+    proxy.ensure_proxy(client, settings, log)
+    container, healthy_after = start_healthy(client, settings, slug, version, image, limits, log)
+    log(f"{container.name} healthy after {healthy_after:.1f} s; switching {', '.join(hosts)}")
+    route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
+                        max_body=(limits or Limits.resolve(settings)).body_bytes)
+    if other_routes is not None:
+        proxy.apply_routes(client, settings, [*other_routes, route], log)
+        pause_for_crash_tests(settings, "deploy:switched")
+    return Deployment(container=container.name, upstream=route.upstream,
+                      healthy_after=healthy_after, route=route)
+
+
+def start_healthy(client: docker.DockerClient, settings: Settings, slug: str, version: int,
+                  image: str, limits: Limits | None, log: Log) -> tuple[Container, float]:
+    """Start the version's container, wait until it is healthy, and put it behind the app's
+    alias; one that never turns healthy is removed (and the error raised)."""
     from docker.errors import DockerException
 
-    proxy.ensure_proxy(client, settings, log)
     container = containers.start_version(client, settings, slug, version, image, limits)
     pause_for_crash_tests(settings, "deploy:started")
     log(f"started {container.name}; waiting for /healthz")
@@ -58,15 +74,8 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
         except DockerException:
             pass
         raise
-    log(f"{container.name} healthy after {healthy_after:.1f} s; switching {', '.join(hosts)}")
     containers.promote(client, settings, slug, container)
-    route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
-                        max_body=(limits or Limits.resolve(settings)).body_bytes)
-    if other_routes is not None:
-        proxy.apply_routes(client, settings, [*other_routes, route], log)
-        pause_for_crash_tests(settings, "deploy:switched")
-    return Deployment(container=container.name, upstream=route.upstream,
-                      healthy_after=healthy_after, route=route)
+    return container, healthy_after
 
 
 def pause_for_crash_tests(settings: Settings, point: str) -> None:

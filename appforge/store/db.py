@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS apps (
     cpu_limit REAL,
     pids_limit INTEGER,
     body_limit TEXT,
+    replicas INTEGER,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -93,6 +94,8 @@ class AppRecord:
     cpu_limit: float | None = None
     pids_limit: int | None = None
     body_limit: str | None = None
+    #: Swarm: how many copies run (None: the default, ``APPFORGE_REPLICAS``).
+    replicas: int | None = None
 
 
 @dataclass
@@ -121,7 +124,8 @@ class VersionRecord:
 ADDED_COLUMNS = (("apps", "memory_limit", "TEXT"), ("apps", "cpu_limit", "REAL"),
                  ("apps", "pids_limit", "INTEGER"), ("apps", "body_limit", "TEXT"),
                  ("versions", "screenshot", "TEXT NOT NULL DEFAULT ''"),
-                 ("versions", "settings", "TEXT NOT NULL DEFAULT '{}'"))
+                 ("versions", "settings", "TEXT NOT NULL DEFAULT '{}'"),
+                 ("apps", "replicas", "INTEGER"))
 
 
 class Store:
@@ -237,6 +241,10 @@ class Store:
                        "body_limit = ? WHERE slug = ?",
                        (limits.get("memory"), limits.get("cpus"), limits.get("pids"),
                         limits.get("body"), slug))
+
+    def set_replicas(self, slug: str, replicas: int | None) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE apps SET replicas = ? WHERE slug = ?", (replicas, slug))
 
     def set_identity(self, slug: str, name: str, title: str, kind: str, host: str) -> None:
         """The app's name, title, kind and primary host, as its serving version has them."""

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from appforge import backups
 from appforge.config import Settings
+from appforge.engines import engine_for
 from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
 from appforge.sandbox.base_images import image_exists
-from appforge.sandbox.deploy import deploy_version, pause_for_crash_tests, retire_old_versions
+from appforge.sandbox.deploy import pause_for_crash_tests
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits
-from appforge.sandbox.proxy import Route, apply_routes, remove_proxy
+from appforge.sandbox.proxy import Route, apply_routes, ensure_proxy, remove_proxy
 from appforge.store import AppRecord, Store
 from appforge.store.locks import routes_lock
 
@@ -75,41 +76,52 @@ def deploy(client: docker.DockerClient, settings: Settings, store: Store, slug: 
     app = store.get_app(slug)
     limits = Limits.resolve(settings, **wanted["limits"]) if "limits" in wanted \
         else Limits.of_app(settings, app)
+    # A new build runs what it asked for; a rollback, start or restore keeps the app's number
+    # (a `scale` since that version's build is not undone by going back to it).
+    replicas = (app.replicas if event != "deploy" else None) or wanted.get("replicas") or \
+        app.replicas or settings.replicas
     store.check_domains_free(slug, hosts)
     if app.current_version and app.current_version != version:  # the data it served, kept first
         backups.snapshot_if_data(client, settings, store, slug, f"pre-{event}-v{version}", log)
     pause_for_crash_tests(settings, f"{event}:snapshotted")
     start = time.monotonic()
+    engine = engine_for(settings, client)
     try:
-        result = deploy_version(client, settings, slug, version, record.image, hosts, None,
-                                log, limits)
+        ensure_proxy(client, settings, log)
+        started = engine.start_version(slug, version, record.image,
+                                       {"kind": app.kind, **record.spec}, limits, replicas, log)
     except UnhealthyDeployment as exc:
         store.update_version(slug, version, status="failed", error=str(exc))
         store.add_deployment(slug, version, event, "unhealthy",
                              seconds=time.monotonic() - start, detail=str(exc))
         store.add_event(slug, "error", f"v{version} not deployed: {exc}")
         raise
+    log(f"{started.name} healthy after {started.healthy_after:.1f} s; switching "
+        f"{', '.join(hosts)}")
+    route = Route(slug=slug, hosts=tuple(hosts), upstream=started.upstream,
+                  max_body=limits.body_bytes)
     url = settings.url_for(hosts[0])
     previous = app.current_version
     # Routed and recorded under the routes lock: another app's deploy routes from the store,
     # so it must find this one there once the proxy serves it.
     with routes_lock(settings.home):
-        apply_routes(client, settings, [*routes(settings, store, exclude=slug), result.route],
-                     log)
+        apply_routes(client, settings, [*routes(settings, store, exclude=slug), route], log)
         pause_for_crash_tests(settings, "deploy:switched")
-        store.add_deployment(slug, version, event, "serving", result.container,
+        store.add_deployment(slug, version, event, "serving", started.name,
                              time.monotonic() - start)
         if previous and previous != version:
             store.update_version(slug, previous, status="retired")
-        store.update_version(slug, version, upstream=result.upstream, status="running")
+        store.update_version(slug, version, upstream=started.upstream, status="running")
         _adopt_settings(store, slug, record, hosts)
+        if settings.engine == "swarm":
+            store.set_replicas(slug, replicas)
         store.set_app_state(slug, status="running", url=url, current_version=version)
     store.add_event(slug, event, f"v{version} serving at {url}")
     # Recorded first, then the old version goes: a crash in between leaves both serving, and
     # the next command's reconcile stops the one the store does not name.
     pause_for_crash_tests(settings, "deploy:recorded")
-    retire_old_versions(client, settings, slug, keep=result.container, log=log)
-    return Deployed(slug, version, url, result.container, result.healthy_after)
+    engine.retire(slug, keep=started.name, log=log)
+    return Deployed(slug, version, url, started.name, started.healthy_after)
 
 
 def _adopt_settings(store: Store, slug: str, record: Any, hosts: list[str]) -> None:
@@ -152,8 +164,6 @@ def rollback(settings: Settings, slug: str, to: int | None, log: Log,
 
 def stop(settings: Settings, slug: str, log: Log) -> None:
     """Take the app off the proxy and stop its container; data and versions stay."""
-    from docker.errors import DockerException
-
     from appforge.sandbox.engine import connect
 
     store = Store(settings.db_path)
@@ -161,11 +171,7 @@ def stop(settings: Settings, slug: str, log: Log) -> None:
     client = connect(settings)
     store.set_app_state(slug, status="stopped")
     apply_store_routes(client, settings, store, log)
-    for c in client.containers.list(all=True, filters=containers.app_filter(settings, slug)):
-        try:
-            c.stop(timeout=10)
-        except DockerException as exc:
-            log(f"could not stop {c.name}: {exc}")
+    engine_for(settings, client).stop(slug, log)
     store.add_event(slug, "stop", f"v{app.current_version} stopped")
 
 
@@ -181,6 +187,33 @@ def start(settings: Settings, slug: str, log: Log) -> Deployed:
                   event="start")
 
 
+def scale(settings: Settings, slug: str, replicas: int, log: Log) -> dict[str, Any]:
+    """Run ``replicas`` copies of the app's current version (Swarm), one at a time, the proxy
+    answering throughout; kept for its next versions. A stopped app keeps it for its start."""
+    from appforge.engines import check_replicas_supported, swarm
+    from appforge.sandbox.engine import connect
+
+    check_replicas_supported(settings, replicas)
+    store = Store(settings.db_path)
+    app = store.get_app(slug)
+    if app.current_version is None:
+        raise InvalidInput(f"{slug} has never been deployed", hint="build it first")
+    spec = {"kind": app.kind, **store.get_version(slug, app.current_version).spec}
+    swarm.check_replicas(slug, spec, replicas)
+    client = connect(settings)
+    engine = engine_for(settings, client)
+    seconds = 0.0
+    if app.status == "running" and settings.engine == "swarm":
+        seconds = engine.scale(slug, spec, replicas, log)
+    elif app.status != "running":
+        log(f"{slug} is {app.status}: it runs {replicas} when started")
+    store.set_replicas(slug, replicas)
+    store.add_event(slug, "scale", f"v{app.current_version}: {replicas} replicas")
+    described = engine.describe(slug, app.current_version) or {}
+    return {"slug": slug, "replicas": replicas, "seconds": round(seconds, 2),
+            "running": (described.get("replicas") or {}).get("tasks", [])}
+
+
 def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[str]:
     """Remove the app: route, containers, network, images, workspaces, and data unless kept
     (its data is snapshotted first; the snapshots stay)."""
@@ -192,7 +225,7 @@ def destroy(settings: Settings, slug: str, keep_data: bool, log: Log) -> list[st
     if not keep_data:
         backups.snapshot_if_data(client, settings, store, slug, "pre-destroy", log)
     apply_store_routes(client, settings, store, log, exclude=slug)
-    removed = containers.remove_app(client, settings, slug, keep_data=keep_data)
+    removed = engine_for(settings, client).remove_app(slug, keep_data=keep_data)
     shutil.rmtree(settings.workspaces / slug, ignore_errors=True)
     store.delete_app(slug)
     from appforge.chat.threads import forget
@@ -224,8 +257,8 @@ def down(settings: Settings, log: Log) -> list[str]:
                                    "process; nothing was taken down",
                                    hint="run `appforge down` again when it has ended")
         for app in apps:
-            gone = containers.remove_app(client, settings, app.slug, keep_data=True,
-                                         keep_images=True, graceful=True)
+            gone = engine_for(settings, client).remove_app(app.slug, keep_data=True,
+                                                           keep_images=True, graceful=True)
             for what in gone:
                 log(f"{app.slug}: removed {what}")
             removed += gone
@@ -359,19 +392,10 @@ def bring_back(client: docker.DockerClient, settings: Settings, store: Store, ap
                log: Log) -> bool:
     """Start the app's current version again if it should serve and does not (True if so;
     raises what its deploy raised when it cannot)."""
-    from docker.errors import NotFound
-
     if app.status != "running" or app.current_version is None:
         return False
-    name = containers.container_name(settings, app.slug, app.current_version)
-    try:
-        # "restarting": the engine brings it back itself (unless-stopped, with its backoff); a
-        # new container would fail the same way, be removed, and hide the crash loop that
-        # `list` and `show` report.
-        if client.containers.get(name).status in ("running", "restarting"):
-            return False
-    except NotFound:
-        pass
+    if engine_for(settings, client).serving(app.slug, app.current_version):
+        return False
     log(f"{app.slug}: v{app.current_version} is not running; starting it")
     image = store.get_version(app.slug, app.current_version).image
     if not image_exists(client, image):
@@ -407,8 +431,7 @@ def live_of(client: docker.DockerClient | None, settings: Settings,
         elif client is None:
             live = live_state.unknown("the Docker engine is not reachable")
         else:
-            live = live_state.read(client, containers.container_name(
-                settings, app.slug, app.current_version))
+            live = engine_for(settings, client).live(app.slug, app.current_version)
         found[app.slug] = live_state.beside(live, app.status)
     return found
 
@@ -427,7 +450,7 @@ def _engine_or_none(settings: Settings) -> docker.DockerClient | None:
 def show(settings: Settings, slug: str) -> dict[str, Any]:
     """Everything about an app: versions, status, domains, container health and limits, and
     its live state from the engine beside the intended status (``live``)."""
-    from docker.errors import DockerException, NotFound
+    from docker.errors import DockerException
 
     store = Store(settings.db_path)
     app = store.get_app(slug)
@@ -450,18 +473,9 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
     if app.current_version is None or client is None:
         return info
     try:
-        c = client.containers.get(containers.container_name(settings, slug, app.current_version))
-    except (NotFound, DockerException):
-        return info
-    host = c.attrs["HostConfig"]
-    state = c.attrs["State"]
-    info["container"] = {
-        "name": c.name, "state": state.get("Status"),
-        "health": (state.get("Health") or {}).get("Status", "none"),
-        "restarts": c.attrs.get("RestartCount", 0),
-        "limits": {"memory": host.get("Memory"), "cpus": (host.get("NanoCpus") or 0) / 1e9,
-                   "pids": host.get("PidsLimit")},
-    }
+        info["container"] = engine_for(settings, client).describe(slug, app.current_version)
+    except DockerException:
+        pass
     return info
 
 
@@ -498,18 +512,14 @@ def _screenshot(version: Any) -> dict[str, str]:
 
 def logs(settings: Settings, slug: str, follow: bool, tail: int) -> Any:
     """The current container's log lines (an iterator of bytes when following)."""
-    from docker.errors import NotFound
-
     from appforge.sandbox.engine import connect
 
     store = Store(settings.db_path)
     app = store.get_app(slug)
     if app.current_version is None:
         raise InvalidInput(f"{slug} has never been deployed")
-    client = connect(settings)
     try:
-        c = client.containers.get(containers.container_name(settings, slug, app.current_version))
-    except NotFound:
-        raise InvalidInput(f"{slug} v{app.current_version} has no container "
-                           f"(status {app.status}); `appforge start {slug}` starts it") from None
-    return c.logs(stream=follow, follow=follow, tail=tail, timestamps=False)
+        return engine_for(settings, connect(settings)).logs(slug, app.current_version, follow,
+                                                            tail)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc} (status {app.status})") from None

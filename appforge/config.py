@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     bind_address: str = "127.0.0.1"
     #: Docker engine address; empty means the docker SDK's own default (DOCKER_HOST or the socket).
     docker_host: str = ""
+    #: Where apps run: ``docker`` (plain containers on that engine) or ``swarm`` (services on
+    #: the Docker Swarm that engine manages: ``appforge cluster init``; see engines/swarm.py).
+    engine: Literal["docker", "swarm"] = "docker"
+    #: Swarm: the port of the cluster's image registry on the manager, and the address nodes
+    #: pull from (empty: 127.0.0.1:<port>, which only a single-node swarm reaches).
+    registry_port: int = Field(default=5000, ge=1, le=65535)
+    registry_address: str = Field(default="", pattern=r"^(|[A-Za-z0-9.\[\]:-]+:[0-9]+)$")
+    registry_image: str = "appforge/registry:bookworm"
+    #: Swarm: replicas of a new app (``--replicas`` and ``appforge scale`` set them per app).
+    replicas: int = Field(default=1, ge=1, le=100)
     #: Base images; pulled when a registry answers, else bootstrapped from Debian packages.
     python_base_image: str = "appforge/python:3.11-bookworm"
     #: (``-2``: with busybox's wget for its health check; the older image lacks it.)

@@ -52,7 +52,7 @@ def take_and_record(settings: Settings, slug: str, version: int, workspace: Path
 
     from appforge.errors import AppforgeError
     from appforge.sandbox.browser import take_screenshot
-    from appforge.sandbox.containers import container_name
+    from appforge.sandbox.containers import container_name, service_alias
     from appforge.sandbox.engine import connect
     from appforge.store import Store
 
@@ -60,8 +60,11 @@ def take_and_record(settings: Settings, slug: str, version: int, workspace: Path
     store = Store(settings.db_path)
     try:
         # The version's own container, not the app's alias: the picture is of this version.
-        path = take_screenshot(connect(settings), settings, slug, version,
-                               container_name(settings, slug, version), out, log)
+        # (A Swarm service has one name for all its tasks, which run this version once the
+        # deploy returned.)
+        target = service_alias(settings, slug) if settings.engine == "swarm" else \
+            container_name(settings, slug, version)
+        path = take_screenshot(connect(settings), settings, slug, version, target, out, log)
     except (AppforgeError, DockerException, OSError) as exc:
         log(f"screenshot skipped: {exc}")
         skipped.write_text(str(exc))

@@ -52,6 +52,9 @@ def stats(settings: Settings, slug: str, version: int | None) -> dict[str, Any]:
     client = engine(settings)
     if client is None:
         return {"available": False, "reason": "the Docker engine is not reachable"}
+    if settings.engine == "swarm":
+        return {"available": False, "reason": "a Swarm service's replicas run on several "
+                "nodes; `appforge cluster nodes` shows where"}
     try:
         container = client.containers.get(container_name(settings, slug, version))
         if container.status != "running":

@@ -39,7 +39,9 @@ def run_checks(settings: Settings) -> list[Check]:
     client = engine[1]
     checks += _base_images(settings, client)
     checks.append(_proxy(settings, client))
-    return checks + _domains(settings)
+    from appforge.engines.cluster import doctor_checks
+
+    return checks + doctor_checks(settings, client) + _domains(settings)
 
 
 def _python() -> Check:

@@ -137,7 +137,8 @@ def write_code(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
                                runtime.context.settings.workspaces)
     store.update_version(spec.slug, record.version,
                          settings=_version_settings(app, state.get("limits"), state["hosts"],
-                                                    spec, runtime.context.settings.max_body))
+                                                    spec, runtime.context.settings.max_body,
+                                                    replicas=state.get("replicas")))
     workspace = Path(record.workspace)
     files = render_app(spec, workspace)
     (workspace / ".appforge").mkdir(exist_ok=True)
@@ -156,7 +157,8 @@ UPLOAD_BODY_LIMIT = "50m"
 
 
 def _version_settings(app: Any, asked: dict[str, Any] | None, hosts: list[str],
-                      spec: AppSpec | None = None, default_body: str = "1m") -> dict[str, Any]:
+                      spec: AppSpec | None = None, default_body: str = "1m",
+                      replicas: int | None = None) -> dict[str, Any]:
     """What a new version runs with: the live app's limits with what this build asked for on
     top, and its domains. They become the app's when the version deploys, not before. An app
     with file fields gets :data:`UPLOAD_BODY_LIMIT` (or ``default_body``, the installation's
@@ -170,7 +172,9 @@ def _version_settings(app: Any, asked: dict[str, Any] | None, hosts: list[str],
 
         # never below the installation's own default (APPFORGE_MAX_BODY)
         limits["body"] = max(UPLOAD_BODY_LIMIT, default_body.lower(), key=size_in_bytes)
-    return {"limits": limits, "domains": list(hosts)}
+    kept_replicas = None if app is None else app.replicas
+    return {"limits": limits, "domains": list(hosts),
+            **({"replicas": replicas or kept_replicas} if replicas or kept_replicas else {})}
 
 
 def _llm_codes(settings: Any, kind: str) -> bool:

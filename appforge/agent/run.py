@@ -52,7 +52,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
           planner: str | None = None, app: str | None = None,
           domains: list[str] | None = None, limits: dict[str, Any] | None = None,
           resume: str | None = None, spec: dict[str, Any] | None = None,
-          database: str | None = None) -> BuildResult:
+          database: str | None = None, replicas: int | None = None) -> BuildResult:
     """Plan, write, test, package, deploy and verify an app from its description.
 
     ``app`` rebuilds (or names) a given app slug; ``domains`` are the hosts it answers at;
@@ -66,8 +66,11 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     from appforge.sandbox.hardening import Limits
     from appforge.spec import DATABASES, strip_controls
 
+    from appforge.engines import check_replicas_supported
+
     limits = {k: v for k, v in (limits or {}).items() if v is not None}
     Limits.resolve(settings, **limits)  # a bad limit fails before anything is done
+    check_replicas_supported(settings, replicas)
     if database is not None and database not in DATABASES:
         raise InvalidInput(f"unknown database {database!r}",
                            hint=f"use one of: {', '.join(DATABASES)}")
@@ -77,6 +80,10 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
 
     ctx = Context(settings=settings, planner=planner or settings.planner)
     ctx.docker  # no engine: fail now, before anything is planned or written
+    if settings.engine == "swarm":  # nor without a swarm to run it on
+        from appforge.engines.cluster import require_manager
+
+        require_manager(ctx.docker)
     settings.home.mkdir(parents=True, exist_ok=True)
     say = on_event or (lambda _e: None)
     description, removed = strip_controls(description or "")
@@ -94,6 +101,7 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     start = time.monotonic()
     inputs: dict[str, Any] | None = {"description": description, "app": app, "given_spec": spec,
                                      "domains": domains or [], "limits": limits, "database": database,
+                                     "replicas": replicas,
                                      "timings": {}}
     with ExitStack() as held:
         if setup:

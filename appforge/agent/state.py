@@ -23,6 +23,8 @@ class BuildState(TypedDict, total=False):
     limits: dict[str, Any]
     #: Where a CRUD app keeps its records, when asked (``--database``); None keeps the app's.
     database: str | None
+    #: Swarm: how many copies of the app run (``--replicas``); None keeps the app's.
+    replicas: int | None
     #: A plan made elsewhere (the chat, a rebuild): the plan node takes it instead of planning.
     given_spec: dict[str, Any] | None
     spec: dict[str, Any]

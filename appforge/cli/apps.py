@@ -122,9 +122,15 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
     c = info["container"]
     if c:
         lim = c["limits"]
-        out.print(f"  container {c['name']}: {c['state']}, health {c['health']}, restarts "
-                  f"{c['restarts']}; limits {lim['memory'] // 2**20} MiB, {lim['cpus']:g} CPU, "
-                  f"{lim['pids']} pids", highlight=False)
+        what = "service" if "replicas" in c else "container"
+        out.print(f"  {what} {c['name']}: {c['state']}, health {c['health']}, restarts "
+                  f"{c['restarts']}; limits {(lim['memory'] or 0) // 2**20} MiB, "
+                  f"{lim['cpus']:g} CPU, {lim['pids']} pids", highlight=False)
+        if "replicas" in c:
+            where = ", ".join(f"{r['node']} ({r['state']}, v{r['version']})"
+                              for r in c["replicas"]["tasks"]) or "none"
+            out.print(f"  replicas {c['replicas']['running']}/{c['replicas']['wanted']}: "
+                      f"{where}", highlight=False)
     table = Table("version", "status", "tests", "build s", "created", box=None)
     for v in info["versions"]:
         mark = " *" if v["version"] == info["current_version"] else ""
@@ -226,6 +232,31 @@ def stop(slug: Annotated[str, typer.Argument(help="The app to stop.")],
         print(json.dumps({"slug": slug, "status": "stopped"}))
     else:
         out.print(f"[bold]stopped[/] {slug}", highlight=False)
+
+
+@app.command()
+def scale(slug: Annotated[str, typer.Argument(help="The app to scale.")],
+          replicas: Annotated[int, typer.Argument(min=1, max=100, help="How many copies.")],
+          as_json: JsonFlag = False,
+          wait: WaitOption = None) -> None:
+    """Run N copies of an app (APPFORGE_ENGINE=swarm), rolled out one at a time while it
+    serves; its next versions keep N."""
+    from appforge.tools import apps
+
+    settings = load_settings()
+    reconciled(settings, as_json)
+    try:
+        with locked(settings, slug, wait):
+            done = apps.scale(settings, slug, replicas, log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps(done))
+        return
+    nodes = sorted({r["node"] for r in done["running"] if r["state"] == "running"})
+    out.print(f"[bold]scaled[/] {slug} to {replicas} in {done['seconds']:.1f} s"
+              + (f" (on {', '.join(nodes)})" if nodes else ""), highlight=False)
 
 
 @app.command()

@@ -33,6 +33,9 @@ def build(
         "--database", help="Where a CRUD app keeps its records: sqlite (default, in its data "
         "volume) or postgres (a Postgres server of its own, which replicas can share); a "
         "rebuild keeps the app's.")] = None,
+    replicas: Annotated[int | None, typer.Option(
+        "--replicas", min=1, max=100, help="Copies of the app to run (APPFORGE_ENGINE=swarm; "
+        "apps that keep data in SQLite run one); a rebuild keeps the app's.")] = None,
     resume: Annotated[str | None, typer.Option(
         help="Go on with a build that stopped (its id is in the error's hint).")] = None,
     wait: WaitOption = None,
@@ -49,7 +52,7 @@ def build(
                            app=app_slug, domains=domain,
                            limits={"memory": memory, "cpus": cpus, "pids": pids,
                                    "body": max_body},
-                           resume=resume, database=database)
+                           resume=resume, database=database, replicas=replicas)
     except AppforgeError as exc:
         progress.close()
         fail(exc)

@@ -1,0 +1,57 @@
+"""Choosing the engine, and what the Swarm engine refuses before it touches anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from appforge.config import Settings
+from appforge.engines import check_replicas_supported, engine_for
+from appforge.engines.swarm import check_replicas, keeps_files
+from appforge.errors import InvalidInput
+
+
+def test_the_engine_comes_from_the_setting() -> None:
+    assert engine_for(Settings(), client=None).name == "docker"  # type: ignore[arg-type]
+    assert engine_for(Settings(engine="swarm"), client=None).name == "swarm"  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="engine"):
+        Settings(engine="kubernetes")
+
+
+def test_replicas_need_the_swarm_engine() -> None:
+    check_replicas_supported(Settings(), None)
+    check_replicas_supported(Settings(), 1)
+    with pytest.raises(InvalidInput, match="APPFORGE_ENGINE=swarm") as info:
+        check_replicas_supported(Settings(), 3)
+    assert "appforge cluster init" in (info.value.hint or "")
+    check_replicas_supported(Settings(engine="swarm"), 3)
+
+
+def test_an_app_that_keeps_files_on_one_node_runs_one_replica() -> None:
+    notes = {"kind": "crud", "name": "Notes", "slug": "notes", "title": "Notes", "entities": [
+        {"name": "note", "plural": "notes", "label": "Note", "label_plural": "Notes",
+         "fields": [{"name": "title", "label": "Title"}]}]}
+    assert keeps_files(notes) == "its records in SQLite"
+    assert keeps_files({"kind": "landing"}) == "its sign-ups in SQLite"
+    assert keeps_files({"kind": "gallery"}) == ""
+    on_postgres = notes | {"database": "postgres"}
+    assert keeps_files(on_postgres) == ""
+    photos = on_postgres | {"entities": [notes["entities"][0] | {"fields": [
+        {"name": "photo", "label": "Photo", "type": "image"}]}]}
+    assert keeps_files(photos) == "its uploaded files"
+    check_replicas("notes", notes, 1)
+    check_replicas("site", {"kind": "gallery"}, 5)
+    check_replicas("notes", on_postgres, 4)
+    with pytest.raises(InvalidInput, match="records in SQLite") as info:
+        check_replicas("notes", notes, 2)
+    assert "--database postgres" in (info.value.hint or "")
+    with pytest.raises(InvalidInput, match="uploaded files"):
+        check_replicas("notes", photos, 2)
+    with pytest.raises(InvalidInput, match="sign-ups"):
+        check_replicas("site", {"kind": "landing"}, 2)
+
+
+def test_the_registry_address_is_a_host_and_port() -> None:
+    assert Settings(registry_address="10.0.0.5:5000").registry_address == "10.0.0.5:5000"
+    for bad in ("10.0.0.5", "http://10.0.0.5:5000", "a b:1"):
+        with pytest.raises(ValueError, match="registry_address"):
+            Settings(registry_address=bad)

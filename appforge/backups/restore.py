@@ -106,6 +106,12 @@ def _restart_if_reshaped(client: docker.DockerClient, settings: Settings, store:
     diff = schema.differs(store, slug, target.version, live)
     if not diff or live is None:
         return False
+    if settings.engine == "swarm":
+        from appforge.engines import swarm
+
+        log(f"the snapshot is from v{target.version}, whose data has another shape "
+            f"({'; '.join(diff)}): restarting v{live} so it adapts it")
+        return swarm.restart(client, settings, slug, log)
     try:
         container = client.containers.get(container_name(settings, slug, live))
     except NotFound:
@@ -131,6 +137,8 @@ def _start_if_down(client: docker.DockerClient, settings: Settings, slug: str,
     from appforge.sandbox import live_state
 
     if live is None:
+        return False
+    if settings.engine == "swarm":  # Swarm restarts failed tasks itself; no backoff to cut
         return False
     name = container_name(settings, slug, live)
     state = live_state.read(client, name)

@@ -145,9 +145,9 @@ def service_spec(client: docker.DockerClient, settings: Settings, slug: str, ver
                              mem_limit=size_in_bytes(limits.memory))
     resources["Limits"]["Pids"] = limits.pids  # API 1.41; docker-py has no argument for it
     update = dt.UpdateConfig(parallelism=1, order="start-first", failure_action="rollback",
-                             monitor=5 * SECOND_NS, max_failure_ratio=0)
+                             monitor=2 * SECOND_NS, max_failure_ratio=0)
     rollback = dt.RollbackConfig(parallelism=1, order="start-first", failure_action="pause",
-                                 monitor=5 * SECOND_NS)
+                                 monitor=2 * SECOND_NS)
     health = _healthcheck(client, image)
     return {
         "image": ref, "name": service_name(settings, slug), "labels": labels,
@@ -303,6 +303,24 @@ def scale(client: docker.DockerClient, settings: Settings, slug: str, replicas: 
     service.scale(replicas)
     _wait_converged(client, settings, slug, version, ref, replicas, log)
     return time.monotonic() - start
+
+
+def restart(client: docker.DockerClient, settings: Settings, slug: str, log: Log) -> bool:
+    """Replace every task of the app with a new one of the same spec (a rolling restart,
+    start-first: it serves throughout); False when it has no service or runs none."""
+    service = get_service(client, settings, slug)
+    if service is None:
+        return False
+    spec = service.attrs["Spec"]
+    wanted = spec.get("Mode", {}).get("Replicated", {}).get("Replicas") or 0
+    if not wanted:
+        return False
+    log(f"restarting the {wanted} replica(s) of {service.name}, one at a time")
+    service.update(force_update=True)
+    version = int(spec.get("Labels", {}).get(f"{LABEL}.version", 0) or 0)
+    _wait_converged(client, settings, slug, version, spec["TaskTemplate"]["ContainerSpec"]
+                    ["Image"], wanted, log)
+    return True
 
 
 def remove(client: docker.DockerClient, settings: Settings, slug: str, log: Log) -> list[str]:

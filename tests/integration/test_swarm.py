@@ -123,6 +123,13 @@ def test_a_data_app_keeps_its_data_refuses_replicas_and_is_isolated(
     assert swarm.run_json("show", "ledger")["live"]["live"] == "stopped"
     swarm.run_json("start", "ledger")
     assert "kept" in swarm.get("ledger.localhost", "/api/notes").text
+    # snapshots and restores work on the manager's volume as on one engine
+    snap = swarm.run_json("backup", "ledger")
+    with httpx.Client(base_url=base, headers={"Host": "ledger.localhost"}, timeout=10) as http:
+        assert http.post("/api/notes", json={"title": "later", "body": "x"}).status_code in (200, 201)
+    swarm.run_json("restore", "ledger", "--from", snap["id"], "--yes")
+    notes = swarm.get("ledger.localhost", "/api/notes").text
+    assert "kept" in notes and "later" not in notes
     # a task is as locked in as a container: no way out, not to the other app, not to the
     # proxy's admin API
     (task,) = docker_client.containers.list(filters={"label": [

@@ -102,6 +102,15 @@ def test_replicas_redeploy_scale_and_rollback_drop_nothing(swarm: Installation,
     assert info["container"]["replicas"]["running"] == 3  # the rollback keeps the app's replicas
     nodes = swarm.run_json("cluster", "nodes")["nodes"]
     assert sum(1 for a in nodes[0]["apps"] if a.startswith("swell ")) == 3
+    # the dashboard shows the node and what runs on it, and the app's replicas
+    from starlette.testclient import TestClient
+
+    from appforge.web.app import create_app
+
+    with TestClient(create_app(swarm.settings), base_url="http://127.0.0.1") as web:
+        page = web.get("/cluster").text
+        assert nodes[0]["hostname"] in page and page.count("swell v1") == 3, page[-3000:]
+        assert "3 running" in web.get("/apps/swell").text
 
 
 def test_a_data_app_keeps_its_data_refuses_replicas_and_is_isolated(
@@ -132,8 +141,11 @@ def test_a_data_app_keeps_its_data_refuses_replicas_and_is_isolated(
     assert "kept" in notes and "later" not in notes
     # a task is as locked in as a container: no way out, not to the other app, not to the
     # proxy's admin API
-    (task,) = docker_client.containers.list(filters={"label": [
-        f"io.appforge.instance={swarm.settings.instance}", "io.appforge.app=ledger"]})
+    tasks = docker_client.containers.list(filters={"label": [
+        f"io.appforge.instance={swarm.settings.instance}", "io.appforge.app=ledger",
+        "io.appforge=task"]})
+    assert tasks, "no running task of ledger"
+    task = tasks[0]
     assert task.attrs["HostConfig"]["ReadonlyRootfs"] and task.attrs["Config"]["User"]
     proxy = f"{swarm.settings.instance}-proxy"
     other = f"{swarm.settings.instance}-swell:8000"

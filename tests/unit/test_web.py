@@ -408,3 +408,25 @@ def test_serve_says_when_its_port_is_taken(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr
     assert "review dashboard at" not in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_the_cluster_page_says_how_to_get_one_and_scaling_needs_the_swarm(
+        client: TestClient) -> None:
+    page = client.get("/cluster")
+    assert page.status_code == 200
+    assert "APPFORGE_ENGINE=swarm" in page.text and "appforge cluster init" in page.text
+    token = _csrf(client, f"/apps/{SLUG}")
+    started = client.post(f"/apps/{SLUG}/scale", data={"csrf": token, "replicas": "3"},
+                          follow_redirects=False)
+    assert started.status_code == 303
+    job_id = started.headers["location"].split("job=")[1]
+    for _ in range(100):
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert job["state"] == "failed"
+    assert "3 replicas need APPFORGE_ENGINE=swarm" in job["message"]
+    drained = client.post("/cluster/nodes/n1/drain", data={"csrf": token},
+                          follow_redirects=False)
+    assert drained.status_code == 303  # no swarm here: the page says why, nothing changed

@@ -142,6 +142,10 @@ def understand(state: ChatState, runtime: Runtime[ChatContext]) -> Command[Any]:
         if answer["action"] == "cancel":
             return Command(goto=END, update={"pending": None, "messages": [message(
                 "assistant", "Cancelled; the app was not changed.")]})
+    replicas = None if pending else wants_replicas(text)
+    if replicas is not None:
+        return Command(goto=END, update={"messages": [_scale(settings, state.get("slug"),
+                                                             replicas)]})
     if not pending and wants_domain(text):
         if not _deployed(settings, state.get("slug")):
             return Command(goto=END, update={"messages": [message(
@@ -171,6 +175,35 @@ def understand(state: ChatState, runtime: Runtime[ChatContext]) -> Command[Any]:
     return Command(goto="review", update={"pending": new, "slug": state.get("slug") or spec.slug,
                                           "messages": [message("assistant", _plan_text(
                                               new, before is None), kind="plan")]})
+
+
+#: "run 3 replicas", "scale to 3", "3 copies of it": how many copies of the app to run (Swarm).
+WANTS_REPLICAS = re.compile(r"\b(?:scale\b[^.?!\d]{0,20}?(?:to|up to|down to)\s+(\d{1,3})\b|"
+                            r"(\d{1,3})\s+(?:replicas?|copies|instances)\b)", re.IGNORECASE)
+
+
+def wants_replicas(text: str) -> int | None:
+    found = WANTS_REPLICAS.search(text)
+    return int(found.group(1) or found.group(2)) if found else None
+
+
+def _scale(settings: Settings, slug: str | None, replicas: int) -> dict[str, Any]:
+    """Scale the chat's app at once: no plan to approve (nothing in the app changes, and a
+    scale is undone by another); the same refusals as `appforge scale`."""
+    from appforge.store.locks import app_lock
+    from appforge.tools import apps
+
+    if not _deployed(settings, slug):
+        return message("assistant", "Build the app first; then ask me to scale it.")
+    assert slug is not None
+    try:
+        with app_lock(settings.home, slug, wait_s=settings.lock_wait):
+            done = apps.scale(settings, slug, replicas, lambda _m: None)
+    except AppforgeError as exc:
+        return message("assistant", _failed(exc), kind="error")
+    nodes = sorted({r["node"] for r in done["running"] if r["state"] == "running"})
+    return message("assistant", f"{slug} now runs {replicas} replica(s)"
+                   + (f" on {', '.join(nodes)}" if nodes else "") + ".")
 
 
 def _remember(settings: Settings, slug: str, runtime: Runtime[ChatContext]) -> None:

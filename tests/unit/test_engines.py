@@ -55,3 +55,17 @@ def test_the_registry_address_is_a_host_and_port() -> None:
     for bad in ("10.0.0.5", "http://10.0.0.5:5000", "a b:1"):
         with pytest.raises(ValueError, match="registry_address"):
             Settings(registry_address=bad)
+
+
+def test_the_chat_reads_a_number_of_replicas_and_scales_only_a_deployed_app(
+        tmp_path: object) -> None:
+    from pathlib import Path
+
+    from appforge.chat.graph import _scale, wants_replicas
+
+    for text, wanted in (("scale it to 3", 3), ("run 2 replicas", 2), ("scale up to 5", 5),
+                         ("4 instances please", 4), ("add a field for 3 colours", None),
+                         ("a list of 10 items", None)):
+        assert wants_replicas(text) == wanted, text
+    said = _scale(Settings(home=Path(str(tmp_path))), "notes", 3)
+    assert "Build the app first" in said["text"]

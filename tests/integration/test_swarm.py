@@ -9,6 +9,8 @@ the old one serves, stop/start, isolation probes from a task, and destroy leaves
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,13 @@ def test_replicas_redeploy_scale_and_rollback_drop_nothing(swarm: Installation,
     assert info["container"]["replicas"]["running"] == 3  # the rollback keeps the app's replicas
     nodes = swarm.run_json("cluster", "nodes")["nodes"]
     assert sum(1 for a in nodes[0]["apps"] if a.startswith("swell ")) == 3
+    # the chat scales too (no plan to approve)
+    said = subprocess.run([sys.executable, "-m", "appforge.cli", "chat", "--app", "swell"],
+                          input="scale it to 2\n/quit\n", env=swarm.env, capture_output=True,
+                          text=True, timeout=300)
+    assert "swell now runs 2 replica(s)" in said.stdout, said.stdout + said.stderr
+    assert swarm.run_json("show", "swell")["container"]["replicas"]["running"] == 2
+    swarm.run_json("scale", "swell", "3")
     # the dashboard shows the node and what runs on it, and the app's replicas
     from starlette.testclient import TestClient
 

@@ -94,12 +94,12 @@ def nodes(as_json: JsonFlag = False) -> None:
     out.print(table)
 
 
-def _availability(name: str, availability: str, as_json: bool) -> None:
+def _availability(name: str, availability: str, as_json: bool, force: bool = False) -> None:
     from appforge.engines import cluster
 
     settings = load_settings()
     try:
-        done = cluster.set_availability(_client(settings), name, availability)
+        done = cluster.set_availability(_client(settings), name, availability, force)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -111,9 +111,12 @@ def _availability(name: str, availability: str, as_json: bool) -> None:
 
 @cluster_app.command()
 def drain(node: Annotated[str, typer.Argument(help="The node's name or id.")],
+          force: Annotated[bool, typer.Option(
+              "--force", help="Drain a node that holds apps' data (they stop until it is "
+              "active again).")] = False,
           as_json: JsonFlag = False) -> None:
     """Move every replica off a node (for maintenance); apps that can move keep serving."""
-    _availability(node, "drain", as_json)
+    _availability(node, "drain", as_json, force)
 
 
 @cluster_app.command()

@@ -144,8 +144,20 @@ def nodes(client: docker.DockerClient, settings: Settings) -> list[dict[str, Any
     return sorted(found, key=lambda n: (n["role"] != "manager", n["hostname"]))
 
 
-def set_availability(client: docker.DockerClient, name: str, availability: str) -> dict[str, Any]:
-    """Drain a node (its replicas move elsewhere) or make it active again."""
+def pinned_to(client: docker.DockerClient, node_id: str) -> list[str]:
+    """The apps (of any installation) pinned to ``node_id``: those whose data is there."""
+    found = []
+    for service in client.services.list(filters={"label": f"{LABEL}=app"}):
+        placement = service.attrs["Spec"]["TaskTemplate"].get("Placement") or {}
+        if f"node.id=={node_id}" in (placement.get("Constraints") or []):
+            found.append(service.attrs["Spec"]["Labels"].get(f"{LABEL}.app", service.name))
+    return sorted(found)
+
+
+def set_availability(client: docker.DockerClient, name: str, availability: str,
+                     force: bool = False) -> dict[str, Any]:
+    """Drain a node (its replicas move elsewhere) or make it active again. A node that holds
+    apps' data (they are pinned to it) is drained only with ``force``: they would stop."""
     from docker.errors import APIError, NotFound
 
     require_manager(client)
@@ -156,6 +168,12 @@ def set_availability(client: docker.DockerClient, name: str, availability: str) 
                                  for n in client.nodes.list()))
         raise InvalidInput(f"no node {name!r} in this swarm (nodes: {known})",
                            hint="`appforge cluster nodes` lists them") from None
+    pinned = pinned_to(client, node.id) if availability == "drain" else []
+    if pinned and not force:
+        host = node.attrs["Description"]["Hostname"]
+        raise InvalidInput(f"{host} holds the data of {', '.join(pinned)}: they run only there, "
+                           "so draining it stops them", hint="drain it anyway with --force "
+                           "(they come back on `activate`)")
     spec = dict(node.attrs["Spec"])
     spec["Availability"] = availability
     try:

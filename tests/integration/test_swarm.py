@@ -58,6 +58,10 @@ def swarm(docker_client: Any, tmp_path_factory: pytest.TempPathFactory
         docker_client.swarm.leave(force=True)
 
 
+def node_name(client: Any) -> str:
+    return str(client.info()["Name"])
+
+
 def test_without_a_swarm_the_error_says_how_to_make_one(swarm: Installation,
                                                         docker_client: Any) -> None:
     if (docker_client.info().get("Swarm") or {}).get("LocalNodeState") == "active":
@@ -135,6 +139,11 @@ def test_a_data_app_keeps_its_data_refuses_replicas_and_is_isolated(
         swarm.run_json("build", "--app", "ledger", NOTES.replace("a body", "a body and a tag"))
     assert load.failed == [] and load.ok > 0, load.failed[:5]
     assert "kept" in swarm.get("ledger.localhost", "/api/notes").text
+    # the manager holds its data: draining it is refused, saying which apps would stop
+    refused = swarm.run("cluster", "drain", node_name(docker_client), check=False)
+    assert refused.returncode != 0 and "holds the data of ledger" in refused.stderr, \
+        refused.stderr
+    assert "--force" in refused.stderr
     # stop answers 503; start brings it back with its data
     swarm.run_json("stop", "ledger")
     assert swarm.get("ledger.localhost", "/api/notes").status_code == 503

@@ -48,6 +48,8 @@ Log = Callable[[str], None]
 STATELESS_KINDS = ("gallery",)
 #: Failed tasks of a new version after which it is given up (Swarm would go on restarting it).
 GIVE_UP_FAILURES = 3
+#: Seconds a task may wait for a node that can run it before that is reported.
+UNPLACED_GRACE = 3.0
 #: The service's health check: the image's command, more often than the image's 10 s, since
 #: Swarm routes a task and moves a rolling update on only once it passes (about 47 ms of CPU a
 #: check, so 2 % of a core per replica).
@@ -231,6 +233,7 @@ def _wait_converged(client: docker.DockerClient, settings: Settings, slug: str, 
     service = get_service(client, settings, slug)
     assert service is not None
     failures: list[str] = []
+    unplaced, unplaced_since = "", 0.0
     while time.monotonic() < deadline:
         service.reload()
         update = (service.attrs.get("UpdateStatus") or {})
@@ -250,6 +253,16 @@ def _wait_converged(client: docker.DockerClient, settings: Settings, slug: str, 
             return
         if len(failures) >= GIVE_UP_FAILURES:
             break
+        # A task no node can take stays pending for ever: say so once it has waited a moment.
+        waiting = [t["Status"].get("Err", "") for t in mine if t["Status"]["State"] == "pending"
+                   and "no suitable node" in t["Status"].get("Err", "")]
+        if not waiting:
+            unplaced_since = 0.0
+        elif not unplaced_since:
+            unplaced_since = time.monotonic()
+        elif time.monotonic() - unplaced_since > UNPLACED_GRACE:
+            unplaced = waiting[0]
+            break
         time.sleep(0.2)
     # Never healthy: put the previous spec back ourselves (Swarm would keep retrying).
     service.reload()
@@ -260,8 +273,20 @@ def _wait_converged(client: docker.DockerClient, settings: Settings, slug: str, 
             rollback(client, service)
         except APIError as exc:  # Swarm began its own rollback meanwhile
             log(f"(the rollback was under way: {exc.explanation or exc})")
+    if unplaced:
+        raise UnhealthyDeployment(
+            f"no node can run {service.name} v{version}: {unplaced}",
+            hint="`appforge cluster nodes` shows them: activate a drained node, add one "
+                 "(`appforge cluster join-command`), or ask for less (--memory, --cpus); the "
+                 "previous spec is back")
     why = f"{len(failures)} of its tasks failed, the last: {failures[-1]}" if failures else \
         f"it did not pass its health check within {settings.health_timeout:.0f} s"
+    if any(word in why for word in ("No such image", "pull", "manifest", "registry")):
+        raise UnhealthyDeployment(f"{service.name} v{version} could not start: {why}",
+                                  detail=_last_logs(service),
+                                  hint="a node could not pull the image from the cluster's "
+                                       "registry: `appforge cluster join-command` says what a "
+                                       "node needs to reach it")
     raise _unhealthy(client, service, version, why)
 
 

@@ -144,6 +144,15 @@ def test_a_data_app_keeps_its_data_refuses_replicas_and_is_isolated(
     assert refused.returncode != 0 and "holds the data of ledger" in refused.stderr, \
         refused.stderr
     assert "--force" in refused.stderr
+    # forced, nothing can run anywhere: a scale says so, and activating brings all back
+    swarm.run_json("cluster", "drain", "--force", node_name(docker_client))
+    try:
+        stuck = swarm.run("scale", "swell", "4", check=False)
+        assert stuck.returncode != 0 and "no node can run" in stuck.stderr, stuck.stderr
+        assert "activate a drained node" in stuck.stderr
+    finally:
+        swarm.run_json("cluster", "activate", node_name(docker_client))
+    swarm.run_json("up")
     # stop answers 503; start brings it back with its data
     swarm.run_json("stop", "ledger")
     assert swarm.get("ledger.localhost", "/api/notes").status_code == 503

@@ -106,11 +106,11 @@ def join_command(client: docker.DockerClient, settings: Settings) -> dict[str, A
                      f"APPFORGE_REGISTRY_ADDRESS={state.address}:{settings.registry_port} here "
                      "before the first build that other nodes run")
     else:
-        notes.append(f"on the new host, let its Docker engine pull from {registry}: add "
-                     f'{{"insecure-registries": ["{registry}"]}} to /etc/docker/daemon.json '
-                     "and restart dockerd (the registry speaks plain HTTP on the cluster's "
-                     "network; its password reaches the node with each service, never stored "
-                     "there)")
+        notes.append(f"on the new host (as on this one), let its Docker engine pull from "
+                     f'{registry}: add {{"insecure-registries": ["{registry}"]}} to '
+                     "/etc/docker/daemon.json and reload dockerd (the registry speaks plain "
+                     "HTTP on the cluster's network; its password reaches the node with each "
+                     "service, never stored there)")
     return {"command": steps[0], "manager": manager, "registry": registry, "notes": notes}
 
 

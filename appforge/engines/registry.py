@@ -86,9 +86,43 @@ def credentials(settings: Settings) -> dict[str, str]:
 def login(client: docker.DockerClient, settings: Settings) -> dict[str, str]:
     """Log the manager's client in (pushes, and the auth every service create/update passes
     on to the nodes); returns the credential."""
+    from docker.errors import APIError
+
     found = credentials(settings)
-    client.login(found["username"], found["password"], registry=address_of(settings))
+    address = address_of(settings)
+    try:
+        client.login(found["username"], found["password"], registry=address)
+    except APIError as exc:
+        raise RegistryError(
+            f"this Docker engine cannot log in to the cluster's registry at {address}: "
+            f"{exc.explanation or exc}", hint=trust_hint(address)) from None
     return found
+
+
+def trust_hint(address: str) -> str:
+    return (f"the registry speaks plain HTTP: add {address} to \"insecure-registries\" in "
+            "/etc/docker/daemon.json on this host (the manager) as on every node, then reload "
+            "dockerd (`kill -HUP $(pidof dockerd)`)")
+
+
+def trusted(client: docker.DockerClient, address: str) -> bool:
+    """Whether this engine pulls from and pushes to ``address`` over plain HTTP (loopback
+    always; others only when listed in its insecure registries)."""
+    import ipaddress
+
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host in ("localhost",) or host.startswith("127."):
+        return True
+    config = client.info().get("RegistryConfig") or {}
+    if address in (config.get("IndexConfigs") or {}) and \
+            not config["IndexConfigs"][address].get("Secure", True):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(cidr, strict=False)
+               for cidr in config.get("InsecureRegistryCIDRs") or [])
 
 
 def ensure_registry_image(client: docker.DockerClient, settings: Settings, log: Log) -> str:
@@ -105,6 +139,9 @@ def ensure_registry(client: docker.DockerClient, settings: Settings, node_id: st
 
     name = registry_name(settings)
     address = address_of(settings)
+    if not trusted(client, address):
+        raise RegistryError(f"this Docker engine does not trust the registry address {address}",
+                            hint=trust_hint(address))
     auth = credentials(settings)
     try:
         client.services.get(name)

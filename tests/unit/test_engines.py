@@ -69,3 +69,24 @@ def test_the_chat_reads_a_number_of_replicas_and_scales_only_a_deployed_app(
         assert wants_replicas(text) == wanted, text
     said = _scale(Settings(home=Path(str(tmp_path))), "notes", 3)
     assert "Build the app first" in said["text"]
+
+
+class _Engine:
+    def __init__(self, config: dict[str, object]) -> None:
+        self.config = config
+
+    def info(self) -> dict[str, object]:
+        return {"RegistryConfig": self.config}
+
+
+def test_a_registry_off_loopback_must_be_trusted_by_this_engine() -> None:
+    from appforge.engines.registry import trust_hint, trusted
+
+    plain = _Engine({"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {}})
+    assert trusted(plain, "127.0.0.1:5000")  # type: ignore[arg-type]
+    assert not trusted(plain, "10.0.0.5:5000")  # type: ignore[arg-type]
+    listed = _Engine({"InsecureRegistryCIDRs": ["127.0.0.0/8", "10.0.0.0/24"]})
+    assert trusted(listed, "10.0.0.5:5000")  # type: ignore[arg-type]
+    named = _Engine({"IndexConfigs": {"manager:5000": {"Secure": False}}})
+    assert trusted(named, "manager:5000")  # type: ignore[arg-type]
+    assert "insecure-registries" in trust_hint("10.0.0.5:5000")

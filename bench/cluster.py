@@ -420,6 +420,16 @@ def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any
         results["redeploy"] = {"app": slug, "replicas": 2, "version": again.get("version"),
                                "error": again.get("error"), "build_s": redeploy_s,
                                **load.summary()}
+
+        # 5. A worker holding one of the 2-replica gallery's replicas dies under load
+        holders = [h for h, apps in placement(cli).items()
+                   if any(a.startswith(f"{slug} ") for a in apps) and h in names]
+        if holders:
+            with Load(proxy, [f"{slug}.localhost"], pause=0.02) as load:
+                time.sleep(2)
+                client.containers.get(holders[0]).kill()
+                time.sleep(20)  # through Swarm noticing the node and starting a new task
+            results["kill_replica"] = {"app": slug, "node": holders[0], **load.summary()}
         return results
     finally:
         log("cleaning up")
@@ -453,6 +463,10 @@ def table(results: dict[str, Any]) -> str:
     on = [h for h, apps in results["twin_placement"].items() for _ in apps]
     lines.append(f"2-replica {r['app']} (on {', '.join(on)}) redeployed to v{r['version']} "
                  f"under load: {load(r)}; build --app took {r['build_s']} s")
+    if "kill_replica" in results:
+        k = results["kill_replica"]
+        lines.append(f"kill {k['node']}, holding one of {k['app']}'s 2 replicas, under load on "
+                     f"it (20 s): {load(k)}")
     return "\n".join(lines)
 
 

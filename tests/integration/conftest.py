@@ -146,3 +146,29 @@ class Load:
         self._stop.set()
         for t in self._threads:
             t.join()
+
+
+def crashing_version(docker_client: Any, settings: Settings, slug: str, error: str) -> int:
+    """A new packaged version of ``slug`` (its serving version's plan) whose app raises
+    ``RuntimeError(error)`` as it starts; returns its number."""
+    from pathlib import Path
+
+    from appforge.generators.code import render_app
+    from appforge.spec import AppSpec
+    from appforge.store import Store
+    from appforge.tools.sandbox import build_runtime_image
+
+    store = Store(settings.db_path)
+    serving = store.get_app(slug).current_version
+    assert serving is not None
+    spec = AppSpec.model_validate(store.get_version(slug, serving).spec)
+    record = store.new_version(slug, "crashes on start", spec.model_dump(mode="json"),
+                               settings.workspaces)
+    workspace = Path(record.workspace)
+    render_app(spec, workspace)
+    main = workspace / "app" / "main.py"
+    main.write_text(main.read_text() + f"\nraise RuntimeError({error!r})\n")
+    image = build_runtime_image(docker_client, settings, slug, record.version, workspace,
+                                lambda _m: None)
+    store.update_version(slug, record.version, image=image, status="packaged")
+    return record.version

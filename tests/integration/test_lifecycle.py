@@ -17,12 +17,9 @@ import httpx
 import pytest
 
 from appforge.errors import UnhealthyDeployment
-from appforge.generators.code import render_app
-from appforge.spec import AppSpec
 from appforge.store import Store
 from appforge.tools import apps
-from appforge.tools.sandbox import build_runtime_image
-from tests.integration.conftest import Installation, Load
+from tests.integration.conftest import Installation, Load, crashing_version
 
 pytestmark = pytest.mark.docker
 
@@ -82,20 +79,11 @@ def test_crashing_new_version_is_not_routed_and_old_keeps_serving(
     settings = installation.settings
     store = Store(settings.db_path)
     serving = store.get_app("jotter").current_version
-    spec = AppSpec.model_validate(store.get_version("jotter", serving).spec)
-    record = store.new_version("jotter", "crashes on start", spec.model_dump(mode="json"),
-                               settings.workspaces)
-    ws = Path(record.workspace)
-    render_app(spec, ws)
-    main = ws / "app" / "main.py"
-    main.write_text(main.read_text() + "\nraise RuntimeError('database password missing')\n")
-    image = build_runtime_image(docker_client, settings, "jotter", record.version, ws,
-                                lambda _m: None)
-    store.update_version("jotter", record.version, image=image, status="packaged")
+    version = crashing_version(docker_client, settings, "jotter", "database password missing")
     fast = settings.model_copy(update={"health_timeout": 20.0})
     with Load(settings.http_port, "jotter.localhost", threads=2) as load:
         with pytest.raises(UnhealthyDeployment) as info:
-            apps.deploy(docker_client, fast, store, "jotter", record.version, lambda _m: None)
+            apps.deploy(docker_client, fast, store, "jotter", version, lambda _m: None)
     assert "database password missing" in (info.value.detail or "")
     assert load.failed == [] and load.ok > 0
     assert store.get_app("jotter").current_version == serving

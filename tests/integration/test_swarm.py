@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,14 +19,11 @@ import pytest
 
 from appforge.config import Settings
 from appforge.errors import UnhealthyDeployment
-from appforge.generators.code import render_app
 from appforge.sandbox.containers import purge_instance
-from appforge.spec import AppSpec
 from appforge.store import Store
 from appforge.tools import apps
-from appforge.tools.sandbox import build_runtime_image
 from tests.conftest import appforge_env, free_port
-from tests.integration.conftest import Installation, Load
+from tests.integration.conftest import Installation, Load, crashing_version
 from tests.integration.test_isolation import BLOCKED, _probe
 
 pytestmark = pytest.mark.docker
@@ -187,20 +183,11 @@ def test_a_version_that_never_turns_healthy_is_rolled_back_and_the_old_one_serve
     settings = swarm.settings
     store = Store(settings.db_path)
     serving = store.get_app("ledger").current_version
-    spec = AppSpec.model_validate(store.get_version("ledger", serving).spec)
-    record = store.new_version("ledger", "crashes on start", spec.model_dump(mode="json"),
-                               settings.workspaces)
-    workspace = Path(record.workspace)
-    render_app(spec, workspace)
-    main = workspace / "app" / "main.py"
-    main.write_text(main.read_text() + "\nraise RuntimeError('database password missing')\n")
-    image = build_runtime_image(docker_client, settings, "ledger", record.version, workspace,
-                                lambda _m: None)
-    store.update_version("ledger", record.version, image=image, status="packaged")
+    version = crashing_version(docker_client, settings, "ledger", "database password missing")
     with Load(settings.http_port, "ledger.localhost", threads=2) as load:
         with pytest.raises(UnhealthyDeployment) as info:
             apps.deploy(docker_client, settings.model_copy(update={"health_timeout": 40.0}),
-                        store, "ledger", record.version, lambda _m: None)
+                        store, "ledger", version, lambda _m: None)
     assert "database password missing" in (info.value.detail or ""), info.value.detail
     assert load.failed == [] and load.ok > 0, load.failed[:5]
     assert store.get_app("ledger").current_version == serving

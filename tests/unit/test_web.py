@@ -105,6 +105,16 @@ def _csrf(client: TestClient, page: str = f"/apps/{SLUG}") -> str:
     return found.group(1)
 
 
+def _ended_job(client: TestClient, job_id: str) -> dict[str, Any]:
+    """The job once it is no longer running (or as it is after 5 s)."""
+    for _ in range(100):
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.05)
+    return dict(job)
+
+
 def _workspace(installation: Installation, version: int) -> Path:
     return Path(installation.store.get_version(SLUG, version).workspace)
 
@@ -312,11 +322,7 @@ def test_an_action_with_its_csrf_token_runs_as_a_job_and_reports_its_error(
                           follow_redirects=False)
     assert started.status_code == 303
     job_id = started.headers["location"].split("job=")[1]
-    for _ in range(100):
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["state"] != "running":
-            break
-        time.sleep(0.05)
+    job = _ended_job(client, job_id)
     assert job["state"] == "failed"
     assert f"{SLUG} has no deployable version 7" in job["message"]
     page = client.get(f"/apps/{SLUG}?job={job_id}").text
@@ -420,11 +426,7 @@ def test_the_cluster_page_says_how_to_get_one_and_scaling_needs_the_swarm(
                           follow_redirects=False)
     assert started.status_code == 303
     job_id = started.headers["location"].split("job=")[1]
-    for _ in range(100):
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["state"] != "running":
-            break
-        time.sleep(0.05)
+    job = _ended_job(client, job_id)
     assert job["state"] == "failed"
     assert "3 replicas need APPFORGE_ENGINE=swarm" in job["message"]
     drained = client.post("/cluster/nodes/n1/drain", data={"csrf": token},

@@ -23,7 +23,7 @@ from app.entities import ENTITIES
 from app.main import create_app
 from app.web import storage_full
 from test_app import *  # noqa: F403 (every test of the app, collected here again)
-from test_app import form_data, form_files, payload
+from test_app import form_data, form_files, opens_the_older_table, payload
 
 # SQLite's own cases; Postgres' are below.
 del test_new_fields_are_added_to_an_old_database  # noqa: F821
@@ -99,12 +99,7 @@ def test_new_fields_are_added_to_an_old_table(data_dir: Path, schema: str) -> No
             f'INSERT INTO "{schema}"."{entity.table}" (created_at, updated_at) VALUES (%s, %s)',
             ("2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00"),
         )
-    with TestClient(create_app(data_dir)) as client:
-        records = client.get(f"/api/{entity.plural}").json()
-        assert len(records) == 1
-        assert all(records[0][f.name] is None for f in added)
-        assert client.get("/").status_code == 200
-        assert client.post(f"/api/{entity.plural}", json=payload(entity)).status_code == 201
+    opens_the_older_table(data_dir, entity, added)
 
 
 def test_a_full_database_disk_refuses_writes_with_507_and_keeps_what_was_saved(

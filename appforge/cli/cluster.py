@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -16,10 +17,21 @@ cluster_app = typer.Typer(name="cluster", no_args_is_help=True,
 app.add_typer(cluster_app)
 
 
-def _client(settings: Any) -> Any:
+def _ask(settings: Any, work: Callable[[Any], Any], as_json: bool,
+         as_object: Callable[[Any], Any] = lambda done: done) -> Any:
+    """``work(client)``'s answer; an appforge error ends the command as every command's does,
+    and with ``--json`` the answer is printed (``as_object`` of it) and None returned."""
     from appforge.sandbox.engine import connect
 
-    return connect(settings)
+    try:
+        done = work(connect(settings))
+    except AppforgeError as exc:
+        fail(exc)
+        return None
+    if as_json:
+        print(json.dumps(as_object(done)))
+        return None
+    return done
 
 
 @cluster_app.command()
@@ -32,13 +44,9 @@ def init(advertise_addr: Annotated[str, typer.Option(
     from appforge.engines import cluster
 
     settings = load_settings()
-    try:
-        done = cluster.init(_client(settings), settings, log_to(as_json), advertise_addr)
-    except AppforgeError as exc:
-        fail(exc)
-        return
-    if as_json:
-        print(json.dumps(done))
+    done = _ask(settings, lambda c: cluster.init(c, settings, log_to(as_json), advertise_addr),
+                as_json)
+    if done is None:
         return
     what = "made this engine a Swarm manager" if done["initialised"] else \
         "this engine is already a Swarm manager"
@@ -54,13 +62,8 @@ def join_command(as_json: JsonFlag = False) -> None:
     from appforge.engines import cluster
 
     settings = load_settings()
-    try:
-        done = cluster.join_command(_client(settings), settings)
-    except AppforgeError as exc:
-        fail(exc)
-        return
-    if as_json:
-        print(json.dumps(done))
+    done = _ask(settings, lambda c: cluster.join_command(c, settings), as_json)
+    if done is None:
         return
     out.print(done["command"], highlight=False, markup=False)
     for note in done["notes"]:
@@ -73,13 +76,9 @@ def nodes(as_json: JsonFlag = False) -> None:
     from appforge.engines import cluster
 
     settings = load_settings()
-    try:
-        found = cluster.nodes(_client(settings), settings)
-    except AppforgeError as exc:
-        fail(exc)
-        return
-    if as_json:
-        print(json.dumps({"nodes": found}))
+    found = _ask(settings, lambda c: cluster.nodes(c, settings), as_json,
+                 lambda done: {"nodes": done})
+    if found is None:
         return
     from collections import Counter
 
@@ -98,13 +97,9 @@ def _availability(name: str, availability: str, as_json: bool, force: bool = Fal
     from appforge.engines import cluster
 
     settings = load_settings()
-    try:
-        done = cluster.set_availability(_client(settings), name, availability, force)
-    except AppforgeError as exc:
-        fail(exc)
-        return
-    if as_json:
-        print(json.dumps(done))
+    done = _ask(settings, lambda c: cluster.set_availability(c, name, availability, force),
+                as_json)
+    if done is None:
         return
     out.print(f"[bold]{done['hostname']}[/] is now {done['availability']}", highlight=False)
 

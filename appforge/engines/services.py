@@ -43,7 +43,7 @@ class SwarmEngine:
         from appforge.engines.cluster import require_manager
         from appforge.sandbox import postgres
 
-        require_manager(self.client)
+        manager = require_manager(self.client)
         swarm.check_replicas(slug, spec, replicas)
         swarm.ensure_network(self.client, self.settings, slug)  # before a database joins it
         env = environment(self.settings, limits) | postgres.database_env(
@@ -54,7 +54,7 @@ class SwarmEngine:
             self._ensure_volume(slug)
         pause_for_crash_tests(self.settings, "deploy:started")
         seconds = swarm.deploy(self.client, self.settings, slug, version, image, spec, limits,
-                               max(1, replicas), env, log)
+                               max(1, replicas), env, manager.node_id, log)
         where = swarm.replicas_of(self.client, self.settings, slug)
         log(f"{swarm.service_name(self.settings, slug)} v{version}: {len(where)} healthy "
             f"replica{'s' * (len(where) != 1)} after {seconds:.1f} s "
@@ -119,9 +119,12 @@ class SwarmEngine:
         service = swarm.get_service(self.client, self.settings, slug)
         if service is None:
             return False
-        spec = service.attrs["Spec"]
-        return spec.get("Labels", {}).get(f"{LABEL}.version") == str(version) and \
-            (spec.get("Mode", {}).get("Replicated", {}).get("Replicas") or 0) > 0
+        return service.attrs["Spec"].get("Labels", {}).get(f"{LABEL}.version") == \
+            str(version) and swarm.wanted_replicas(service) > 0
+
+    def address(self, slug: str, version: int) -> str:
+        """The service's name: all its tasks run ``version`` once its deploy returned."""
+        return swarm.service_name(self.settings, slug)
 
     def live(self, slug: str, version: int) -> dict[str, Any]:
         """``running`` when every replica the service asks for runs and is healthy; else what
@@ -135,8 +138,7 @@ class SwarmEngine:
             service = swarm.get_service(self.client, self.settings, slug)
             if service is None:
                 return live_state.classify(None)
-            wanted = (service.attrs["Spec"].get("Mode", {}).get("Replicated", {})
-                      .get("Replicas") or 0)
+            wanted = swarm.wanted_replicas(service)
             tasks = service.tasks()
         except (DockerException, RequestException, OSError) as exc:
             return live_state.unknown(f"the Docker engine did not answer: {exc}")
@@ -144,8 +146,7 @@ class SwarmEngine:
         current = [t for t in tasks if t.get("DesiredState") == "running"]
         running = [t for t in current if t["Status"]["State"] == "running"]
         failed = [t for t in tasks if t["Status"]["State"] in ("failed", "rejected") and
-                  now - (_epoch(t["Status"].get("Timestamp")) or 0) < WINDOW]
-        replicas = swarm.replicas_of(self.client, self.settings, slug)
+                  now - (live_state._epoch(t["Status"].get("Timestamp")) or 0) < WINDOW]
         facts = {"restarts": len(failed), "exits_recent": len(failed), "status": "running"
                  if running else "created", "health": "healthy" if running else "starting"}
         if wanted == 0:
@@ -160,7 +161,7 @@ class SwarmEngine:
         else:
             word, reason = "starting", f"{len(running)}/{wanted} replicas running"
         result = live_state._result(word, reason, **facts)
-        result["replicas"] = replicas
+        result["replicas"] = swarm.placed(self.client, current)
         return result
 
     def describe(self, slug: str, version: int) -> dict[str, Any] | None:
@@ -169,13 +170,15 @@ class SwarmEngine:
             return None
         spec = service.attrs["Spec"]
         limits = spec["TaskTemplate"].get("Resources", {}).get("Limits", {})
-        replicas = swarm.replicas_of(self.client, self.settings, slug)
-        wanted = spec.get("Mode", {}).get("Replicated", {}).get("Replicas") or 0
+        tasks = service.tasks()
+        replicas = swarm.placed(self.client, [t for t in tasks
+                                              if t.get("DesiredState") == "running"])
+        wanted = swarm.wanted_replicas(service)
         running = sum(1 for r in replicas if r["state"] == "running")
         return {
             "name": service.name, "state": "running" if running else "stopped",
             "health": "healthy" if running >= wanted > 0 else "starting" if wanted else "none",
-            "restarts": sum(1 for t in service.tasks() if t["Status"]["State"] == "failed"),
+            "restarts": sum(1 for t in tasks if t["Status"]["State"] == "failed"),
             "limits": {"memory": limits.get("MemoryBytes"),
                        "cpus": (limits.get("NanoCPUs") or 0) / 1e9, "pids": limits.get("Pids")},
             "replicas": {"wanted": wanted, "running": running, "tasks": replicas},
@@ -193,8 +196,3 @@ class SwarmEngine:
         swarm.check_replicas(slug, spec, replicas)
         return swarm.scale(self.client, self.settings, slug, replicas, log)
 
-
-def _epoch(stamp: str | None) -> float | None:
-    from appforge.sandbox.live_state import _epoch as parse
-
-    return parse(stamp)

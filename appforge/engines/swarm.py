@@ -183,22 +183,19 @@ def get_service(client: docker.DockerClient, settings: Settings, slug: str) -> S
 
 def deploy(client: docker.DockerClient, settings: Settings, slug: str, version: int,
            image: str, app: dict[str, Any], limits: Limits, replicas: int,
-           environment: dict[str, str],
-           log: Log) -> float:
+           environment: dict[str, str], manager_id: str, log: Log) -> float:
     """Make ``slug`` serve ``version`` (create its service, or roll it to the new spec) and wait
     until every replica runs it and passes its health check; return the seconds it took.
 
     Raises :class:`UnhealthyDeployment` when the new version does not turn healthy: Swarm rolled
-    the service back (or appforge did, after ``health_timeout``) and the old version serves."""
+    the service back (or appforge did, after ``health_timeout``) and the old version serves.
+    The caller checked the replicas and that ``client`` is the manager (``manager_id``)."""
     from appforge.engines import registry
-    from appforge.engines.cluster import require_manager
 
-    check_replicas(slug, app, replicas)
-    state = require_manager(client)
     ref = registry.push(client, settings, image, slug, version, log)
     ensure_network(client, settings, slug)
     spec = service_spec(client, settings, slug, version, image, ref, app, limits, replicas,
-                        state.node_id, environment)
+                        manager_id, environment)
     start = time.monotonic()
     service = get_service(client, settings, slug)
     created = service is None
@@ -337,7 +334,7 @@ def restart(client: docker.DockerClient, settings: Settings, slug: str, log: Log
     if service is None:
         return False
     spec = service.attrs["Spec"]
-    wanted = spec.get("Mode", {}).get("Replicated", {}).get("Replicas") or 0
+    wanted = wanted_replicas(service)
     if not wanted:
         return False
     log(f"restarting the {wanted} replica(s) of {service.name}, one at a time")
@@ -365,16 +362,24 @@ def remove(client: docker.DockerClient, settings: Settings, slug: str, log: Log)
     return [f"service {name}"]
 
 
+def wanted_replicas(service: Service) -> int:
+    """How many tasks the service's spec asks for (0: stopped)."""
+    return int(service.attrs["Spec"].get("Mode", {}).get("Replicated", {}).get("Replicas") or 0)
+
+
 def replicas_of(client: docker.DockerClient, settings: Settings, slug: str
                 ) -> list[dict[str, Any]]:
     """Where each task of the app runs: node, state, version, error."""
     service = get_service(client, settings, slug)
-    if service is None:
-        return []
+    return [] if service is None else placed(client, _tasks(service))
+
+
+def placed(client: docker.DockerClient, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tasks`` (meant to run) as rows: the node each is on, state, version, error."""
     names = {n.id: (n.attrs.get("Description") or {}).get("Hostname", n.id[:12])
              for n in client.nodes.list()}
     found = []
-    for task in _tasks(service):
+    for task in tasks:
         labels = task.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}
         status = task.get("Status") or {}
         found.append({"node": names.get(task.get("NodeID", ""), task.get("NodeID", "")),

@@ -55,6 +55,9 @@ class Engine(Protocol):
     def serving(self, slug: str, version: int) -> bool:
         """Whether ``version`` runs (or the engine is bringing it back by itself)."""
 
+    def address(self, slug: str, version: int) -> str:
+        """The name ``version`` alone answers to on the app's network."""
+
     def live(self, slug: str, version: int) -> dict[str, Any]:
         """The live state (``sandbox/live_state.py``'s words) of the version."""
 

@@ -64,6 +64,9 @@ class ContainerEngine:
         except NotFound:
             return False
 
+    def address(self, slug: str, version: int) -> str:
+        return containers.container_name(self.settings, slug, version)
+
     def live(self, slug: str, version: int) -> dict[str, Any]:
         from appforge.sandbox import live_state
 

@@ -52,19 +52,17 @@ def take_and_record(settings: Settings, slug: str, version: int, workspace: Path
 
     from appforge.errors import AppforgeError
     from appforge.sandbox.browser import take_screenshot
-    from appforge.sandbox.containers import container_name, service_alias
+    from appforge.engines import engine_for
     from appforge.sandbox.engine import connect
     from appforge.store import Store
 
     out, pending, skipped = _files(workspace)
     store = Store(settings.db_path)
     try:
-        # The version's own container, not the app's alias: the picture is of this version.
-        # (A Swarm service has one name for all its tasks, which run this version once the
-        # deploy returned.)
-        target = service_alias(settings, slug) if settings.engine == "swarm" else \
-            container_name(settings, slug, version)
-        path = take_screenshot(connect(settings), settings, slug, version, target, out, log)
+        # The version's own address, not the app's alias: the picture is of this version.
+        client = connect(settings)
+        target = engine_for(settings, client).address(slug, version)
+        path = take_screenshot(client, settings, slug, version, target, out, log)
     except (AppforgeError, DockerException, OSError) as exc:
         log(f"screenshot skipped: {exc}")
         skipped.write_text(str(exc))

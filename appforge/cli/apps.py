@@ -33,17 +33,15 @@ def list_apps(as_json: JsonFlag = False) -> None:
     from rich.table import Table
 
     from appforge.store import Store
-    from appforge.tools.apps import live_states
+    from appforge.tools.apps import listing, live_states
 
     settings = load_settings()
     reconciled(settings, as_json)
+    if as_json:
+        print(json.dumps(listing(settings)))
+        return
     apps = Store(settings.db_path).list_apps()
     live = live_states(settings, apps) if apps else {}
-    if as_json:
-        print(json.dumps([{"slug": a.slug, "title": a.title, "kind": a.kind,
-                           "version": a.current_version, "status": a.status, "url": a.url,
-                           "host": a.host, "live": live[a.slug]} for a in apps]))
-        return
     if not apps:
         out.print('No apps yet. Try: appforge build "a todo list"')
         return

@@ -411,6 +411,16 @@ def bring_back(client: docker.DockerClient, settings: Settings, store: Store, ap
 LIVE_TIMEOUT = 10
 
 
+def listing(settings: Settings) -> list[dict[str, Any]]:
+    """Every app as ``list --json`` and the MCP server's list_apps give it: slug, title, kind,
+    version, intended status, URL, host and the live state from the engine."""
+    apps = Store(settings.db_path).list_apps()
+    live = live_states(settings, apps) if apps else {}
+    return [{"slug": a.slug, "title": a.title, "kind": a.kind, "version": a.current_version,
+             "status": a.status, "url": a.url, "host": a.host, "live": live[a.slug]}
+            for a in apps]
+
+
 def live_states(settings: Settings, apps: list[AppRecord]) -> dict[str, dict[str, Any]]:
     """Each app's live state beside its intended status (``sandbox/live_state.py``): what its
     current version's container is doing, from the engine. Never raises: ``unknown`` for every

@@ -298,9 +298,7 @@ def destroy(
 
 def _report_deployed(done: Any, verb: str, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"slug": done.slug, "version": done.version, "url": done.url,
-                          "status": "running", "container": done.container,
-                          "healthy_after": round(done.healthy_after, 3)}))
+        print(json.dumps(done.as_json()))
     else:
         out.print(f"[bold green]✓[/] {done.slug} {verb} v{done.version} at "
                   f"[bold underline]{done.url}[/]", highlight=False)

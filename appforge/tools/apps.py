@@ -41,6 +41,11 @@ class Deployed:
     container: str
     healthy_after: float
 
+    def as_json(self) -> dict[str, Any]:
+        return {"slug": self.slug, "version": self.version, "url": self.url,
+                "status": "running", "container": self.container,
+                "healthy_after": round(self.healthy_after, 3)}
+
 
 def routes(settings: Settings, store: Store, exclude: str | None = None) -> list[Route]:
     """The proxy routes of every serving app, from the store (each with its body limit)."""

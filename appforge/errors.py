@@ -21,6 +21,7 @@ exits with ``error.exit_code``. Stack traces are shown only with ``--debug``.
     ├── ScreenshotFailed      headless Chromium could not photograph a deployed version
     ├── BackupFailed          a snapshot or restore of app data failed (disk full, damaged)
     ├── LLMUnavailable        the LLM endpoint is down, times out or refuses the request
+    ├── LLMStopped            an LLM call was cancelled or passed its deadline
     ├── PlanningFailed        the LLM answered, but gave no usable plan
     └── AppBusy               another appforge process held the app for longer than --wait
 """
@@ -103,6 +104,18 @@ class BackupFailed(AppforgeError):
 
 class LLMUnavailable(AppforgeError):
     """The LLM endpoint cannot be reached, times out, or refuses the request."""
+
+
+class LLMStopped(AppforgeError):
+    """An LLM call was stopped before its answer: its deadline passed (``expired``) or it was
+    cancelled (Ctrl-C, a cancelled dashboard job). The connection was closed, so a server that
+    streams stopped generating too."""
+
+    def __init__(self, message: str, *, expired: bool = False, what: str = "",
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.expired = expired
+        self.what = what
 
 
 class PlanningFailed(AppforgeError):

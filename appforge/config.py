@@ -171,8 +171,17 @@ class Settings(BaseSettings):
         "APPFORGE_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"))
     llm_timeout: float = Field(default=120.0, gt=0)
     #: Stream answers: keeps a slow local server from hitting the read timeout on a long answer
-    #: (each delta restarts it) and lets the CLI show progress.
-    llm_stream: bool = False
+    #: (each delta restarts it), lets appforge stop a runaway answer early, and makes a closed
+    #: connection stop the server's generation (llama.cpp, vLLM and Ollama stop only then).
+    llm_stream: bool = True
+    #: The most tokens one answer may have: a plan, a revised plan (the chat), one coder step.
+    llm_max_tokens_plan: int = Field(default=1200, ge=64)
+    llm_max_tokens_revise: int = Field(default=1200, ge=64)
+    llm_max_tokens_step: int = Field(default=2048, ge=64)
+    #: Seconds for the whole planning step (every attempt) and for one coder session; past
+    #: them the calls are cancelled and the build goes on with what it has (0: no deadline).
+    llm_plan_deadline: float = Field(default=150.0, ge=0)
+    llm_coder_deadline: float = Field(default=600.0, ge=0)
     #: ``llm``: after the blueprint writes its code, the LLM edits it (tools confined to the
     #: workspace, tests run in the sandbox) until the tests pass or a budget is spent.
     coder: Literal["blueprint", "llm"] = "blueprint"

@@ -29,7 +29,7 @@ def serve(
     settings = settings.model_copy(update=updates)
     try:
         check_bind(settings.serve_host, settings.serve_token)
-        listener = _listen(settings.serve_host, settings.serve_port)
+        listener = listen(settings.serve_host, settings.serve_port)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -46,7 +46,7 @@ def serve(
     server.run(sockets=[listener])
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     """A listening socket on host:port, or one clear error (the port is taken, the address is
     not this machine's)."""
     if not 1 <= port <= 65535:

@@ -61,17 +61,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str) -> None:
-    """Refuse to serve on a non-loopback address without a token (or with a guessable one)."""
+def check_bind(host: str, token: str, what: str = "the dashboard") -> None:
+    """Refuse to serve ``what`` (the dashboard, the MCP server) on a non-loopback address
+    without a token (or with a guessable one)."""
     if not is_loopback(host) and not token:
         raise InvalidInput(
-            f"refusing to serve the dashboard on {host} without a token: anyone who can reach "
+            f"refusing to serve {what} on {host} without a token: anyone who can reach "
             "that address could redeploy or destroy your apps",
             hint="set APPFORGE_SERVE_TOKEN (or --token) to a long random string, e.g. "
             "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`, or serve on "
             "127.0.0.1 and reach it through an SSH tunnel")
     if token and len(token) < MIN_TOKEN_CHARS:
-        raise InvalidInput(f"the dashboard token is {len(token)} characters long; use at least "
+        raise InvalidInput(f"the token is {len(token)} characters long; use at least "
                            f"{MIN_TOKEN_CHARS}",
                            hint="`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'` "
                            "makes a good one")

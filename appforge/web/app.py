@@ -60,7 +60,7 @@ def chat_module() -> Any:
 
 def create_app(settings: Settings) -> FastAPI:
     """The dashboard for the installation ``settings`` describes."""
-    from appforge.web import actions, chat, cluster, domains, pages
+    from appforge.web import actions, chat, cluster, domains, export, pages
     from appforge.web.files import highlight_css
 
     app = FastAPI(title="appforge review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(cluster.router)
     app.include_router(cluster.actions)
     app.include_router(domains.actions)
+    app.include_router(export.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

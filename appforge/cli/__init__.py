@@ -1,5 +1,5 @@
 """The ``appforge`` command line: build, chat, list, show, logs, rollback, stop, start, destroy,
-backup, backups, restore, up, dns, trust, doctor, domain, cluster, scale, export, plan.
+backup, backups, restore, up, dns, trust, doctor, domain, cluster, scale, export, plan, mcp.
 
 Commands say what they did in a line or a table, or print one JSON object with ``--json``. Errors
 from appforge are one clear message (with a hint and the relevant log lines) and an exit code;
@@ -101,4 +101,4 @@ def main() -> None:
 
 
 # The commands register themselves on ``app`` when imported.
-from appforge.cli import build, chat, apps, backups, infra, serve, domains, cluster, export, plan  # noqa: F401,I001  (order of --help)
+from appforge.cli import build, chat, apps, backups, infra, serve, domains, cluster, export, plan, mcp  # noqa: F401,I001  (order of --help)

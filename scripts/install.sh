@@ -4,7 +4,8 @@
 # where no engine answers (machines without systemd). Safe to run again. The apt packages (and the
 # engine's start) and the Python packages are installed at the same time.
 # --with-diffusers is the set-up for the tests: it adds the test extras, Debian's chromium (the
-# dashboard's browser tests drive it), and torch, diffusers and transformers (the diffusers
+# dashboard's browser tests drive it), Debian's docker-compose (the export test runs an exported
+# compose file), and torch, diffusers and transformers (the diffusers
 # backends and their tests): a torch already installed (a CUDA build on a GPU machine) is kept,
 # otherwise the CPU build 2.13.0 is installed.
 set -euo pipefail
@@ -19,6 +20,8 @@ system() {
   command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
   if [ "$tests" = 1 ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+  # The export test runs an exported compose.yaml with Debian's docker-compose (1.29).
+  if [ "$tests" = 1 ] && ! command -v docker-compose >/dev/null 2>&1; then need+=(docker-compose); fi
   if [ "${#need[@]}" -gt 0 ]; then
     echo "installing ${need[*]} from apt"
     as_root apt-get update -q

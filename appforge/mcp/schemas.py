@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from appforge.errors import AppforgeError, InvalidInput
-from appforge.spec import AppSpec
+from appforge.spec import SLUG_RE, AppSpec
 
 
 def _slug(value: str) -> str:
@@ -25,9 +25,11 @@ def _slug(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-Slug = Annotated[str, AfterValidator(_slug), Field(
-    min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-    description="The app's slug (its short name, as list_apps shows it), e.g. 'sprout'.")]
+# The pattern is advertised, and checked by validate_slug, whose message says what a slug is.
+Slug = Annotated[str, Field(
+    min_length=1, max_length=63, json_schema_extra={"pattern": SLUG_RE.pattern},
+    description="The app's slug (its short name, as list_apps shows it), e.g. 'sprout'."),
+    AfterValidator(_slug)]
 Version = Annotated[int, Field(ge=1, description="A version number of the app (1, 2, ...).")]
 
 
@@ -171,7 +173,8 @@ TOOLS: tuple[ToolInfo, ...] = (
         "One app in detail: versions (status, tests, timings), domains, limits, deployments, "
         "container health and its live state.")),
     ToolInfo("app_logs", "Read an app's log", AppLogs, read_only=True, description=(
-        "The newest lines of the live version's container log (what the app printed).")),
+        "The newest lines of the live version's container log: what the app printed (requests, "
+        "errors, tracebacks), to find out why it misbehaves.")),
     ToolInfo("app_diff", "Compare two versions", AppDiff, read_only=True, description=(
         "What changed between two versions of an app: files added, removed and changed, with "
         "a unified diff of text files (binary files by SHA-256).")),
@@ -182,7 +185,8 @@ TOOLS: tuple[ToolInfo, ...] = (
         "Take the app off its domain (it answers 503) and stop its container; data and "
         "versions stay. start_app brings it back.")),
     ToolInfo("start_app", "Start an app", AppOnly, long=True, description=(
-        "Start a stopped app's current version and route its domain to it again.")),
+        "Start a stopped app's current version (after stop_app) and route its domain to it "
+        "again; it takes traffic once its health check passes.")),
     ToolInfo("destroy_app", "Destroy an app", DestroyApp, long=True, destructive=True,
              description=(
                  "Remove an app for good: its route, containers, images, workspaces and (unless "

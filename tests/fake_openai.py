@@ -18,6 +18,21 @@ arguments in pieces), a last chunk with the finish reason, a usage chunk (no cho
 ``stream_options.include_usage`` is set, then ``data: [DONE]``. :func:`cut` drops the connection
 mid-body after some events, as a crashed server or proxy does; :func:`dripping` spaces the events
 out, as a slow local model does.
+
+It also behaves as the local servers seen in practice (llama-cpp-python with a small model):
+
+- generation takes time (``dripping``: seconds per event) and goes on to its end for a whole
+  answer even after the client has gone; a streamed answer stops at the first write that finds
+  the connection closed. :attr:`FakeOpenAI.generating` counts the answers still being generated,
+  :attr:`FakeOpenAI.generated` the events each one produced, so a test can see whether a closed
+  connection stopped the work;
+- ``FakeOpenAI(rejects_json_schema=True)`` answers a ``json_schema`` response_format with HTTP
+  500 and the validation error llama.cpp's server sends (:data:`LLAMA_CPP_JSON_SCHEMA_ERROR`);
+- :func:`repeating` answers with a beginning and then one item over and over until the request's
+  ``max_tokens`` (:data:`TOKEN_CHARS` characters a token), as a small model stuck in a loop does;
+- the tiny requests of appforge's capability probe are answered from the server's own
+  capabilities (``tools``, ``rejects_json_schema``) without using the script, and kept apart in
+  :attr:`FakeOpenAI.probes`; ``context`` is reported in ``/v1/models`` as vLLM does.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -36,6 +51,13 @@ import pytest
 
 #: Characters of content or tool call arguments per streamed delta.
 PIECE = 16
+#: Characters per token, for ``max_tokens``.
+TOKEN_CHARS = 4
+#: What llama-cpp-python's server answers (HTTP 500) to ``response_format: json_schema``.
+LLAMA_CPP_JSON_SCHEMA_ERROR = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should "
+    "be 'text' or 'json_object' [type=literal_error, input_value='json_schema', "
+    "input_type=str]")
 USAGE = {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
 
 
@@ -61,6 +83,8 @@ class Step:
     stream_error: str = ""
     #: The usage the answer reports (default USAGE); add "cost" as OpenRouter does.
     usage: dict[str, Any] | None = None
+    #: Said again and again after ``content`` until the request's max_tokens (a loop).
+    repeat: str = ""
 
     def calls(self) -> list[tuple[str, str]]:
         """The tool calls of the answer, as (name, arguments JSON text)."""
@@ -108,6 +132,13 @@ def dripping(seconds: float, then: Step) -> Step:
     return then
 
 
+def repeating(start: str, item: str, then: str = "") -> Step:
+    """An answer that begins with ``start`` and then says ``item`` over and over until the
+    request's ``max_tokens`` runs out (``finish_reason`` "length"); ``then`` would have ended
+    it, had the limit been larger."""
+    return Step(content=start, repeat=item or then, finish_reason="length")
+
+
 def cut(after: int, then: Step, error: str = "") -> Step:
     """``then``, streamed, but the connection drops after ``after`` events (or, given an
     ``error`` message, an ``{"error": ...}`` event ends the stream there)."""
@@ -118,10 +149,20 @@ def cut(after: int, then: Step, error: str = "") -> Step:
 class FakeOpenAI:
     """The fake server; a context manager that starts it on a free port of 127.0.0.1."""
 
-    def __init__(self, model: str = "fake-model") -> None:
+    def __init__(self, model: str = "fake-model", *, rejects_json_schema: bool = False,
+                 tools: bool = True, context: int | None = None) -> None:
         self.model = model
+        self.rejects_json_schema = rejects_json_schema
+        self.tools = tools
+        self.context = context
         #: Bodies of the chat completion requests, in order, as parsed JSON.
         self.requests: list[dict[str, Any]] = []
+        #: Bodies of appforge's capability probes (answered without the script).
+        self.probes: list[dict[str, Any]] = []
+        #: Answers still being generated, and the events each finished one produced.
+        self.generating = 0
+        self.generated: list[int] = []
+        self._closing = threading.Event()
         self._steps: list[Step] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -151,17 +192,64 @@ class FakeOpenAI:
         self._thread.start()
         return self
 
+    def wait_idle(self, seconds: float = 10) -> bool:
+        """Whether every generation ended within ``seconds`` (polled)."""
+        end = time.monotonic() + seconds
+        while self.generating and time.monotonic() < end:
+            time.sleep(0.02)
+        return not self.generating
+
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()  # generations nobody waits for end with the test
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
 
     def _next(self, body: dict[str, Any]) -> Step:
+        from appforge.agent.llm_endpoint import PROBE_PROMPT
+
+        messages = body.get("messages") or [{}]
+        kind = (body.get("response_format") or {}).get("type")
         with self._lock:
+            if messages[-1].get("content") == PROBE_PROMPT:
+                self.probes.append(body)
+                if kind == "json_schema" and self.rejects_json_schema:
+                    return error(500, LLAMA_CPP_JSON_SCHEMA_ERROR)
+                if body.get("tools") and self.tools:
+                    return tool_call({"ok": True}, name=body["tools"][0]["function"]["name"])
+                return reply('{"ok": true}')
             self.requests.append(body)
+            if kind == "json_schema" and self.rejects_json_schema:
+                return error(500, LLAMA_CPP_JSON_SCHEMA_ERROR)
             if not self._steps:
                 return error(500, "fake server: no scripted answer left")
-            return self._steps.pop(0)
+            step = self._steps.pop(0)
+        if step.repeat:  # a loop: the item again and again until max_tokens
+            room = (body.get("max_tokens") or 4096) * TOKEN_CHARS - len(step.content or "")
+            times = max(1, room // len(step.repeat))
+            step = replace(step, content=(step.content or "") + step.repeat * times,
+                           repeat="", finish_reason="length")
+        return step
+
+    def _generate(self, step: Step, events: int, sent: Any = None) -> int:
+        """Generate ``events`` events, ``step.chunk_delay`` seconds each, as a model does;
+        ``sent(i)`` delivers event i as it is made (a stream) and returns False once the client
+        is gone, which ends the generation. Returns how many were made."""
+        with self._lock:
+            self.generating += 1
+        made = 0
+        try:
+            for index in range(events):
+                if index and step.chunk_delay and self._closing.wait(step.chunk_delay):
+                    break
+                if sent is not None and not sent(index):
+                    break
+                made = index + 1
+            return made
+        finally:
+            with self._lock:
+                self.generating -= 1
+                self.generated.append(made)
 
     def _completion(self, body: dict[str, Any], step: Step) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": step.content}
@@ -235,23 +323,30 @@ class FakeOpenAI:
                     self.send_header(name, value)
                 self.end_headers()
                 events = [f"data: {json.dumps(c)}\n\n" for c in fake._chunks(body, step)]
-                try:
-                    for sent, event in enumerate([*events, "data: [DONE]\n\n"]):
-                        if sent == step.cut_after and not step.stream_error:
-                            # Gone mid-body: no last chunk, so the client sees a broken stream.
-                            self.connection.shutdown(socket.SHUT_RDWR)
-                            return
-                        if sent == step.cut_after:
-                            failure = {"error": {"message": step.stream_error,
-                                                 "type": "server_error"}}
-                            self._chunk(f"data: {json.dumps(failure)}\n\n")
-                            break
-                        if sent and step.chunk_delay:
-                            time.sleep(step.chunk_delay)
-                        self._chunk(event)
-                    self.wfile.write(b"0\r\n\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped reading
+                events.append("data: [DONE]\n\n")
+
+                def send(sent: int) -> bool:
+                    if sent == step.cut_after and not step.stream_error:
+                        # Gone mid-body: no last chunk, so the client sees a broken stream.
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return False
+                    if sent == step.cut_after:
+                        failure = {"error": {"message": step.stream_error,
+                                             "type": "server_error"}}
+                        self._chunk(f"data: {json.dumps(failure)}\n\n")
+                        return False
+                    try:
+                        self._chunk(events[sent])
+                    except (BrokenPipeError, ConnectionResetError):
+                        return False  # the client went away: a streaming server stops here
+                    return True
+
+                made = fake._generate(step, len(events), send)
+                if made == len(events) or step.stream_error:
+                    try:
+                        self.wfile.write(b"0\r\n\r\n")
+                    except (BrokenPipeError, ConnectionResetError, OSError):
+                        pass
 
             def _chunk(self, text: str) -> None:
                 data = text.encode()
@@ -260,9 +355,11 @@ class FakeOpenAI:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
-                    self._send(200, {"object": "list", "data": [
-                        {"id": fake.model, "object": "model", "created": 0,
-                         "owned_by": "fake"}]})
+                    entry = {"id": fake.model, "object": "model", "created": 0,
+                             "owned_by": "fake"}
+                    if fake.context:
+                        entry["max_model_len"] = fake.context
+                    self._send(200, {"object": "list", "data": [entry]})
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -291,6 +388,8 @@ class FakeOpenAI:
                 if body.get("stream"):
                     self._stream(body, step)
                 else:
+                    # A whole answer is generated to its end, whether anyone still waits.
+                    fake._generate(step, len(list(fake._chunks(body, step))))
                     self._send(200, fake._completion(body, step), step.headers)
 
         return Handler

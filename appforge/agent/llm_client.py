@@ -11,16 +11,27 @@ concatenated), the finish reason from the last choice, the token count from the 
 than the timeout, an end without a finish reason) is asked again up to the client's
 ``max_retries`` times, as the client itself does for a failed request, then raised as
 :class:`StreamBroken` (an ``openai.APIConnectionError``) or ``openai.APITimeoutError``.
+
+Given a :class:`~appforge.agent.llm_runaway.Watch`, a streamed answer is read as it grows: at the
+first sign of a runaway the stream is closed (the server stops generating) and the answer so far
+comes back with ``finish_reason`` ``"runaway"`` and the reason in its ``runaway`` attribute. A
+whole answer is checked the same way once it is there. A call stopped by a guard
+(:mod:`appforge.agent.llm_guard`: a deadline, a cancel) raises :class:`~appforge.errors.LLMStopped`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from appforge.agent.llm_guard import Stopped, check_active
+from appforge.agent.llm_runaway import Watch
+from appforge.errors import LLMStopped
 
 #: Seconds before asking again after a broken stream; doubled each time, as the client does.
 RETRY_DELAY = 0.5
@@ -30,26 +41,52 @@ class StreamBroken(openai.APIConnectionError):
     """The streamed answer stopped before its end."""
 
 
-def complete(client: Any, *, stream: bool = False, **request: Any) -> ChatCompletion:
+def complete(client: Any, *, stream: bool = False, watch: Watch | None = None,
+             **request: Any) -> ChatCompletion:
     """The answer to ``client.chat.completions.create(**request)``, streamed when ``stream``."""
-    if not stream:
-        return client.chat.completions.create(**request)
-    retries = int(getattr(client, "max_retries", 0))
-    for attempt in range(retries + 1):
-        try:
-            return _streamed(client, request)
-        except openai.APIConnectionError:  # timeouts and broken streams; status errors pass
-            if attempt == retries:
-                raise
-            time.sleep(RETRY_DELAY * 2 ** attempt)
+    try:
+        if not stream:
+            return _checked(client.chat.completions.create(**request), watch and replace(watch))
+        retries = int(getattr(client, "max_retries", 0))
+        for attempt in range(retries + 1):
+            try:
+                return _streamed(client, request, watch and replace(watch))  # a fresh watch
+            except openai.APIConnectionError:  # timeouts and broken streams; status errors pass
+                if attempt == retries:
+                    raise
+                check_active()
+                time.sleep(RETRY_DELAY * 2 ** attempt)
+    except Stopped as stop:
+        raise LLMStopped(stop.guard.reason, expired=stop.guard.expired,
+                         what=stop.guard.what) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _streamed(client: Any, request: dict[str, Any]) -> ChatCompletion:
+def _checked(answer: ChatCompletion, watch: Watch | None) -> ChatCompletion:
+    """A whole answer, marked as a runaway when it is one (it cannot be stopped early)."""
+    if watch is None or not answer.choices:
+        return answer
+    message = answer.choices[0].message
+    text = (message.content or "") + "".join(
+        getattr(call, "function", None) and call.function.arguments or ""
+        for call in message.tool_calls or [])
+    for start in range(0, len(text), watch.every):
+        reason = watch.feed(text[start:start + watch.every])
+        if reason:
+            answer.choices[0].finish_reason = "runaway"  # type: ignore[assignment]
+            answer.runaway = reason  # type: ignore[attr-defined]
+            break
+    return answer
+
+
+def _streamed(client: Any, request: dict[str, Any], watch: Watch | None) -> ChatCompletion:
     chunks = client.chat.completions.create(**request, stream=True,
                                             stream_options={"include_usage": True})
     try:
-        answer = assemble(chunks)
+        answer = assemble(chunks, watch)
+    except Stopped:
+        chunks.close()
+        raise
     except openai.APITimeoutError:
         raise
     except openai.APIConnectionError as exc:
@@ -62,14 +99,19 @@ def _streamed(client: Any, request: dict[str, Any]) -> ChatCompletion:
     return answer
 
 
-def assemble(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletion | None:
-    """One ``ChatCompletion`` from the chunks of a stream; None if it ended unfinished."""
+def assemble(chunks: Iterable[ChatCompletionChunk],
+             watch: Watch | None = None) -> ChatCompletion | None:
+    """One ``ChatCompletion`` from the chunks of a stream; None if it ended unfinished. With a
+    ``watch``, a runaway answer ends there: the stream is closed and the answer so far comes
+    back with ``finish_reason`` "runaway"."""
     head: ChatCompletionChunk | None = None
     content: list[str] = []
     calls: dict[int, dict[str, Any]] = {}
     finish_reason: str | None = None
     usage = None
+    runaway = ""
     for chunk in chunks:
+        check_active()
         head = head or chunk
         usage = chunk.usage or usage  # the last chunk's, or a server's running count
         for choice in chunk.choices:
@@ -78,7 +120,16 @@ def assemble(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletion | None:
             content.append(choice.delta.content or "")
             for call in choice.delta.tool_calls or []:
                 _add_call_delta(calls, call)
+                runaway = runaway or (watch.feed(call.function.arguments or "")
+                                      if watch and call.function else "")
             finish_reason = choice.finish_reason or finish_reason
+            runaway = runaway or (watch.feed(choice.delta.content or "") if watch else "")
+        if runaway:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # the connection goes, and a server that streams stops generating
+            finish_reason = "runaway"
+            break
     if head is None or finish_reason is None:
         return None
     tool_calls = [calls[index] for index in sorted(calls)]
@@ -89,7 +140,8 @@ def assemble(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletion | None:
         system_fingerprint=head.system_fingerprint,
         choices=[{"index": 0, "message": message, "finish_reason": finish_reason,
                   "logprobs": None}],
-        usage=usage.model_dump() if usage is not None else None)
+        usage=usage.model_dump() if usage is not None else None,
+        **({"runaway": runaway} if runaway else {}))
 
 
 def _add_call_delta(calls: dict[int, dict[str, Any]], delta: Any) -> None:

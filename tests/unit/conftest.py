@@ -13,11 +13,11 @@ from tests.fake_registrars import FakePorkbun, clear_proxies
 
 @pytest.fixture(autouse=True)
 def _forget_endpoints() -> Iterator[None]:
-    from appforge.agent.planners import llm
+    from appforge.agent import llm_endpoint
 
-    llm.ENDPOINT_MODES.clear()
+    llm_endpoint.forget_all()
     yield
-    llm.ENDPOINT_MODES.clear()
+    llm_endpoint.forget_all()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from appforge.agent.planners.llm import LLMPlanner, LLMUnavailable, PlanningFailed
+from appforge.agent.planners.llm import LLMPlanner, LLMUnavailable
 from appforge.errors import AppforgeError, InvalidInput
 from appforge.spec import AppSpec, Kind
 from tests.fake_openai import FakeOpenAI, error, rate_limited, reply, slow, tool_call
@@ -73,19 +73,42 @@ def test_plan_from_a_json_schema_answer(server: FakeOpenAI) -> None:
     assert planner.mode == "json_schema"
 
 
-def test_json_schema_rejected_falls_back_to_json_object_and_remembers(
+def test_json_schema_rejected_with_llama_cpps_500_is_not_supported_and_remembered(
+        tmp_path: Any) -> None:
+    from appforge.agent import llm_endpoint
+
+    with FakeOpenAI(rejects_json_schema=True) as server:
+        server.script(reply(sprout_plan()), reply(sprout_plan()))
+        planner = planner_for(server, cache_dir=tmp_path)
+
+        assert planner.plan(SPROUT).slug == "sprout"
+        # the probe met the 500 once; the plan was asked the way the endpoint takes
+        assert formats(server) == ["json_object"]
+        assert server.requests[0]["response_format"]["schema"]["properties"]["kind"]
+        caps = planner.capabilities
+        assert caps.json_schema is False and caps.json_object is True
+        assert "HTTP 500" in caps.notes["json_schema"]
+        probes = len(server.probes)
+
+        # A later build, in a new process (nothing in memory), starts from what was kept.
+        llm_endpoint.forget_all()
+        planner_for(server, cache_dir=tmp_path).plan(SPROUT)
+        assert formats(server) == ["json_object", "json_object"]
+        assert len(server.probes) == probes
+
+
+def test_a_500_for_json_schema_on_an_unprobed_endpoint_is_not_supported(
         server: FakeOpenAI) -> None:
-    server.script(error(500, LLAMA_CPP_REJECTION), reply(sprout_plan()), reply(sprout_plan()))
+    from appforge.agent import llm_endpoint
+
+    llm_endpoint.remember(llm_endpoint.Capabilities(server.base_url, server.model), None)
+    server.script(error(500, LLAMA_CPP_REJECTION), reply(sprout_plan()))
     planner = planner_for(server)
 
     assert planner.plan(SPROUT).slug == "sprout"
     assert formats(server) == ["json_schema", "json_object"]  # the rejection is not retried
-    assert server.requests[1]["response_format"]["schema"]["properties"]["kind"]
-    assert any("json_schema" in note for note in planner.last_notes)
-
-    # A second plan, even by a new planner, starts with what this endpoint accepted.
-    planner_for(server).plan(SPROUT)
-    assert formats(server) == ["json_schema", "json_object", "json_object"]
+    assert any("does not take json_schema" in note for note in planner.last_notes)
+    assert planner.capabilities.json_schema is False
 
 
 def test_tool_call_when_no_response_format_is_taken(server: FakeOpenAI) -> None:
@@ -102,60 +125,103 @@ def test_tool_call_when_no_response_format_is_taken(server: FakeOpenAI) -> None:
     assert planner.mode == "tools"
 
 
-def test_plain_prompt_when_nothing_structured_is_taken(server: FakeOpenAI) -> None:
-    server.script(error(422, "response_format: unknown field"),
-                  error(422, "response_format: unknown field"),
-                  error(500, "tools are not supported by this model"),
-                  reply("```json\n" + json.dumps(sprout_plan()) + "\n```"))
+def test_plain_prompt_when_nothing_structured_is_taken() -> None:
+    with FakeOpenAI(tools=False) as server:
+        server.script(error(422, "response_format: unknown field"),
+                      error(422, "response_format: unknown field"),
+                      reply("```json\n" + json.dumps(sprout_plan()) + "\n```"))
 
-    assert planner_for(server).plan(SPROUT).slug == "sprout"
-    assert formats(server) == ["json_schema", "json_object", "tools", "prompt"]
+        assert planner_for(server).plan(SPROUT).slug == "sprout"
+        # the probe found that tools are ignored; the other two were refused when asked
+        assert formats(server) == ["json_schema", "json_object", "prompt"]
 
 
-def test_invalid_json_is_retried_with_the_problems(server: FakeOpenAI) -> None:
-    server.script(reply('{"name": "Sprout", "kind": crud}'), reply(sprout_plan()))
+def test_an_answer_with_no_json_is_asked_again_with_the_problem(server: FakeOpenAI) -> None:
+    server.script(reply("I would build a lovely plant app for you!"), reply(sprout_plan()))
+    planner = planner_for(server)
 
-    spec = planner_for(server).plan(SPROUT)
+    spec = planner.plan(SPROUT)
 
-    assert spec.name == "Sprout"
+    assert spec.name == "Sprout" and spec.entities[0].fields[2].max == 60
     retry = server.requests[1]["messages"]
     assert [m["role"] for m in retry] == ["system", "user", "assistant", "user"]
-    assert retry[2]["content"] == '{"name": "Sprout", "kind": crud}'
-    assert "not valid JSON" in retry[3]["content"]
+    assert retry[2]["content"] == "I would build a lovely plant app for you!"
+    assert "no JSON object" in retry[3]["content"]
+    assert planner.last_notes[0].startswith("from the model: name, kind crud, plant (")
 
 
-def test_crud_plan_without_fields_then_loops_fails_after_the_limit(server: FakeOpenAI) -> None:
-    no_fields = sprout_plan(entities=[{"name": "plant", "plural": "plants", "fields": []}])
-    looping = sprout_plan(features=[{"title": "Reminders", "text": "Never forget."}] * 6)
-    cut_off = json.dumps(sprout_plan())[:-40] + '"name": "plant", ' * 30
-    server.script(reply(no_fields), reply(looping), reply(cut_off, finish_reason="length"))
+def test_broken_json_keeps_what_came_before_the_break(server: FakeOpenAI) -> None:
+    server.script(reply('Here is the plan: {"name": "Sprout", "kind": crud}'))
+    planner = planner_for(server)
 
-    with pytest.raises(PlanningFailed) as failed:
-        planner_for(server, attempts=3).plan(SPROUT)
+    spec = planner.plan(SPROUT)
 
-    assert len(server.requests) == 3
-    assert "no fields" in server.requests[1]["messages"][-1]["content"]
-    assert "repeats 'Reminders' 6 times" in server.requests[2]["messages"][-1]["content"]
-    message = str(failed.value)
-    assert "gave no usable plan in 3 attempts" in message
-    assert "cut off" in message and "repeats" in message
-    assert "Traceback" not in message
+    assert spec.name == "Sprout" and spec.kind == Kind.crud  # the kind from the rules
+    assert len(server.requests) == 1
+    assert planner.last_notes[0].startswith("from the model: name; from the rules: kind crud")
+    assert "plant (" in planner.last_notes[0]  # the rules' entity, said to be the rules'
 
 
-def test_truncated_json_is_reported_as_cut_off(server: FakeOpenAI) -> None:
-    server.script(reply(json.dumps(sprout_plan())[:200]), reply(sprout_plan()))
+def test_weak_answers_keep_what_is_valid_and_fill_the_rest_from_the_rules(
+        server: FakeOpenAI) -> None:
+    weak = {"name": "Sprout", "kind": "crud", "entities": [
+        {"name": "plant", "fields": [
+            {"name": "name", "type": "text"}, {"name": "name", "type": "string"},
+            {"name": "Days between waterings", "type": "integer", "min": 1, "max": 60},
+            {"name": "mood", "type": "emotion"}, {"name": "id", "type": "integer"}]},
+        {"name": "pot", "fields": []}],
+        "features": [{"title": "Reminders", "text": "Never forget."}] * 6,
+        "assets": [{"role": "hero", "name": "hero", "prompt": "plants"},
+                   {"role": "mascot", "name": "x", "prompt": "a frog"}]}
+    server.script(reply(weak))
+    planner = planner_for(server)
 
-    assert planner_for(server).plan(SPROUT).slug == "sprout"
-    assert "cut off" in server.requests[1]["messages"][-1]["content"]
+    spec = planner.plan(SPROUT)
+
+    assert len(server.requests) == 1  # nothing asked again: what was valid was kept
+    fields = {f.name: f.type.value for f in spec.entities[0].fields}
+    assert fields == {"name": "text", "days_between_waterings": "integer", "mood": "text"}
+    assert [e.name for e in spec.entities] == ["plant"]
+    assert {a.role for a in spec.assets} == {"hero", "logo"}  # the logo from the rules
+    notes = " | ".join(planner.last_notes)
+    for said in ("dropped 5 repeated items of features", "made it text",
+                 "dropped pot: the model gave it no fields", "dropped the field 'id'"):
+        assert said in notes
+    origin = planner.last_notes[0]
+    assert origin.startswith("from the model: name, kind crud, plant (name, "
+                             "days_between_waterings, mood)")
+    assert "from the rules: " in origin and "logo image" in origin
 
 
-def test_duplicate_field_names_are_sent_back(server: FakeOpenAI) -> None:
-    twice = sprout_plan(entities=[{"name": "plant", "fields": [
-        {"name": "name", "type": "text"}, {"name": "name", "type": "string"}]}])
-    server.script(reply(twice))
+def test_an_invented_kind_and_an_empty_plan_come_from_the_rules(server: FakeOpenAI) -> None:
+    server.script(reply({"name": "Sprout", "kind": "plant-tracker-pro"}), reply("{}"), "{}",
+                  "{}")
+    planner = planner_for(server)
 
-    with pytest.raises(PlanningFailed, match="repeats fields: name"):
-        planner_for(server, attempts=1).plan(SPROUT)
+    spec = planner.plan(SPROUT)
+    assert spec.kind == Kind.crud and spec.entities  # the rules' reading of the description
+    assert "'plant-tracker-pro' is not one appforge builds" in " ".join(planner.last_notes)
+
+    blueprint = planner.blueprint.plan(SPROUT)
+    assert planner.plan(SPROUT) == blueprint  # three empty answers: the whole plan is the rules'
+    assert planner.last_notes[0] == ("from the rules: the whole plan (the model gave none that "
+                                     "could be used)")
+    assert "attempt 3: the answer held nothing usable" in planner.last_notes[-1]
+
+
+def test_a_plan_cut_off_at_the_length_limit_keeps_its_complete_items(
+        server: FakeOpenAI) -> None:
+    text = json.dumps(sprout_plan())
+    server.script(reply(text[:text.index('"days_between')], finish_reason="length"))
+    planner = planner_for(server)
+
+    spec = planner.plan(SPROUT)
+
+    assert [f.name for f in spec.entities[0].fields] == ["name", "location"]
+    assert len(server.requests) == 1 and server.requests[0]["max_tokens"] == 1200
+    notes = " | ".join(planner.last_notes)
+    assert "reached its limit of 1200 tokens (APPFORGE_LLM_MAX_TOKENS_PLAN)" in notes
+    assert "cut off or broken; kept it up to its last complete item" in notes
 
 
 def test_missing_parts_are_filled_from_the_blueprint_with_notes(server: FakeOpenAI) -> None:

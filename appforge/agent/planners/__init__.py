@@ -48,5 +48,7 @@ def get_planner(name: str, settings: Settings | None = None) -> Planner:
                                "OPENAI_API_KEY for its key)")
         return LLMPlanner(settings.llm_base_url or OPENAI_BASE_URL, settings.llm_model,
                           settings.llm_api_key or "not-needed", timeout=settings.llm_timeout,
-                          stream=settings.llm_stream)
+                          stream=settings.llm_stream, max_tokens=settings.llm_max_tokens_plan,
+                          revise_tokens=settings.llm_max_tokens_revise,
+                          deadline=settings.llm_plan_deadline, cache_dir=settings.home)
     raise InvalidInput(f"unknown planner {name!r}; available: {', '.join(PLANNERS)}")

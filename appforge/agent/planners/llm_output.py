@@ -1,23 +1,32 @@
 """Reads a language model's answer into an AppSpec, or says precisely why it cannot.
 
 The model fills a :class:`PlanDraft`, a simpler shape than :class:`~appforge.spec.AppSpec` (no
-colours, sizes or seeds). :func:`read_answer` parses and checks the answer text and raises
-:class:`UnusableAnswer` with one line per problem, which the planner sends back to the model.
-:func:`to_spec` turns a draft into an AppSpec, filling what the model left out from the blueprint
-planner's reading of the same description and noting each gap it filled.
+colours, sizes or seeds). :func:`read_answer` reads the answer text leniently
+(:mod:`~appforge.agent.planners.llm_salvage` keeps what is valid) and raises
+:class:`UnusableAnswer` only when it holds no JSON object at all. :func:`to_spec` turns a draft
+into an AppSpec, filling what the model left out or got wrong from the blueprint planner's
+reading of the same description, noting each gap it filled, and saying in an :class:`Origin`
+which parts came from the model and which from the rules.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from appforge.agent.planners.assets import asset_seed
 from appforge.agent.planners.inflect import plural
+from appforge.agent.planners.llm_salvage import TYPE_ALIASES, NoJSON, clean, find_json
 from appforge.agent.planners.naming import make_slug, noun_label
 from appforge.errors import InvalidDomain
 from appforge.spec import (
@@ -29,21 +38,10 @@ from appforge.spec import (
     validate_domain,
 )
 
-#: An item may appear this often in one list; more is a model stuck in a loop.
-MAX_REPEATS = 3
 #: Sizes by asset role, as the blueprint planner makes them.
 _IMAGE_SIZES = {"logo": (512, 512), "hero": (1280, 720), "background": (1280, 720),
                 "feature": (1024, 576), "gallery": (768, 768)}
 _VIDEO_SIZE, _VIDEO_SECONDS = (960, 540), 4.0
-#: Names small models use for our field types.
-_TYPE_ALIASES = {"string": "text", "str": "text", "textarea": "long_text", "longtext": "long_text",
-                 "int": "integer", "number": "decimal", "float": "decimal", "currency": "money",
-                 "price": "money", "bool": "boolean", "datetime": "date", "stars": "rating",
-                 "link": "url", "telephone": "phone", "photo": "image", "picture": "image",
-                 "upload": "file", "attachment": "file", "document": "file", "pdf": "file"}
-_FENCE = re.compile(r"^\s*```[\w-]*\s*\n?|\n?\s*```\s*$")
-_THINKING = re.compile(r"<think>.*?</think>", re.DOTALL)
-_LOOP = re.compile(r"(.{6,200}?)(?:\s*\1){3,}", re.DOTALL)
 
 
 class UnusableAnswer(Exception):
@@ -72,7 +70,7 @@ class DraftField(_Draft):
     def _alias(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = value.strip().lower().replace(" ", "_")
-            return _TYPE_ALIASES.get(value, value)
+            return TYPE_ALIASES.get(value, value)
         return value
 
 
@@ -115,6 +113,8 @@ class PlanDraft(_Draft):
     theme_mode: str = ""
     #: For kind "custom": the files to write and what each is for.
     file_plan: list[PlannedFile] = Field(default_factory=list)
+    #: Whether the kind is the rules' (the model gave none, or one appforge does not build).
+    _ruled_kind: bool = PrivateAttr(default=False)
 
 
 def plan_schema() -> dict[str, Any]:
@@ -122,158 +122,127 @@ def plan_schema() -> dict[str, Any]:
     return PlanDraft.model_json_schema()
 
 
-def read_answer(text: str | None, finish_reason: str | None) -> PlanDraft:
-    """The draft in a model's answer; UnusableAnswer listing every problem found."""
-    text = _THINKING.sub("", text or "").strip()
-    if finish_reason == "length":
-        raise UnusableAnswer([_cut_off(text, "the answer was cut off at the length limit "
-                                             "(finish_reason 'length')")])
-    if not text:
-        raise UnusableAnswer(["the answer was empty; answer with the JSON plan"])
-    data = _parse_json(text)
-    problems = _repeats(data)
-    if problems:
-        raise UnusableAnswer(problems)
+def read_answer(text: str | None, fallback_kind: Kind) -> tuple[PlanDraft, list[str]]:
+    """The draft in a model's answer, with notes on what was dropped or repaired to read it;
+    UnusableAnswer when it holds no JSON object."""
     try:
-        draft = PlanDraft.model_validate(data)
-    except ValidationError as exc:
+        data, notes = find_json(text or "")
+    except NoJSON as exc:
+        raise UnusableAnswer([str(exc)]) from None
+    plan, cleaned = clean(data, fallback_kind)
+    plan.setdefault("name", "")
+    try:
+        draft = PlanDraft.model_validate(plan)
+        draft._ruled_kind = plan.pop("_ruled_kind", False)
+        return draft, notes + cleaned
+    except ValidationError as exc:  # clean() leaves nothing a draft refuses; a bug otherwise
         raise UnusableAnswer(_errors(exc)) from None
-    problems = _check(draft)
-    if problems:
-        raise UnusableAnswer(problems)
-    return draft
 
 
-def to_spec(draft: PlanDraft, description: str, base: AppSpec) -> tuple[AppSpec, list[str]]:
-    """The AppSpec for ``draft``, gaps filled from ``base`` (the blueprint's plan), and notes
-    saying what was filled; UnusableAnswer when the result breaks an AppSpec rule."""
+@dataclass
+class Origin:
+    """Which parts of a plan came from the model and which from the rules (the blueprint
+    planner's reading of the description)."""
+
+    model: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        said = []
+        if self.model:
+            said.append("from the model: " + ", ".join(self.model))
+        if self.rules:
+            said.append("from the rules: " + ", ".join(self.rules))
+        return "; ".join(said)
+
+
+def to_spec(draft: PlanDraft, description: str,
+            base: AppSpec) -> tuple[AppSpec, list[str], Origin]:
+    """The AppSpec for ``draft``, gaps filled from ``base`` (the blueprint's plan), notes saying
+    what was filled, and where each part came from; UnusableAnswer when the result breaks an
+    AppSpec rule."""
     notes: list[str] = []
+    origin = Origin()
 
     def filled(value: Any, fallback: Any, what: str) -> Any:
         if value:
+            origin.model.append(what)
             return value
-        notes.append(f"filled {what} from the blueprint planner")
+        if fallback:
+            notes.append(f"filled {what} from the blueprint planner")
+            origin.rules.append(what)
         return fallback
 
-    name = filled(draft.name.strip(), base.name, "the name")
+    name = filled(draft.name.strip(), base.name, "name")
     slug = draft.slug.strip().lower()
     if not SLUG_RE.match(slug):
         slug = make_slug(name, description)
         notes.append(f"made the slug {slug!r} from the name")
-    entities = _entities(draft) if draft.kind == Kind.crud else []
-    if draft.entities and draft.kind != Kind.crud:
-        notes.append(f"dropped the entities the model planned for a {draft.kind.value} app")
+    kind = draft.kind
+    entities = _entities(draft, base, notes) if kind == Kind.crud else []
+    if kind == Kind.crud and not entities:
+        if base.kind == Kind.crud:
+            entities = [e.model_dump() for e in base.entities]
+            notes.append("the model gave no usable entity; used the rules' entities")
+        else:
+            kind = base.kind
+            notes.append(f"the model planned a crud app with no usable entity; used the rules' "
+                         f"kind {kind.value!r}")
+    ruled = kind != draft.kind or draft._ruled_kind
+    (origin.rules if ruled else origin.model).append(f"kind {kind.value}")
+    if entities:
+        model_made = {e.name.strip().lower() for e in draft.entities if e.fields}
+        for entity in entities:
+            what = f"{entity['name']} ({', '.join(f['name'] for f in entity['fields'])})"
+            (origin.model if entity["name"] in model_made else origin.rules).append(what)
+    if draft.entities and kind != Kind.crud:
+        notes.append(f"dropped the entities the model planned for a {kind.value} app")
     notes.append("filled the theme colours from the blueprint planner")
+    origin.rules.append("theme colours")
     features: list[Any] = [f.model_dump() for f in draft.features]
-    if draft.kind == Kind.landing:
-        features = filled(features, base.features, "the features")
+    if kind == Kind.landing:
+        features = filled(features, base.features, "features")
     language = draft.language.strip().lower()
     if not re.fullmatch(r"[a-z]{2}", language):
-        language = filled("", base.language, "the language")
+        language = ""
+    language = filled(language, base.language, "language")
     try:
         spec = AppSpec(
             name=name,
             slug=slug,
-            title=draft.title.strip() or name,
-            tagline=filled(draft.tagline.strip(), base.tagline, "the tagline"),
+            title=filled(draft.title.strip(), name, "title"),
+            tagline=filled(draft.tagline.strip(), base.tagline, "tagline"),
             description=description,
-            kind=draft.kind,
+            kind=kind,
             entities=entities,
             theme=base.theme,
-            assets=_assets(draft, slug, base, notes),
+            assets=_assets(draft, slug, base, notes, origin),
             features=features,
             call_to_action=filled(draft.call_to_action.strip(), base.call_to_action,
-                                  "the call to action"),
+                                  "call to action"),
             domain=_domain(draft.domain, description) or base.domain,
             language=language,
-            file_plan=draft.file_plan if draft.kind == Kind.custom else [],
+            file_plan=draft.file_plan if kind == Kind.custom else [],
         )
     except ValidationError as exc:
         raise UnusableAnswer(_errors(exc)) from None
-    return spec, notes
+    return spec, notes, origin
 
 
-def _parse_json(text: str) -> Any:
-    body = _FENCE.sub("", text).strip()
-    if not body.startswith(("{", "[")) and "{" in body:
-        body = body[body.index("{"):body.rindex("}") + 1] if "}" in body else body[body.index("{"):]
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        if _unclosed(body):
-            raise UnusableAnswer([_cut_off(body, "the JSON is cut off (truncated)")]) from None
-        raise UnusableAnswer([f"the answer is not valid JSON: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise UnusableAnswer([f"the answer is a JSON {type(data).__name__}, not one JSON object"])
-    return data
-
-
-def _unclosed(body: str) -> bool:
-    """Whether the text ends inside a string or with brackets still open: a cut-off document."""
-    depth, in_string, escaped = 0, False, False
-    for char in body:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-    return in_string or depth > 0
-
-
-def _cut_off(text: str, what: str) -> str:
-    loop = _LOOP.search(text[-3000:])
-    if loop:
-        return f"{what}: it repeats {loop.group(1).strip()[:60]!r} over and over; stop repeating"
-    return f"{what}; make the plan shorter: fewer fields, features and assets"
-
-
-def _repeats(data: Any, path: str = "plan") -> list[str]:
-    """Lists in the answer that hold the same item more than MAX_REPEATS times."""
-    problems: list[str] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            problems += _repeats(value, f"{path}.{key}")
-    elif isinstance(data, list):
-        keys = Counter(_item_key(item) for item in data)
-        problems += [f"{path} repeats {key!r} {count} times; list each item once"
-                     for key, count in keys.items() if count > MAX_REPEATS]
-        for index, item in enumerate(data):
-            problems += _repeats(item, f"{path}[{index}]")
-    return problems
-
-
-def _item_key(item: Any) -> str:
-    if isinstance(item, dict):
-        for key in ("name", "title"):
-            if isinstance(item.get(key), str):
-                return item[key]
-    return json.dumps(item, sort_keys=True)[:80]
-
-
-def _check(draft: PlanDraft) -> list[str]:
-    problems: list[str] = []
-    if draft.kind == Kind.crud:
-        if not draft.entities:
-            problems.append("a crud app needs at least one entity in \"entities\"")
-        for entity in draft.entities:
-            names = [f.name for f in entity.fields]
-            if not names:
-                problems.append(f"entity {entity.name!r} has no fields; give it at least one")
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                problems.append(f"entity {entity.name!r} repeats fields: {', '.join(dupes)}; "
-                                "field names must be unique")
-    return problems
-
-
-def _entities(draft: PlanDraft) -> list[Any]:
-    """The model's entities as AppSpec input, labels and plurals made where it left them out."""
+def _entities(draft: PlanDraft, base: AppSpec, notes: list[str]) -> list[Any]:
+    """The model's entities as AppSpec input, labels and plurals made where it left them out;
+    one without fields takes the rules' fields for an entity of that name, or is dropped."""
     entities = []
+    ruled = {e.name: e for e in base.entities}
     for entity in draft.entities:
         name = entity.name.strip().lower()
+        if not entity.fields:
+            if name in ruled:
+                notes.append(f"the model gave {name} no fields; used the rules' fields")
+                entities.append(ruled[name].model_dump())
+            else:
+                notes.append(f"dropped {name}: the model gave it no fields")
+            continue
         plural_name = entity.plural.strip().lower() or plural(name)
         entities.append({
             "name": name, "plural": plural_name,
@@ -285,7 +254,8 @@ def _entities(draft: PlanDraft) -> list[Any]:
     return entities
 
 
-def _assets(draft: PlanDraft, slug: str, base: AppSpec, notes: list[str]) -> list[Any]:
+def _assets(draft: PlanDraft, slug: str, base: AppSpec, notes: list[str],
+            origin: Origin) -> list[Any]:
     """The model's assets with sizes and seeds; roles it missed come from the blueprint."""
     assets: list[Any] = []
     known = {a.name: a for a in base.assets}
@@ -313,6 +283,9 @@ def _assets(draft: PlanDraft, slug: str, base: AppSpec, notes: list[str]) -> lis
             if added:
                 notes.append(f"filled the {role} asset{'s' if len(added) > 1 else ''} "
                              "from the blueprint planner")
+                origin.rules.append(f"{role} {'images' if len(added) > 1 else 'image'}")
+    if roles:
+        origin.model.append(", ".join(sorted(roles)) + " images")
     return assets
 
 

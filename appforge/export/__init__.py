@@ -26,7 +26,7 @@ from typing import Any
 from appforge.config import Settings
 from appforge.errors import InvalidInput
 from appforge.export import compose, history, payload
-from appforge.export.readme import DATA_DIR, GITIGNORE, IMAGES_DIR, readme
+from appforge.export.readme import DATA_DIR, DOCKERIGNORE, GITIGNORE, IMAGES_DIR, readme
 from appforge.sandbox.hardening import Limits
 from appforge.store import AppRecord, Store, VersionRecord
 
@@ -129,7 +129,10 @@ def _commit(settings: Settings, app: AppRecord, record: VersionRecord,
     target = target_of(settings, app, record)
     workspace = Path(record.workspace)
     own = workspace / "README.md"
+    ignore = workspace / ".dockerignore"
     added = {"compose.yaml": compose.render(settings, target),
+             # `docker compose build` would send the saved images and the data otherwise.
+             ".dockerignore": (ignore.read_text() if ignore.is_file() else "") + DOCKERIGNORE,
              "README.md": readme(target, numbers, own.read_text() if own.is_file() else ""),
              ".gitignore": GITIGNORE,
              PLAN_FILE: json.dumps(record.spec, indent=2, sort_keys=True) + "\n"}

@@ -18,6 +18,12 @@ GITIGNORE = f"""\
 /wheels/
 /.env
 """
+DOCKERIGNORE = f"""\
+# Added by appforge export: not part of the image's build context.
+{IMAGES_DIR}/
+{DATA_DIR}/
+.env
+"""
 
 
 def readme(target: Target, versions: list[int], app_readme: str) -> str:

@@ -195,6 +195,7 @@ def test_export_has_one_dated_commit_per_built_version_and_runs_the_live_one(
     assert "docker compose up -d" in readme and "v1, v2" in readme
     assert "pip download" in readme  # the app's own README follows
     assert "/snapshot/" in (repo / ".gitignore").read_text()
+    assert {"images/", "snapshot/", ".env"} <= set((repo / ".dockerignore").read_text().split())
 
 
 def test_after_a_rollback_the_last_commit_is_the_live_version_again(

@@ -45,7 +45,7 @@ You need Docker with Compose (`docker compose`, or `docker-compose` 1.29 or late
 export came with its image (`appforge export --image`), load it first:
 
 ```sh
-for image in {IMAGES_DIR}/*.tar; do docker load -i "$image"; done
+for image in {IMAGES_DIR}/*.tar; do [ -e "$image" ] && docker load -i "$image"; done
 {_env_step(target)}docker compose up -d              # or: docker-compose up -d
 curl http://127.0.0.1:8000/healthz   # APP_PORT=8080 / APP_ADDRESS=0.0.0.0 to change
 ```

@@ -5,9 +5,12 @@ workspace) plus ``run_tests`` (the app's tests in the sandbox, output trimmed) a
 Text the model did not write (files, file lists, test logs) goes back framed as data between
 randomly tagged lines (:func:`as_data`); the loop acts only on the API's tool calls, never on text
 that looks like one. The loop stops when the model calls ``finish``, when it stops calling tools,
-when the step budget is spent, or when the tests fail the same way three times in a row. Answers
-are streamed when the context says so (:mod:`appforge.agent.llm_client`). Every message is kept in
-the state, so each attempt can be reviewed.
+when the step budget is spent, when the tests fail the same way three times in a row, or when
+the coder's deadline passes (the call under way is cancelled, its connection closed). Each step's
+answer is bounded (``max_tokens``, clamped to what the context has left) and, streamed, stopped
+early when it runs away (the same lines over and over). Answers are streamed when the context says
+so (:mod:`appforge.agent.llm_client`). Every message is kept in the state, so each attempt can be
+reviewed.
 """
 
 from __future__ import annotations
@@ -23,13 +26,21 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from appforge.agent.llm_client import complete
+from appforge.agent.llm_guard import Guard, active
+from appforge.agent.llm_runaway import Watch
 from appforge.agent.prompts import CODER_SYSTEM, DATA_FRAME
-from appforge.errors import LLMUnavailable
+from appforge.errors import LLMStopped, LLMUnavailable
 from appforge.tools.workspace import TOOL_SPECS, Workspace, run_tool
 
 #: The most of a test log sent back to the model (its tail: where pytest puts the summary).
 TEST_OUTPUT_CHARS = 4000
 SAME_FAILURE_LIMIT = 3
+#: What the guard of a coder session is called (its deadline message starts with it).
+CODER = "the coder"
+#: Characters per token when sizing the conversation against the context (overestimates).
+_CHARS_PER_TOKEN = 3
+#: The fewest tokens worth asking for; a conversation that leaves less has outgrown the context.
+_MIN_ANSWER = 256
 CUT_OFF = ("your answer was cut off at the length limit (finish_reason 'length'), so this call "
            "was incomplete; send less at once, e.g. write a long file in several smaller files")
 
@@ -89,6 +100,12 @@ class CoderContext:
     #: US dollars per million prompt and completion tokens, for the cost report when the
     #: endpoint does not say what a call cost (OpenRouter-style ``usage.cost`` wins).
     prices: tuple[float, float] | None = None
+    #: The most tokens one answer may have (0: the server's limit), and the model's context
+    #: length where known (the answer's limit shrinks to what the conversation leaves).
+    step_tokens: int = 0
+    context: int | None = None
+    #: Seconds for the whole session (None: none); past it the call under way is cancelled.
+    deadline: float | None = None
 
 
 class CoderState(TypedDict, total=False):
@@ -104,7 +121,7 @@ class CoderState(TypedDict, total=False):
     test_failures: Annotated[list[str], operator.add]
     tests_passed: bool
     max_steps: int
-    #: Whether the last answer stopped at the length limit.
+    #: Whether the last answer stopped at the length limit (or was stopped as a runaway).
     cut_off: bool
 
 
@@ -112,25 +129,50 @@ def call_model(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, A
     import openai
 
     ctx = runtime.context
+    limit = _answer_limit(ctx, state["messages"])
+    if limit is not None and limit < _MIN_ANSWER:
+        return {"messages": [], "stop_reason": f"the conversation no longer fits the model's "
+                f"context ({ctx.context} tokens)", "cut_off": False}
+    options: dict[str, Any] = {"max_tokens": limit} if limit else {}
+    watch = Watch(max_chars=(limit or 8192) * 5, repeats=12, span=1200)
     try:
-        reply = complete(ctx.client, stream=ctx.stream, model=ctx.model,
-                         messages=state["messages"], tools=TOOLS, tool_choice="auto")
+        reply = complete(ctx.client, stream=ctx.stream, watch=watch, model=ctx.model,
+                         messages=state["messages"], tools=TOOLS, tool_choice="auto", **options)
     except openai.APIError as exc:
         raise LLMUnavailable(f"the LLM endpoint failed while coding: {exc}") from None
+    except LLMStopped as stop:
+        if not (stop.expired and stop.what == CODER):
+            raise
+        return {"messages": [], "stop_reason": f"{stop} (APPFORGE_LLM_CODER_DEADLINE); the "
+                "call under way was cancelled", "cut_off": False}
     message = reply.choices[0].message
     entry: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
     if message.tool_calls:
         entry["tool_calls"] = [{"id": c.id, "type": "function", "function": {
             "name": c.function.name, "arguments": c.function.arguments}}
             for c in message.tool_calls]
-    used = reply.usage.total_tokens if reply.usage else 0
+    runaway = getattr(reply, "runaway", "")
+    if runaway:
+        ctx.log(f"stopped the model's answer early: {runaway}")
+    used = reply.usage.total_tokens if reply.usage else len(json.dumps(entry)) // 4
     spent = _cost(reply.usage, ctx.prices)
     cost = state.get("cost")
     if spent is not None:
         cost = (cost or 0.0) + spent
     return {"messages": [entry], "steps": state.get("steps", 0) + 1,
             "tokens": state.get("tokens", 0) + used, "cost": cost,
-            "cut_off": reply.choices[0].finish_reason == "length"}
+            "cut_off": reply.choices[0].finish_reason in ("length", "runaway"),
+            **({"stop_reason": f"the model's answer ran away ({runaway})"}
+               if runaway and not message.tool_calls else {})}
+
+
+def _answer_limit(ctx: CoderContext, messages: list[dict[str, Any]]) -> int | None:
+    """The ``max_tokens`` of the next answer: the step's limit, less where the conversation
+    leaves less of the context; None when neither is known."""
+    if not ctx.context:
+        return ctx.step_tokens or None
+    room = ctx.context - len(json.dumps(messages)) // _CHARS_PER_TOKEN - 64
+    return min(room, ctx.step_tokens) if ctx.step_tokens else room
 
 
 def run_tools(state: CoderState, runtime: Runtime[CoderContext]) -> dict[str, Any]:
@@ -246,11 +288,13 @@ def _over_budget(state: CoderState) -> bool:
 
 
 def after_model(state: CoderState) -> Literal["run_tools", "__end__"]:
+    if state.get("stop_reason"):
+        return END
     return "run_tools" if state["messages"][-1].get("tool_calls") else END
 
 
 def after_tools(state: CoderState) -> Literal["call_model", "__end__"]:
-    if state.get("finished"):
+    if state.get("finished") or any(g.stopped for g in active() if g.what == CODER):
         return END
     if state.get("steps", 0) >= state["max_steps"] or _over_budget(state):
         return END
@@ -283,13 +327,15 @@ class CoderResult:
 
 def code(task: str, ctx: CoderContext) -> CoderResult:
     """Let the model work on the workspace until it finishes or a limit stops it."""
-    state = graph.invoke({"messages": [{"role": "system", "content": CODER_SYSTEM},
-                                       {"role": "user", "content": task}],
-                          "steps": 0, "tokens": 0, "test_failures": [],
-                          "max_steps": ctx.max_steps, "max_tokens": ctx.max_tokens},
-                         context=ctx, config={"recursion_limit": 4 * ctx.max_steps + 10})
+    with Guard(CODER, ctx.deadline) as guard:
+        state = graph.invoke({"messages": [{"role": "system", "content": CODER_SYSTEM},
+                                           {"role": "user", "content": task}],
+                              "steps": 0, "tokens": 0, "test_failures": [],
+                              "max_steps": ctx.max_steps, "max_tokens": ctx.max_tokens},
+                             context=ctx, config={"recursion_limit": 4 * ctx.max_steps + 10})
     failures = state.get("test_failures", [])
     reason = state.get("stop_reason") or (
+        f"{guard.reason} (APPFORGE_LLM_CODER_DEADLINE)" if guard.expired else None) or (
         "step budget spent" if state.get("steps", 0) >= ctx.max_steps
         else f"token budget spent ({state.get('tokens', 0)} of {ctx.max_tokens})"
         if _over_budget(state)

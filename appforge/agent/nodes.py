@@ -218,8 +218,11 @@ def _code_with_llm(state: BuildState, runtime: Runtime[Context], spec: AppSpec, 
                                     lambda _m: None, contract_examples=examples),
         make_image=lambda *args: make_image(ctx.settings, spec, workspace, *args),
         make_video=lambda *args: make_video(ctx.settings, spec, workspace, *args),
-        max_steps=ctx.settings.coder_max_steps, log=say, stream=ctx.settings.llm_stream,
-        max_tokens=ctx.settings.coder_max_tokens, prices=_prices(ctx.settings)))
+        max_steps=ctx.settings.coder_max_steps, log=say,
+        stream=ctx.settings.llm_stream and planner.capabilities.stream is not False,
+        max_tokens=ctx.settings.coder_max_tokens, prices=_prices(ctx.settings),
+        step_tokens=ctx.settings.llm_max_tokens_step, context=planner.capabilities.context,
+        deadline=ctx.settings.llm_coder_deadline or None))
     sessions = sorted((workspace / ".appforge").glob("coder-*.json"))
     (workspace / ".appforge" / f"coder-{len(sessions) + 1}.json").write_text(json.dumps(
         {"task": task, "finished": result.finished, "stop_reason": result.stop_reason,

@@ -287,6 +287,34 @@ class Feature(_Model):
     icon: str = "star"
 
 
+class AddedField(_Model):
+    """A field the planner gave a record that the description did not name, and why."""
+
+    entity: str
+    field: str
+    reason: str
+
+
+class Reading(_Model):
+    """What the planner read in the description, for a person to check (``appforge plan``, the
+    build's output, ``appforge show``). Plans made elsewhere (an LLM, an older appforge) leave it
+    empty; nothing later than the plan reads it."""
+
+    #: Where the name came from: "called" (called/named X), "quoted", "leading" ("Sprout, a
+    #: ..."), "for" ("a page for Blue Door Bakery"), "made" (from what the app is), "none".
+    name_from: str = ""
+    place: str | None = None
+    #: The kind of business or subject that picked the copy, colours and pictures ("coffee").
+    business: str | None = None
+    #: What the gallery's pictures show, and how many the description asked for.
+    subjects: list[str] = Field(default_factory=list)
+    count: int | None = None
+    #: Where the fields came from: "listed" (the description names them), "usual for a todo
+    #: list" ..., or "" for an app without records.
+    fields_from: str = ""
+    added_fields: list[AddedField] = Field(default_factory=list)
+
+
 class AppSpec(_Model):
     """What to build: the plan a user approves and every later stage reads."""
 
@@ -308,6 +336,8 @@ class AppSpec(_Model):
     language: str = "en"
     #: Where a CRUD app keeps its records (``appforge build --database``).
     database: Database = "sqlite"
+    #: What the planner read in the description (shown to people; no stage builds from it).
+    reading: Reading = Field(default_factory=Reading)
 
     @field_validator("name", "title", "tagline", "call_to_action", mode="before")
     @classmethod

@@ -545,7 +545,7 @@ def test_asset_seeds_are_fixed_per_asset_and_differ_between_assets():
     ("une application de notes appelée Carnet", "Carnet", "fr", "note"),
     ("Uma lista de tarefas chamada Lar", "Lar", "pt", "task"),
     ("Una lista di compiti chiamata Casa", "Casa", "it", "task"),
-    ("植物の水やりを記録するアプリ「スプラウト」", "スプラウト", "other", "plant"),
+    ("植物の水やりを記録するアプリ「スプラウト」", "スプラウト", "ja", "plant"),
 ])
 def test_descriptions_in_other_languages_give_a_working_spec(description, name, language, entity):
     spec = plan(description)

@@ -10,34 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 
-from appforge.agent.planners.inflect import (
-    NUMBER_WORDS,
-    is_plural,
-    parse_number,
-    singular,
-    with_article,
+from appforge.agent.planners.gallery import (  # noqa: F401  (the planner's names for them)
+    DEFAULT_PHOTOS,
+    MAX_PHOTOS,
+    Gallery,
+    find_gallery,
+    subject_phrase,
 )
-from appforge.agent.planners.phrases import split_list
-from appforge.agent.planners.theme import is_theme_phrase
 from appforge.spec import AssetRequest, Kind
 
-DEFAULT_PHOTOS = 6
-MAX_PHOTOS = 24
 MAX_EXTRA_IMAGES = 4
-_GALLERY_NOUNS = (r"photos|photographs|pictures|images|shots|paintings|drawings|illustrations"
-                  r"|portraits|prints|artworks|pieces|works|fotos|bilder|imágenes|immagini|写真")
-_NUMBER = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
-_COUNT = re.compile(rf"(?<!\w)(?P<count>\d{{1,3}}|{_NUMBER})\s+(?:[\w-]+\s+){{0,2}}?"
-                    rf"(?:{_GALLERY_NOUNS})\b", re.IGNORECASE)
-_SUBJECTS = re.compile(rf"\b(?:{_GALLERY_NOUNS})\s+(?:of|showing|featuring|de|von|di)\s+"
-                       r"(?P<subjects>[^.;:!?\n]+)", re.IGNORECASE)
-_SUBJECT_CUT = re.compile(
-    r"\s+(?:with|for|that|which|in an?|on an?|using|so|taken|shot|by|called|named|as)\b.*$"
-    r"|\s+-\s.*$|[,(]\s*(?:in|with|for|using|called|named)\b.*$",
-    re.IGNORECASE,
-)
 _VIDEO = re.compile(
     r"(?P<pre>(?:[\w-]+\s+){0,3})(?:video|clip|footage|animation)\s+"
     r"(?:of|showing|featuring|with)\s+(?P<prompt>[^.;!?\n]+)",
@@ -61,39 +44,6 @@ _VARIATIONS = (
     "wide shot on a misty morning", "dramatic evening light", "minimal composition, muted tones",
     "seen from above", "candid moment in warm light",
 )
-
-
-@dataclass(frozen=True)
-class Gallery:
-    """What a gallery shows: how many photos, and of what."""
-
-    count: int = DEFAULT_PHOTOS
-    subjects: list[str] = field(default_factory=list)  # image subjects: ["a fox", "an owl"]
-    label: str | None = None  # the subjects as written: "foxes and owls"
-
-
-def find_gallery(text: str) -> Gallery:
-    """``"a portfolio of six photos of foxes and owls"`` -> 6 photos of "a fox", "an owl"."""
-    count = DEFAULT_PHOTOS
-    if match := _COUNT.search(text):
-        count = max(1, min(MAX_PHOTOS, parse_number(match["count"]) or DEFAULT_PHOTOS))
-    match = _SUBJECTS.search(text)
-    if not match:
-        return Gallery(count)
-    label = _SUBJECT_CUT.sub("", match["subjects"]).strip(" ,")
-    label = re.sub(rf"^(?:(?:{_NUMBER}|\d+)\s+|(?:the|my|our|some)\s+)+", "", label,
-                   flags=re.IGNORECASE)
-    items = [item for item in split_list(label) if not is_theme_phrase(item, colour_words=False)]
-    subjects = [subject_phrase(item) for item in items if re.search(r"\w", item)][:MAX_PHOTOS]
-    return Gallery(count, subjects, label or None) if subjects else Gallery(count)
-
-
-def subject_phrase(item: str) -> str:
-    """What one photo shows: "foxes" -> "a fox"; longer phrases stay as written."""
-    words = re.sub(r"^(?:a|an|the|some|my|our)\s+", "", item.strip(), flags=re.IGNORECASE).split()
-    if 1 <= len(words) <= 2 and words[-1].isascii() and is_plural(words[-1].lower()):
-        return with_article(" ".join([*words[:-1], singular(words[-1].lower())]))
-    return " ".join(words)
 
 
 def plan_assets(*, kind: Kind, slug: str, name: str, text: str, hero_subject: str,

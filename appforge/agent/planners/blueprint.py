@@ -14,28 +14,26 @@ import unicodedata
 from appforge.agent.planners import assets as asset_rules
 from appforge.agent.planners import wording
 from appforge.agent.planners.bare_apps import GENERIC_ENTITY, bare_app_for_noun
+from appforge.agent.planners.cjk import slug_words
 from appforge.agent.planners.entities import EntityPlan, fallback_entity, plan_entities
 from appforge.agent.planners.inflect import with_article
 from appforge.agent.planners.kinds import choose_kind
 from appforge.agent.planners.language import detect_language, foreign_phrase
 from appforge.agent.planners.naming import (
     FALLBACK_NAME,
-    find_name,
     make_slug,
     name_from_foreign,
     name_from_phrase,
     title_case,
 )
-from appforge.agent.planners.phrases import (
-    find_owner,
-    find_place,
-    main_phrase,
-    sentences,
-)
+from appforge.agent.planners.naming import given_name as given
+from appforge.agent.planners.phrases import find_owner, main_phrase, sentences
+from appforge.agent.planners.places import find_place
 from appforge.agent.planners.theme import FAMILY_WORDS, choose_theme
 from appforge.agent.planners.topics import GENERIC, Topic, find_topic
+from appforge.agent.planners.translit import to_ascii
 from appforge.errors import InvalidDomain, InvalidInput
-from appforge.spec import AppSpec, Entity, Kind, validate_domain
+from appforge.spec import AddedField, AppSpec, Entity, Kind, Reading, validate_domain
 
 MAX_DESCRIPTION = 4000
 EXAMPLE = '"a plant-watering tracker called Sprout. Each plant has a name and a location"'
@@ -50,6 +48,8 @@ _GALLERY_WORDS = re.compile(
     r"(?:gallery|galleries|portfolio|album|collection|showcase)\b.*$",
     re.IGNORECASE,
 )
+_ART_NOUNS = frozenset({"posters", "paintings", "illustrations", "drawings", "prints",
+                        "portraits", "sketches", "watercolours", "watercolors", "covers"})
 _NAME_CHARS = re.compile(r"[^\w\s'’&!+.,:()-]")
 
 
@@ -60,24 +60,25 @@ class BlueprintPlanner:
 
     def plan(self, description: str) -> AppSpec:
         text = _checked(description)
-        parts = sentences(text) or [text]
-        language = detect_language(text)
+        read = _unshouted(text)
+        parts = sentences(read) or [read]
+        language = detect_language(read)
         english = language == "en"
-        given_name = find_name(text, parts)
+        given_name, name_from = given(read, parts, language)
         phrase = main_phrase(parts[0]) if english else ""
-        entity_plan = plan_entities(text, parts, phrase, app_name=given_name, english=english)
-        kind = choose_kind(text, parts[0], entity_plan)
+        entity_plan = plan_entities(read, parts, phrase, app_name=given_name, english=english)
+        kind = choose_kind(read, parts[0], entity_plan)
         entities = _entities(kind, entity_plan)
-        gallery = asset_rules.find_gallery(text) if kind == Kind.gallery else None
-        place = find_place(parts) if english else None
+        gallery = asset_rules.find_gallery(read, language) if kind == Kind.gallery else None
+        place = find_place(parts, language)
         name = _tidy_name(given_name) or _tidy_name(_derived_name(
-            kind=kind, english=english, text=text, first=parts[0], phrase=phrase, place=place,
+            kind=kind, english=english, text=read, first=parts[0], phrase=phrase, place=place,
             entity_plan=entity_plan, entities=entities, gallery=gallery)) or FALLBACK_NAME
-        slug = make_slug(name, text)
-        topic = find_topic(text)
-        theme, family = choose_theme(text, topic.palette)
+        topic = find_topic(read)
+        slug = make_slug(name, text, _slug_words(read, language, topic, name))
+        theme, family = choose_theme(read, topic.palette)
         assets = asset_rules.plan_assets(
-            kind=kind, slug=slug, name=name, text=text,
+            kind=kind, slug=slug, name=name, text=read,
             hero_subject=_hero_subject(kind, english, phrase, place, topic, entities, name),
             logo_symbol=topic.symbol, colours=FAMILY_WORDS[family], gallery=gallery,
             fallback_subject=_gallery_subject(phrase) or (
@@ -98,10 +99,49 @@ class BlueprintPlanner:
             theme=theme,
             assets=assets,
             features=features,
-            call_to_action=wording.cta(kind=kind, language=language, topic=topic, text=text),
+            call_to_action=wording.cta(kind=kind, language=language, topic=topic, text=read),
             domain=find_domain(text),
             language=language,
+            reading=_reading(name_from if given_name else "made" if name != FALLBACK_NAME
+                             else "none", place, topic, gallery, entity_plan, entities, kind),
         )
+
+
+def _unshouted(text: str) -> str:
+    """An all-capitals description read as ordinary text (its capitals mark no names)."""
+    letters = [c for c in text if c.isalpha()]
+    return text.lower() if len(letters) > 8 and all(c.isupper() for c in letters) else text
+
+
+def _slug_words(text: str, language: str, topic: Topic, name: str) -> str:
+    """Words for a slug when the name has none a URL can carry (a name in Chinese characters):
+    what the app is about, in English."""
+    if to_ascii(name).strip(" -_'.") and re.search(r"[A-Za-z0-9]", to_ascii(name)):
+        return ""
+    if language in ("zh", "ja"):
+        return slug_words(text) or ("" if topic is GENERIC else topic.key)
+    return "" if topic is GENERIC else topic.key
+
+
+def _reading(name_from: str, place: str | None, topic: Topic,
+             gallery: asset_rules.Gallery | None, entity_plan: EntityPlan,
+             entities: list[Entity], kind: Kind) -> Reading:
+    """What the planner read, for people to check."""
+    fields_from, added = "", []
+    if kind == Kind.crud:
+        fields_from, added = entity_plan.source, list(entity_plan.added)
+        if not entity_plan.entities:
+            usual = "the description names no records: a name and notes to start with"
+            fields_from = usual
+            added = [AddedField(entity=e.name, field=f.name, reason=usual)
+                     for e in entities for f in e.fields]
+    return Reading(
+        name_from=name_from, place=place,
+        business=None if topic is GENERIC else topic.key,
+        subjects=list(gallery.subjects) if gallery else [],
+        count=gallery.count if gallery else None,
+        fields_from=fields_from, added_fields=added,
+    )
 
 
 def _checked(description: str) -> str:
@@ -131,6 +171,8 @@ def _derived_name(*, kind: Kind, english: bool, text: str, first: str, phrase: s
     if gallery and gallery.label and len(gallery.label.split()) <= 5:
         container = next((word.title() for word in ("portfolio", "album")
                           if re.search(rf"\b{word}", text, re.IGNORECASE)), "Gallery")
+        if gallery.noun in _ART_NOUNS:  # "4 posters for a blues festival": Blues Festival Posters
+            container = gallery.noun.title()
         return f"{title_case(gallery.label)} {container}"
     bare = entity_plan.bare_app
     if bare is None and entities and entities[0].name != GENERIC_ENTITY:

@@ -17,7 +17,7 @@ from appforge.agent.planners.bare_apps import (
     bare_app_in_text,
 )
 from appforge.agent.planners.fields import field_from_phrase
-from appforge.agent.planners.inflect import plural, singular
+from appforge.agent.planners.inflect import plural, singular, with_article
 from appforge.agent.planners.naming import noun_label
 from appforge.agent.planners.phrases import (
     CONTAINERS,
@@ -28,7 +28,7 @@ from appforge.agent.planners.phrases import (
 )
 from appforge.agent.planners.theme import is_theme_phrase
 from appforge.agent.planners.translit import to_ascii
-from appforge.spec import IDENT_RE, Entity, EntityField, FieldType
+from appforge.spec import IDENT_RE, AddedField, Entity, EntityField, FieldType
 
 MAX_ENTITIES = 8
 MAX_FIELDS = 40
@@ -39,7 +39,22 @@ _EACH = re.compile(
     r"(?:has|have|should have|will have|must have|needs|need|comes with|contains|includes"
     r"|stores|records|gets|with|should store|should include|should record|store|track|record"
     r"|keep|save|tiene|tendrá|debe tener|hat|haben|a|aura|doit avoir|tem|terá|deve ter|ha"
-    r"|avrà|deve avere)\s+(?P<list>.+)$",
+    r"|avrà|deve avere|:)\s*(?P<list>.+)$",
+    re.IGNORECASE,
+)
+#: "... where parts have a name, SKU ...", "...: clients have a name, ..." (a clause inside).
+_CLAUSE_HAVE = re.compile(
+    rf"(?:\b(?:where|in which|whose|and)\s+|[:;—–]\s*)(?:(?:the|my|our|all|all the)\s+)?"
+    rf"(?P<noun>{_NOUN})\s+(?:has|have|should have|will have|must have|need|needs|contain"
+    r"|contains|include|includes|get|gets)\s+(?P<list>.+)$",
+    re.IGNORECASE,
+)
+#: "to store people's name, email, phone and notes", "keep each book's title, author and year".
+_STORE = re.compile(
+    r"\b(?:store|stores|storing|keep|keeps|keeping|record|records|recording|save|saves|saving"
+    r"|log|logs|logging|track|tracks|tracking|hold|holds|with)\s+"
+    r"(?:(?:the|each|every|all|my|our|their)\s+)*(?P<noun>[^\W\d_][\w-]*)['’]s?\s+"
+    r"(?P<list>[^.;!?\n]+)$",
     re.IGNORECASE,
 )
 _HAVE = re.compile(
@@ -54,8 +69,12 @@ _FIELDS = re.compile(
     re.IGNORECASE,
 )
 _COLON = re.compile(r"^[^:]{1,80}:\s*(?P<list>.+)$")
+_PICTURES_BEFORE_COLON = re.compile(
+    r"\b(?:photos|pictures|images|posters|paintings|illustrations|shots|fotos|bilder|gallery"
+    r"|galer[ií]a|galerie|galleria|portfolio)\s*$", re.IGNORECASE)
 _WITH = re.compile(
-    r"\b(?:with|that (?:tracks|stores|records|keeps)|to track|tracking)\s+(?P<list>.+)$",
+    r"\b(?:with|that (?:tracks|stores|records|keeps)|to track|tracking|mit|con|com|avec)\s+"
+    r"(?P<list>.+)$",
     re.IGNORECASE,
 )
 _NAME_TAIL = re.compile(
@@ -87,6 +106,10 @@ _UI = re.compile(
 )
 
 
+#: Words the feature filter would drop that, alone in a list, name data ("author, pages").
+_DATA_WORDS = frozenset({"pages", "number of pages", "page count", "users", "search terms"})
+
+
 @dataclass
 class EntityPlan:
     """What the description says about records, and how strongly it says it."""
@@ -97,6 +120,10 @@ class EntityPlan:
     explicit: bool = False
     #: Enough to call it a crud app when no other word decides.
     evidence: bool = False
+    #: Where the fields came from, in words ("listed in the description", "usual for a todo
+    #: list"), and the fields added that the description did not name, with why.
+    source: str = ""
+    added: list[AddedField] = field(default_factory=list)
 
 
 def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str | None,
@@ -112,6 +139,7 @@ def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str
             break
     if plan.entities:
         plan.explicit = plan.evidence = True
+        plan.source = "listed in the description"
         return plan
 
     noun = _main_noun(phrase) if english else None
@@ -123,6 +151,7 @@ def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str
         entity_name = noun or (plan.bare_app.entity if plan.bare_app else None)
 
     fields, source = _listed_fields(text, sentences)
+    listed = [f.name for f in fields]
     if fields and source == "with" and plan.bare_app and len(fields) < 3:
         fields = _merge(list(plan.bare_app.fields), fields)
     elif not fields and plan.bare_app:
@@ -133,7 +162,23 @@ def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str
         entity = build_entity(entity_name or GENERIC_ENTITY, fields or list(GENERIC_FIELDS))
         if entity:
             plan.entities.append(entity)
+            _explain(plan, entity, listed)
     return plan
+
+
+def _explain(plan: EntityPlan, entity: Entity, listed: list[str]) -> None:
+    """Say where the entity's fields came from, and why each unlisted one is there."""
+    if plan.bare_app:
+        usual = f"usual for {with_article(plan.bare_app.display.lower())}"
+    else:
+        usual = "a record needs something to call it by, and room for notes"
+    if listed and all(f.name in listed for f in entity.fields):
+        plan.source = "listed in the description"
+        return
+    plan.source = (f"listed in the description, with what is {usual}" if listed
+                   else f"the description names none: {usual}")
+    plan.added = [AddedField(entity=entity.name, field=f.name, reason=usual)
+                  for f in entity.fields if f.name not in listed]
 
 
 def fallback_entity() -> Entity:
@@ -191,6 +236,8 @@ def fields_from_items(items: list[str], *, strict: bool) -> list[EntityField]:
 
 def _not_a_field(item: str, strict: bool) -> bool:
     words = item.split()
+    if item.strip().lower() in _DATA_WORDS:
+        return False
     if not words or len(words) > 10 or _CLAUSE.search(item) or is_theme_phrase(item):
         return True
     if re.search(r"\b(?:video|image|picture|photo|logo|illustration)\s+(?:of|showing)\b", item,
@@ -202,7 +249,8 @@ def _not_a_field(item: str, strict: bool) -> bool:
 def _explicit_lists(sentences: list[str], app_name: str | None) -> list[tuple[str, list[str]]]:
     found = []
     for sentence in sentences:
-        match = _EACH.search(sentence) or _HAVE.match(sentence)
+        match = (_EACH.search(sentence) or _HAVE.match(sentence) or _CLAUSE_HAVE.search(sentence)
+                 or _possessive_list(sentence))
         if not match:
             continue
         noun = match.group("noun").lower()
@@ -210,6 +258,14 @@ def _explicit_lists(sentences: list[str], app_name: str | None) -> list[tuple[st
             continue
         found.append((noun, split_list(_NAME_TAIL.sub("", match.group("list")))))
     return found
+
+
+def _possessive_list(sentence: str) -> re.Match[str] | None:
+    """"store people's name, email, phone and notes": a list of two or more, owned by a noun."""
+    match = _STORE.search(sentence)
+    if match and len(split_list(match["list"])) >= 2:
+        return match
+    return None
 
 
 def _listed_fields(text: str, sentences: list[str]) -> tuple[list[EntityField], str]:
@@ -220,7 +276,8 @@ def _listed_fields(text: str, sentences: list[str]) -> tuple[list[EntityField], 
             if fields:
                 return fields, "fields"
     for sentence in sentences[:2]:
-        if (match := _COLON.search(sentence)) and not NAME_PREFIX.match(sentence):
+        if (match := _COLON.search(sentence)) and not NAME_PREFIX.match(sentence) \
+                and not _PICTURES_BEFORE_COLON.search(sentence.split(":", 1)[0]):
             items = split_list(_NAME_TAIL.sub("", match["list"]))
             if len(items) >= 2 and all(len(item.split()) <= 6 for item in items):
                 fields = fields_from_items(items, strict=False)

@@ -80,7 +80,10 @@ _UNITS: dict[str, FieldType] = {
 _DROP = frozenset({"a", "an", "the", "its", "their", "his", "her", "my", "our", "your", "it",
                    "they", "was", "were", "is", "are", "been", "be", "i", "we", "you", "s", "ve",
                    "d", "ll", "re", "m", "el", "la", "los", "las", "un", "una", "der", "die",
-                   "das", "ein", "eine", "le", "les", "une", "o", "os", "um", "uma", "il", "lo"})
+                   "das", "ein", "eine", "einen", "einem", "einer", "eines", "den", "dem", "des", "le", "les",
+                   "une", "o", "os", "um", "uma", "il", "lo"})
+#: Inflected forms a field should not be named by ("einen Namen" is a name).
+_BASE_FORMS = {"namen": "name"}
 _RANGE = re.compile(
     r"(?:\b(?:from|between|de|von|entre)\s+)?(-?\d+(?:\.\d+)?)\s*"
     r"(?:to|-|–|—|through|thru|\.\.|a|bis|à)\s*"
@@ -199,6 +202,7 @@ def _read(low: str, hints: str, money_hint: bool) -> tuple[str, FieldType, bool]
 
 def _words(text: str) -> list[str]:
     words = re.findall(r"[a-z0-9]+", to_ascii(text).lower())
+    words = [_BASE_FORMS.get(w, w) for w in words]
     kept = [w for i, w in enumerate(words)
             if w not in _DROP or (i == 0 and w in _BOOLEAN_PREFIXES and len(words) > 1)]
     return kept or [w for w in words if w not in ("a", "an", "the")]

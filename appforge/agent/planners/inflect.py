@@ -34,7 +34,8 @@ NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "a dozen": 12,
     "a couple of": 2, "a couple": 2, "a few": 3, "several": 5,
 }
-_NUMBER_NAMES = {value: word for word, value in NUMBER_WORDS.items() if " " not in word}
+_NUMBER_NAMES = {value: word for word, value in NUMBER_WORDS.items()
+                 if " " not in word and word != "several"}
 _NUMBER_NAMES[12] = "twelve"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from appforge.agent.planners.counts import COUNT
 from appforge.agent.planners.entities import EntityPlan
 from appforge.spec import Kind
 
@@ -16,7 +17,7 @@ _LANDING = re.compile(
     r"\b(?:landing[\s-]*page|landing|home[\s-]*page|homepage|marketing|splash[\s-]*page"
     r"|one[\s-]*pager|one[\s-]*page(?:\s+(?:site|website))?|brochure|sales page"
     r"|p[áa]gina de (?:aterrizaje|inicio|destino)|landingpage|startseite|page d'accueil"
-    r"|page de destination)\b|ホームページ|ランディングページ|лендинг",
+    r"|page de destination)\b|ホームページ|ランディングページ|лендинг|落地页|着陆页|主页|首页|官网",
     re.IGNORECASE,
 )
 _GALLERY = re.compile(
@@ -24,21 +25,18 @@ _GALLERY = re.compile(
     r"|(?:photos|pictures|images|photographs|paintings|drawings|illustrations|artworks|shots)"
     r"\s+(?:of|showing|featuring)"
     r"|galer[ií]a|galerie|galleria|portf[oó]lio|fotos? (?:de|von|di))\b|写真|ギャラリー|ポートフォリオ"
+    r"|相册|相冊|画廊|照片|作品集"
     r"|галере|фото",
     re.IGNORECASE,
 )
-_PHOTO_COUNT = re.compile(
-    r"\b(?:\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen)\s+"
-    r"(?:[\w-]+\s+)?(?:photos|pictures|images|photographs|paintings|shots)\b",
-    re.IGNORECASE,
-)
+_PHOTO_COUNT = COUNT
 _CRUD = re.compile(
     r"\b(?:track(?:er|ers|ing|s)?|keep track|lists?|checklists?|manage|manager|managing"
     r"|management|log|logs|logbook|logger|logging|inventory|catalog(?:ue)?|database|crud"
     r"|to[\s-]?dos?|planner|organi[sz]er|journal|diary|register|registry|directory|crm"
     r"|records?|collection|watchlist|wishlist|bookmarks?|kanban|ledger|admin|lista|liste"
     r"|registro|gestor|gesti[oó]n|verwaltung|sammlung|\w+sammlung|suivi|gestionnaire|elenco"
-    r"|carnet|agenda)\b|管理|リスト|記録|一覧|список|учёт|учет|трекер",
+    r"|carnet|agenda)\b|管理|リスト|記録|一覧|список|учёт|учет|трекер|清单|清單|记录|記錄|待办|记账",
     re.IGNORECASE,
 )
 _WEBSITE = re.compile(

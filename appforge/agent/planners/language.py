@@ -1,6 +1,6 @@
 """Which language a description is written in, from its common small words and accents (en, es,
-de, fr, pt, it, or "other" for anything else, including text mostly outside the Latin script),
-and what a description in another language says the app is.
+de, fr, pt, it), its script (ja for text with kana, zh for Chinese characters without), or
+"other" for anything else; and what a description in another language says the app is.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ _COMMON = {
           "which should want list tracker page website a it this our build make site web "
           "simple track photos landing portfolio gallery theme dark i me we your",
     "es": "el la los las de del que y una un con para llamada llamado mi mis cada tiene "
-          "aplicación lista sitio página por es quiero crea",
+          "aplicación lista sitio página por es quiero crea en al lo como su sus galería",
     "de": "der die das und mit eine ein einen für namens ich meine mein jede jeder hat haben ist "
           "von zu den dem liste seite möchte erstelle",
     "fr": "le la les de des du et une un avec pour appelée appelé appelle mes mon ma chaque "
@@ -38,7 +38,7 @@ def detect_language(text: str) -> str:
         return "en"
     latin = sum(1 for c in letters if ord(c) < 0x250)
     if latin * 2 < len(letters):
-        return "other"
+        return _script_language(letters)
     words = re.findall(r"[^\W\d_]+", text.lower())
     scores = {lang: 0.0 for lang in _SETS}
     for word in words:
@@ -51,6 +51,18 @@ def detect_language(text: str) -> str:
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
     # A word or two shared between languages is not enough to leave English.
     return best if best == "en" or scores[best] >= 1.5 else "en"
+
+
+def _script_language(letters: list[str]) -> str:
+    if any("\u3040" <= c <= "\u30ff" for c in letters):  # hiragana or katakana
+        return "ja"
+    if any("\u4e00" <= c <= "\u9fff" for c in letters):
+        return "zh"
+    return "other"
+
+
+def is_cjk(language: str) -> bool:
+    return language in ("zh", "ja")
 
 
 _FOREIGN_LEAD = re.compile(

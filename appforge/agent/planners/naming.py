@@ -9,10 +9,13 @@ import hashlib
 import re
 
 from appforge.agent.planners.phrases import container_object, strip_name_prefix
+from appforge.agent.planners.places import NOT_PLACES, PLACE_WORDS
 from appforge.agent.planners.translit import to_ascii
 
 #: The name used when nothing in the description can name the app; its slug is "app-<hash>".
 FALLBACK_NAME = "My App"
+#: Slugs are the app's name, short enough to read and type: cut between words past this.
+SLUG_LIMIT = 40
 
 _CALLED = re.compile(
     r"\b(?:called|named|titled|entitled|name it|call it|(?:its|the) name (?:is|should be)"
@@ -33,6 +36,14 @@ _QUOTES = (
     r"『([^』\n]{1,60})』",
 )
 _QUOTED = re.compile("|".join(_QUOTES))
+#: Chinese and Japanese: "叫小芽的", "名为小芽的", "店名是晨光".
+_CJK_CALLED = re.compile(r"(?:叫做|名为|名叫|名字是|名字叫|店名是|店名叫|叫)"
+                         r"(?P<name>[^\s，。、的「」“”『』,.]{1,12}?)(?=的|，|。|,|$)")
+_RUN = re.compile(r"(?<![\w'’])(?P<run>[A-ZÀ-ÖØ-Þ][\w'’-]*"
+                  r"(?:\s+(?:(?:de|del|da|do|di|la|le|of|the|von|van|&)\s+)?[A-ZÀ-ÖØ-Þ][\w'’-]*)*)")
+#: Words that may follow an English name: "for Bolt, an ...", "for Blue Door Bakery showing".
+_AFTER_NAME = frozenset({"showing", "selling", "offering", "featuring", "presenting", "run",
+                         "located", "based", "about", "on", "near", "from", "by", "of"})
 _QUOTED_AT_START = re.compile("|".join(f"^(?:{q})" for q in _QUOTES))
 _NOT_QUOTED_NAME = re.compile(r"(?:says?|saying|reads?|label(?:l?ed)?|button|text|heading)\s*$",
                               re.IGNORECASE)
@@ -51,25 +62,80 @@ _SMALL_WORDS = frozenset({"of", "and", "the", "in", "for", "a", "an", "on", "at"
                           "with", "or", "de", "la", "del"})
 
 
-def find_name(text: str, sentences: list[str]) -> str | None:
+def find_name(text: str, sentences: list[str], language: str = "en") -> str | None:
     """The name the user gave the app, if any: "called X", "X, a ...", or a quoted name."""
+    return given_name(text, sentences, language)[0]
+
+
+def given_name(text: str, sentences: list[str], language: str = "en") -> tuple[str | None, str]:
+    """The name the user gave the app and how it was given: "called" (called/named X),
+    "leading" ("Sprout, a ..."), "quoted", "for" (a capitalised name such as "a page for Blue
+    Door Bakery"), or (None, "")."""
     called = _CALLED.search(text)
     if called:
         name = _name_after(text[called.end():])
         if name:
-            return name
+            return name, "called"
+    if match := _CJK_CALLED.search(text):
+        return match["name"], "called"
     if sentences:
         leading, _ = strip_name_prefix(sentences[0])
         if leading:
-            return _clean(leading)
+            return _clean(leading), "leading"
     for quoted in _QUOTED.finditer(text):
         candidate = _clean(_group(quoted))
         before = text[:quoted.start()]
         if candidate and len(candidate.split()) <= 5 and not _NOT_QUOTED_NAME.search(before):
             first = candidate[0]
             if first.isupper() or first.isdigit() or not first.isascii():
-                return candidate
+                return candidate, "quoted"
+    run = capitalised_name(sentences, language)
+    return (run, "for") if run else (None, "")
+
+
+def capitalised_name(sentences: list[str], language: str) -> str | None:
+    """A run of capitalised words inside a sentence that names the app ("a website for Ericeira
+    Surf School with ...", "a escola de surf Onda Azul na Ericeira"); never a place ("in
+    Lisbon"), a month, a language, an acronym, a sentence's first word or, in English, a word
+    that only describes the next one ("my Etsy shop")."""
+    if language not in PLACE_WORDS:
+        return None
+    place_word = re.compile(rf"(?:^|\s)(?:{PLACE_WORDS[language]})\s*$", re.IGNORECASE)
+    for sentence in sentences:
+        if _shouted(sentence):
+            continue
+        for match in _RUN.finditer(sentence):
+            words = match["run"].split()
+            while words and words[-1].lower() in _CONNECTORS:
+                words.pop()
+            before, after = sentence[:match.start()], sentence[match.end():]
+            if not words or not before.strip(" \"'“‘«„") or place_word.search(before):
+                continue
+            if words[0] in NOT_PLACES or all(w.isupper() and len(w) > 1 for w in words):
+                continue
+            if "&" in words or (language == "de" and len(words) < 2):
+                continue
+            if language == "en" and not _ends_name(after):
+                continue
+            if (re.search(r"(?:\bfor|\bby)\s*$", before) and re.match(r"\s+and\s+[A-Z]", after)) \
+                    or re.search(r"[A-Z][\w'’-]*\s+(?:and|&)\s*$", before):
+                continue  # "for Anna and Ben": whose it is, not what it is called
+            return _clean(" ".join(words))
     return None
+
+
+def _ends_name(after: str) -> bool:
+    """Whether what follows a capitalised run ends it as a name (not "my Etsy shop")."""
+    following = re.match(r"\s*([^\s]*)", after)
+    word = following.group(1) if following else ""
+    if not word or not word[0].isalnum():
+        return True
+    return word.lower().rstrip(",.;:!?") in _NAME_STOPS | _AFTER_NAME
+
+
+def _shouted(sentence: str) -> bool:
+    letters = [c for c in sentence if c.isalpha()]
+    return len(letters) > 8 and all(c.isupper() for c in letters)
 
 
 def _name_after(rest: str) -> str | None:
@@ -78,6 +144,7 @@ def _name_after(rest: str) -> str | None:
         return _clean(_group(quoted))
     words: list[str] = []
     tokens = rest.split()
+    proper = bool(tokens) and tokens[0].strip("\"'“”‘’«»„「」『』()[]")[:1].isupper()
     for index, token in enumerate(tokens[:8]):
         word = token.strip("\"'“”‘’«»„「」『』()[]")
         ended = bool(re.search(r"[,.;:!?)\]」』\"”]$", token)) or not word
@@ -89,8 +156,8 @@ def _name_after(rest: str) -> str | None:
             following = tokens[index + 1] if index + 1 < len(tokens) else ""
             if not following[:1].isupper() or ended:
                 break
-        elif lower in _NAME_STOPS:
-            break
+        elif lower in _NAME_STOPS or (proper and words and word[:1].islower()):
+            break  # "named Lea Park showing six photos", "llamado Sol Café en Sevilla"
         words.append(word)
         if ended or len(words) == 5:
             break
@@ -156,10 +223,10 @@ def name_from_phrase(phrase: str, *, sentence: str, place: str | None, owner: st
     proper = any(word[:1].isupper() and not starts(word) for word in words)
     if proper:
         return name
+    if owner and owner.lower() not in name.lower():  # whose it is says more than where
+        return f"{owner}{chr(39) if owner.endswith('s') else chr(39) + 's'} {name}"
     if place and place.lower() not in name.lower():
         return f"{place} {name}"
-    if owner and owner.lower() not in name.lower():
-        return f"{owner}{chr(39) if owner.endswith('s') else chr(39) + 's'} {name}"
     return name
 
 
@@ -177,19 +244,26 @@ def noun_label(noun: str) -> str:
     return sentence_case(noun.replace("_", " "))
 
 
-def make_slug(name: str, description: str) -> str:
-    """A DNS label from the name; "app-<hash of the description>" when the name has no letters
-    a URL can carry (or is the fallback name)."""
+def make_slug(name: str, description: str, fallback: str = "") -> str:
+    """A short DNS label from the name (at most 40 characters, cut between words); from
+    ``fallback`` words when the name has no letters a URL can carry (a name in Chinese
+    characters); "app-<hash of the description>" when neither has (or the name is the fallback
+    name)."""
     slug = ""
-    if name != FALLBACK_NAME:
-        ascii_name = to_ascii(re.sub(r"['’]", "", name)).lower()
-        slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
-        if len(slug) > 40:
-            cut = slug[:41]
-            slug = cut.rsplit("-", 1)[0] if "-" in cut else slug[:40]
-            slug = slug.strip("-")
+    for source in (name, fallback):
+        if source and source != FALLBACK_NAME:
+            ascii_name = to_ascii(re.sub(r"['’]", "", source)).lower()
+            slug = _short(re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-"))
+        if slug:
+            break
     if not slug:
         digest = hashlib.sha256(description.encode("utf-8", "surrogatepass")).hexdigest()
         slug = f"app-{digest[:6]}"
     return slug
 
+
+def _short(slug: str, limit: int = SLUG_LIMIT) -> str:
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit + 1]
+    return (cut.rsplit("-", 1)[0] if "-" in cut else slug[:limit]).strip("-")

@@ -1,5 +1,5 @@
-"""Reading a description: its sentences, the main phrase that says what the app is, the place it
-is about, and the comma-and-"and" lists that name fields or subjects.
+"""Reading a description: its sentences, the main phrase that says what the app is, whom it is
+for, and the comma-and-"and" lists that name fields or subjects.
 
 Everything here is plain text in, plain text out; the other planner modules decide what the
 phrases mean.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from appforge.agent.planners.bare_apps import KNOWN_NOUNS
 from appforge.agent.planners.inflect import singular
+from appforge.agent.planners.places import NOT_PLACES
 
 _ABBREVIATIONS = (("e.g.", "eg"), ("i.e.", "ie"), ("etc.", "etc"), ("vs.", "vs"),
                   ("approx.", "approx"))
@@ -85,16 +86,6 @@ _TRAILING_APP = re.compile(
     r"|webpage|program|software|business|company)$",
     re.IGNORECASE,
 )
-_PLACE = re.compile(
-    r"\b(?:in|at|near|from|based in|located in)\s+"
-    r"(?P<place>[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|de|do|da|del|di|la|le|sur|am|upon))*)"
-)
-_NOT_PLACES = frozenset({
-    "English", "Spanish", "German", "French", "Portuguese", "Italian", "Japanese", "Russian",
-    "Chinese", "January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December", "Dark", "Light", "Python", "React", "I",
-    "The", "A", "An", "My", "Our",
-})
 _OWNER = re.compile(
     r"\b(?:for|by)\s+(?P<owner>[A-Z][\w'’-]*(?:\s+(?:and\s+|&\s+)?[A-Z][\w'’-]*){0,3})"
 )
@@ -189,7 +180,8 @@ def split_list(text: str) -> list[str]:
     text = re.sub(r"(\d)\s+and\s+(\d)", r"\1 to \2", text)
     masked, groups = _mask_parentheses(text)
     items = re.split(
-        r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+(?:and|&|plus|as well as|or|y|und|et|ed|и)\s+",
+        r"\s*[,;]\s*(?:and\s+|or\s+|y\s+|e\s+|et\s+|und\s+)?"
+        r"|\s+(?:and|&|plus|as well as|or|y|und|et|e|ed|и)\s+",
         masked, flags=re.IGNORECASE,
     )
     out = []
@@ -265,23 +257,10 @@ def _container_for(match: re.Match[str]) -> str:
     return f"{mods}{match['container']} of {match['determiner'] or ''}{owner}"
 
 
-def find_place(sentences_: list[str]) -> str | None:
-    """A capitalised place the app is about: "in Ericeira" -> "Ericeira"."""
-    for sentence in sentences_:
-        for match in _PLACE.finditer(sentence):
-            words = match.group("place").split()
-            while words and words[-1][:1].islower():
-                words.pop()
-            place = " ".join(words).strip("'’-")
-            if place and words[0] not in _NOT_PLACES and "." not in place:
-                return place
-    return None
-
-
 def find_owner(sentence: str) -> str | None:
     """A capitalised owner the app is for: "a portfolio for Jane Doe" -> "Jane Doe"."""
     match = _OWNER.search(sentence)
-    if not match or match.group("owner").split()[0] in _NOT_PLACES:
+    if not match or match.group("owner").split()[0] in NOT_PLACES:
         return None
     return re.sub(r"\s+and\s+", " & ", match.group("owner").strip("'’-"))
 

@@ -26,8 +26,11 @@ class Topic:
     cta_overrides: tuple[tuple[str, str], ...] = ()
 
 
-def _words(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+def _words(*alternatives: str, cjk: str = "") -> re.Pattern[str]:
+    """Whole words of the Latin alternatives, and the Chinese or Japanese ones anywhere (those
+    scripts put no spaces between words)."""
+    latin = r"(?<![^\W\d_])(?:" + "|".join(alternatives) + r")(?![^\W\d_])"
+    return re.compile(f"{latin}|{cjk}" if cjk else latin, re.IGNORECASE)
 
 
 GENERIC = Topic(
@@ -75,13 +78,42 @@ TOPICS: tuple[Topic, ...] = (
             "your life."), "calendar"),
            ("Progress you can see", ("Regular check-ins keep you moving forward and keep you "
             "honest."), "trending-up"))),
+    Topic("coffee", _words("coffee", r"roaster(?:y|ies|s)?", "roasting", "espresso",
+                           r"baristas?", r"caf[eé]s?", r"coffee ?shops?", r"cafeter[ií]as?",
+                           "kaffee", r"kaffeeh[äa]us\\w*", "teahouse", "tea room",
+                           cjk="咖啡|カフェ|コーヒー|喫茶"),
+          "earthy", "Visit us", "Good coffee and a warm welcome{in_place}.",
+          "a steaming cup of coffee beside roasted coffee beans on a wooden counter",
+          "a coffee cup",
+          (("Roasted with care", ("Beans chosen from farms we know, roasted in small batches "
+            "for flavour you can taste."), "star"),
+           ("Brewed your way", ("Espresso, filter or something slow: ask and we will make it "
+            "just how you like it."), "heart"),
+           ("A place to stay a while", ("Comfortable seats, good light and a warm welcome"
+            "{in_place}."), "map-pin"))),
+    Topic("bakery", _words(r"baker(?:y|ies)", "bread", "sourdough", "patisserie", "pâtisserie",
+                           r"pastr(?:y|ies)", r"croissants?", r"panader[ií]as?", r"padarias?",
+                           r"boulangeries?", r"b[äa]ckerei(?:en)?", r"panetterias?", r"pasteler[ií]as?",
+                           cjk="面包|麵包|パン屋|ベーカリー"),
+          "orange", "See what's fresh", "Fresh bread{in_place}, baked every morning.",
+          "fresh loaves of crusty bread and pastries on a rustic wooden table in warm light",
+          "a wheat ear",
+          (("Baked every morning", ("Bread, buns and pastries out of the oven before the doors "
+            "open."), "sun"),
+           ("Slow dough, real flour", ("Long fermentation and simple ingredients, for bread "
+            "that tastes of something."), "leaf"),
+           ("Your neighbourhood bakery", "Drop in{in_place}, or order ahead for the weekend.",
+            "map-pin"))),
     Topic("food", _words(r"baker(?:y|ies)", "bread", "caf[eé]s?", "coffee", "restaurants?",
                          "bistro", r"pizz\w*", "bar", "pub", "kitchen", "foods?", "catering",
                          "brunch", "tacos?", "sushi", "burgers?", "deli", "patisserie",
                          "pastr(?:y|ies)", "chefs?", "wine", "winery", "brewery", "beer",
                          "ice cream", "gelato", "vegan", "recipes?", "cooking", "meals?",
                          "dinners?", "lunch", "breakfast", "cakes?", "chocolate", "cheese",
-                         "food truck", "rezept\\w*", "recetas?", "recettes?"),
+                         "food truck", "rezept\\w*", "recetas?", "recettes?",
+                         r"restaurantes?", r"ristoranti?", r"gelaterias?", r"trattorias?",
+                         r"pizzerias?", r"seafood", r"brasserie", r"taverna",
+                         cjk="餐厅|餐廳|饭店|美食|料理|レストラン|食堂"),
           "orange", "See the menu", "Good food, made with care{in_place}.",
           "a rustic wooden table with fresh bread, coffee and pastries in warm morning light",
           "a steaming cup",
@@ -161,7 +193,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("art", _words("art", "artists?", "artworks?", "paintings?", "painters?",
                         r"illustrat\w+", "designers?", "ceramics?", "pottery", "sculptures?",
                         "photography", "photographers?", "photos?", "portfolio", "gallery",
-                        "crafts?", "handmade", "jewell?ery"),
+                        r"crafts?(?!\s+(?:beers?|brew\w*|coffee|cocktails?|spirits))", "handmade", "jewell?ery"),
           "neutral", "View the work", "Selected work{in_place}, made with patience.",
           "a bright minimalist studio with artwork on white walls", "a single brush stroke",
           (("Selected work", ("A considered collection of recent pieces, each with its "
@@ -237,7 +269,7 @@ TOPICS: tuple[Topic, ...] = (
 
 
 #: Words that say how things are shown, not what they are: "a portfolio of foxes" is about foxes.
-_CONTAINER_WORDS = re.compile(r"^(?:portfolio|gallery|photos?|photography|pictures?)$", re.I)
+_CONTAINER_WORDS = re.compile(r"^(?:portfolio|gallery|photos?|photography|pictures?)$", re.IGNORECASE)
 
 
 def find_topic(text: str) -> Topic:

@@ -70,8 +70,9 @@ def tagline(*, kind: Kind, language: str, topic: Topic, name: str, place: str | 
         return _pick(_CRUD_TAGLINES, slug).format(things=things)
     if kind == Kind.gallery:
         if gallery and gallery.label:
-            return f"{count_word(gallery.count).capitalize()} photographs of {gallery.label}, " \
-                   "chosen with care."
+            what = gallery.noun if gallery.noun and gallery.noun.isascii() else "photographs"
+            return f"{count_word(gallery.count).capitalize()} {what} {gallery.relation} " \
+                   f"{gallery.label}, chosen with care."
         return "A small collection of work, chosen with care."
     return _fill(topic.tagline, name, place)
 

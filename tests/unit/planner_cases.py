@@ -1,0 +1,215 @@
+"""Descriptions and what a person reading them would expect the plan to say.
+
+Each case is a description and the expectations a person would hold, only those a person would be
+sure of: ``name``, ``slug``, ``kind``, ``language``, ``place``, ``business`` (the topic that picks
+the copy and colours), ``fields`` (exactly these, for the first record), ``fields_include`` (at
+least these), ``types`` (field -> type), ``count`` (gallery pictures), ``subjects`` (words each
+found in some gallery caption), ``name_contains``, ``slug_readable`` (a slug made of words, not a
+hash), ``tagline_without`` (words the tagline must not use). ``tests/unit/test_planner_reading.py``
+runs them against the blueprint planner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CASES: list[dict[str, Any]] = [
+    # English: the examples of issue 17 ------------------------------------------------------
+    {"text": "A portfolio site for a photographer named Lea Park showing six photos of foxes and "
+             "owls in the snow",
+     "name": "Lea Park", "slug": "lea-park", "kind": "gallery", "language": "en", "count": 6,
+     "subjects": ["fox", "owl"]},
+    {"text": "a gallery of 4 posters for a blues festival",
+     "kind": "gallery", "count": 4, "subjects": ["blues festival"], "name": "Blues Festival Posters",
+     "slug": "blues-festival-posters"},
+    {"text": "An inventory app for a bike shop where parts have a name, SKU, price and stock",
+     "kind": "crud", "fields": ["name", "sku", "price", "stock"], "types": {"price": "money"}},
+    {"text": "A landing page for a coffee roastery in Portland",
+     "kind": "landing", "place": "Portland", "business": "coffee", "tagline_without": ["food"],
+     "name_contains": "Coffee Roastery"},
+    {"text": "An address book to store people's name, email, phone and notes",
+     "kind": "crud", "fields": ["name", "email", "phone", "notes"]},
+    {"text": "a simple app to store people's name, email, phone and notes",
+     "kind": "crud", "fields": ["name", "email", "phone", "notes"]},
+    # English: names, places, businesses ------------------------------------------------------
+    {"text": "A plant-watering tracker called Sprout. Each plant has a name, a location and the "
+             "date it was last watered",
+     "name": "Sprout", "slug": "sprout", "kind": "crud",
+     "fields": ["name", "location", "last_watered"], "types": {"last_watered": "date"}},
+    {"text": "Build me a todo list", "kind": "crud", "name": "Todo List", "slug": "todo-list",
+     "fields": ["title", "notes", "due_date", "done"]},
+    {"text": "a landing page for Blue Door Bakery in Bristol",
+     "name": "Blue Door Bakery", "slug": "blue-door-bakery", "kind": "landing",
+     "place": "Bristol", "business": "bakery"},
+    {"text": 'A recipe site called "Grandma\'s Kitchen" where recipes have a title, ingredients, '
+             "instructions and minutes",
+     "name": "Grandma's Kitchen", "slug": "grandmas-kitchen", "kind": "crud",
+     "fields": ["title", "ingredients", "instructions", "minutes"],
+     "types": {"minutes": "integer", "ingredients": "long_text"}},
+    {"text": "'Moonlight Jazz' — a landing page for our jazz trio's summer tour",
+     "name": "Moonlight Jazz", "slug": "moonlight-jazz", "kind": "landing", "business": "music"},
+    {"text": "I need something to keep track of my vinyl records: artist, album, year, "
+             "condition and price paid",
+     "kind": "crud", "fields": ["artist", "album", "year", "condition", "price_paid"],
+     "types": {"year": "integer", "price_paid": "money"}},
+    {"text": "Expense tracker with amount, category and date",
+     "kind": "crud", "fields": ["amount", "category", "date"], "name": "Expense Tracker",
+     "slug": "expense-tracker"},
+    {"text": "a todo list with due dates", "kind": "crud",
+     "fields_include": ["title", "due_date"]},
+    {"text": "A wedding website for Anna and Ben on 14 June in Sintra",
+     "kind": "landing", "place": "Sintra", "business": "events",
+     "name_contains": "Anna & Ben"},
+    {"text": "six photos of sourdough bread for my bakery's gallery",
+     "kind": "gallery", "count": 6, "subjects": ["sourdough bread"]},
+    {"text": "A photo gallery of houseplants", "kind": "gallery", "count": 6,
+     "subjects": ["houseplant"], "slug_readable": True},
+    {"text": "A dark-themed journal for my dreams. Each dream has a date, a title, what happened "
+             "and a mood rating from 1 to 5",
+     "kind": "crud", "fields_include": ["date", "title", "mood_rating"],
+     "types": {"date": "date", "mood_rating": "rating"}},
+    {"text": "Please make a website for Ericeira Surf School with a hero video of waves at sunrise",
+     "name": "Ericeira Surf School", "slug": "ericeira-surf-school", "kind": "landing",
+     "business": "surf"},
+    {"text": "Portfolio for illustrator Mia Chen with 8 illustrations of city cats",
+     "name": "Mia Chen", "slug": "mia-chen", "kind": "gallery", "count": 8,
+     "subjects": ["city cat"]},
+    {"text": "A CRM for my freelance design studio: clients have a name, company, email and the "
+             "date we last spoke",
+     "kind": "crud", "fields_include": ["name", "company", "email"]},
+    {"text": "A landing page for a yoga studio called Still Point in Lisbon, with a calm green "
+             "theme",
+     "name": "Still Point", "slug": "still-point", "kind": "landing", "place": "Lisbon",
+     "business": "yoga"},
+    {"text": "Hey, can you build a little app where I can log the books I read, with title, "
+             "author, pages and the date I finished it?",
+     "kind": "crud", "fields": ["title", "author", "pages", "finished_on"],
+     "types": {"pages": "integer", "finished_on": "date"}},
+    {"text": "A gallery showing twelve paintings of the sea by Marta Ruiz",
+     "kind": "gallery", "count": 12, "subjects": ["sea"], "name_contains": "Marta Ruiz"},
+    {"text": "A one-page site for Bolt, an electric bike repair shop in Utrecht",
+     "name": "Bolt", "slug": "bolt", "kind": "landing", "place": "Utrecht"},
+    {"text": "Inventory of my board games with title, number of players, playing time and "
+             "whether I own it",
+     "kind": "crud", "fields_include": ["title", "players"], "types": {"players": "integer"}},
+    {"text": "Landing page for 'Tide & Thyme', a seafood restaurant in Porto",
+     "name": "Tide & Thyme", "kind": "landing", "place": "Porto", "business": "food",
+     "slug_readable": True},
+    {"text": "a page about our hackathon on May 3 in Berlin", "kind": "landing",
+     "place": "Berlin"},
+    {"text": "A movie watchlist", "kind": "crud", "name": "Movie Watchlist",
+     "slug": "movie-watchlist"},
+    {"text": "Tracker for my cats' vet visits with date, vet name, cost and notes",
+     "kind": "crud", "fields": ["date", "vet_name", "cost", "notes"],
+     "types": {"cost": "money", "date": "date"}},
+    {"text": "Landing page for my podcast 'Slow Mornings' about coffee and books",
+     "name": "Slow Mornings", "slug": "slow-mornings", "kind": "landing"},
+    {"text": "A landing page for Hopscotch, a craft brewery in Leeds",
+     "name": "Hopscotch", "slug": "hopscotch", "kind": "landing", "place": "Leeds",
+     "business": "food"},
+    {"text": "A team page for Northwind Labs, a software startup", "name": "Northwind Labs",
+     "slug": "northwind-labs", "kind": "landing", "business": "tech"},
+    # English: awkward phrasings -----------------------------------------------------------------
+    {"text": "so basically i want like a site for my band, we're called The Night Owls and we "
+             "play in Leeds",
+     "name": "The Night Owls", "slug": "the-night-owls", "kind": "landing", "place": "Leeds",
+     "business": "music"},
+    {"text": "need a db for tracking parts — each part: name, sku, bin location, qty",
+     "kind": "crud", "fields": ["name", "sku", "bin_location", "qty"]},
+    {"text": "A GALLERY OF 3 PHOTOS OF MY DOG", "kind": "gallery", "count": 3,
+     "subjects": ["dog"]},
+    {"text": "website. bakery. Porto. call it Crumbs", "name": "Crumbs", "slug": "crumbs",
+     "kind": "landing", "business": "bakery"},
+    {"text": "An online shop page for handmade candles named Wick & Co.",
+     "name": "Wick & Co", "kind": "landing", "slug_readable": True},
+    {"text": "A gallery of six photos: red foxes and snowy owls", "kind": "gallery", "count": 6,
+     "subjects": ["red fox", "snowy owl"]},
+    {"text": "a landing page for a coffee roastery called Ember & Oak in Portland, showing our "
+             "beans and brewing classes",
+     "name": "Ember & Oak", "kind": "landing", "place": "Portland", "business": "coffee",
+     "tagline_without": ["food"]},
+    {"text": "a gallery named Night Shift with 5 photos of taxis in the rain",
+     "name": "Night Shift", "slug": "night-shift", "kind": "gallery", "count": 5,
+     "subjects": ["taxi"]},
+    # Spanish ------------------------------------------------------------------------------------
+    {"text": "Página de aterrizaje para un café llamado Sol Café en Sevilla",
+     "name": "Sol Café", "slug": "sol-cafe", "kind": "landing", "language": "es",
+     "place": "Sevilla", "business": "coffee"},
+    {"text": "Una galería con seis fotos de zorros en la nieve", "kind": "gallery",
+     "language": "es", "count": 6, "subjects": ["zorro"]},
+    {"text": "Quiero una lista de tareas para mi casa", "kind": "crud", "language": "es",
+     "name": "Lista de tareas", "slug": "lista-de-tareas"},
+    {"text": "Una app para mi tienda de bicicletas llamada Rueda Libre. Cada producto tiene "
+             "nombre, precio y cantidad",
+     "name": "Rueda Libre", "slug": "rueda-libre", "kind": "crud", "language": "es",
+     "fields": ["nombre", "precio", "cantidad"], "types": {"precio": "money",
+                                                           "cantidad": "integer"}},
+    {"text": "Galería de 10 carteles para un festival de jazz en Madrid", "kind": "gallery",
+     "language": "es", "count": 10, "place": "Madrid", "subjects": ["festival de jazz"]},
+    # Portuguese ---------------------------------------------------------------------------------
+    {"text": "Uma página para a escola de surf Onda Azul na Ericeira", "kind": "landing",
+     "language": "pt", "name": "Onda Azul", "slug": "onda-azul", "place": "Ericeira",
+     "business": "surf"},
+    {"text": "Um portfólio com oito fotos de praias do Algarve", "kind": "gallery",
+     "language": "pt", "count": 8, "subjects": ["praia"]},
+    {"text": "Quero um app chamado Horta para registar as minhas plantas: nome, espécie e data "
+             "da última rega",
+     "name": "Horta", "slug": "horta", "kind": "crud", "language": "pt",
+     "fields_include": ["nome", "especie"]},
+    {"text": "Site de uma padaria chamada Pão Quente em Lisboa", "kind": "landing",
+     "language": "pt", "name": "Pão Quente", "slug": "pao-quente", "place": "Lisboa",
+     "business": "bakery"},
+    # French -------------------------------------------------------------------------------------
+    {"text": "Une page d'accueil pour une boulangerie appelée Le Fournil à Lyon",
+     "kind": "landing", "language": "fr", "name": "Le Fournil", "slug": "le-fournil",
+     "place": "Lyon", "business": "bakery"},
+    {"text": "Une galerie de six photos de chats", "kind": "gallery", "language": "fr",
+     "count": 6, "subjects": ["chat"]},
+    {"text": "Je veux une application pour suivre mes livres : titre, auteur, pages et date de "
+             "lecture",
+     "kind": "crud", "language": "fr", "fields": ["titre", "auteur", "pages",
+                                                   "date_de_lecture"],
+     "types": {"pages": "integer"}},
+    {"text": "Un site pour le restaurant « Chez Marius » à Marseille", "kind": "landing",
+     "language": "fr", "name": "Chez Marius", "slug": "chez-marius", "place": "Marseille",
+     "business": "food"},
+    # German -------------------------------------------------------------------------------------
+    {"text": "Eine Landingpage für ein Café namens Kaffeeklatsch in Hamburg", "kind": "landing",
+     "language": "de", "name": "Kaffeeklatsch", "slug": "kaffeeklatsch", "place": "Hamburg",
+     "business": "coffee"},
+    {"text": "Eine Galerie mit vier Fotos von Füchsen", "kind": "gallery", "language": "de",
+     "count": 4, "subjects": ["Füchse"]},
+    {"text": "Ich möchte eine Liste für meine Pflanzen. Jede Pflanze hat einen Namen, einen "
+             "Standort und ein Gießdatum",
+     "kind": "crud", "language": "de", "fields": ["name", "standort", "giessdatum"]},
+    {"text": "Webseite für die Bäckerei Sonnenkorn in München", "kind": "landing",
+     "language": "de", "name_contains": "Sonnenkorn", "place": "München",
+     "business": "bakery", "slug_readable": True},
+    {"text": "Ein Tracker für meine Ausgaben mit Betrag, Kategorie und Datum", "kind": "crud",
+     "language": "de", "fields": ["betrag", "kategorie", "datum"],
+     "types": {"betrag": "money", "datum": "date"}},
+    # Italian ------------------------------------------------------------------------------------
+    {"text": "Una landing page per una gelateria chiamata Dolce Vita a Roma", "kind": "landing",
+     "language": "it", "name": "Dolce Vita", "slug": "dolce-vita", "place": "Roma",
+     "business": "food"},
+    {"text": "Una galleria di cinque foto di gatti", "kind": "gallery", "language": "it",
+     "count": 5, "subjects": ["gatti"]},
+    {"text": "Voglio un'app per gestire i miei vini: nome, annata, prezzo e note",
+     "kind": "crud", "language": "it", "fields": ["nome", "annata", "prezzo", "note"],
+     "types": {"prezzo": "money"}},
+    # Chinese ------------------------------------------------------------------------------------
+    {"text": "一个叫“小芽”的植物浇水记录应用", "kind": "crud", "language": "zh", "name": "小芽",
+     "slug_readable": True},
+    {"text": "咖啡店的落地页，店名叫「晨光」，在上海", "kind": "landing", "language": "zh",
+     "name": "晨光", "place": "上海", "business": "coffee", "slug_readable": True},
+    {"text": "一个展示六张猫咪照片的相册", "kind": "gallery", "language": "zh", "count": 6,
+     "subjects": ["猫"]},
+    {"text": "待办事项清单", "kind": "crud", "language": "zh", "slug_readable": True},
+    # Japanese -----------------------------------------------------------------------------------
+    {"text": "「さくら」という名前のカフェのホームページ。場所は京都", "kind": "landing",
+     "language": "ja", "name": "さくら", "slug": "sakura", "place": "京都",
+     "business": "coffee"},
+    {"text": "猫の写真を8枚載せたギャラリー", "kind": "gallery", "language": "ja", "count": 8,
+     "subjects": ["猫"]},
+    {"text": "読書記録アプリ", "kind": "crud", "language": "ja", "slug_readable": True},
+]

@@ -24,7 +24,7 @@ class EditNotUnderstood(InvalidInput):
 
 EXAMPLES = (
     '"add a category field", "add a due date field to tasks", "remove the notes field", '
-    '"make the price field optional", "rename the notes field to comments", "make it dark", '
+    '"add a field for the date I finished it", "make the price field optional", "rename the notes field to comments", "make it dark", '
     '"make it green", "use #0f766e as the main colour", "call it Sprout", '
     '"use the domain sprout.example.com", "change the tagline to \\"Water on time\\"", '
     '"make the button say Join now", "make the hero image a misty forest", "add a video of '
@@ -66,6 +66,13 @@ _ADD_FIELDS = re.compile(
     r"|\badd\s+fields?\s+(?:called\s+|named\s+)?(?P<fields2>[^.;!?\n]+?)"
     r"(?:\s+(?:to|on|for)\s+(?:the\s+|each\s+|every\s+)?(?P<entity2>[\w-]+))?(?=$|[.;!?\n])",
     re.IGNORECASE)
+#: "add a field for the date I finished it", "add a column with how many pages it has".
+_ADD_DESCRIBED = re.compile(
+    r"\b(?:add|include|give\s+(?:it|them|each\s+[\w-]+))\s+(?:(?:a|an|another|one more)\s+)?"
+    r"(?:new\s+)?(?:field|column|box|place|spot)\s+(?:for|with|to (?:hold|store|record|keep|track"
+    r"|say|show)|that (?:holds|stores|says|shows|records|keeps)|holding|storing|showing|saying)\s+"
+    r"(?P<what>[^.;!?\n]+?)(?:\s+(?:to|on)\s+(?:the\s+|each\s+|every\s+)?(?P<entity>[\w-]+))?"
+    r"(?=$|[.;!?\n])", re.IGNORECASE)
 _REMOVE_FIELD = re.compile(
     r"\b(?:remove|drop|delete)\s+(?:the\s+)?(?P<field>[\w' -]+?)\s+field"
     r"(?:\s+from\s+(?:the\s+)?(?P<entity>[\w-]+))?", re.IGNORECASE)
@@ -215,6 +222,8 @@ def _add_fields(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
     found = False
     for match in _ADD_FIELDS.finditer(text):
         listed = match.group("fields") or match.group("fields2") or ""
+        if re.fullmatch(r"\s*(?:an?|the|another|new|a new)?\s*", listed, re.IGNORECASE):
+            continue  # "add a field for ...": the field is described, not named
         if re.search(r"\b(?:video|clip|image|picture)\b", listed, re.IGNORECASE):
             continue
         entity = _entity(data, match.group("entity") or match.group("entity2"))
@@ -229,6 +238,25 @@ def _add_fields(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
                 raise InvalidInput(f"{entity['label_plural']} already have a {field.name} field")
             entity["fields"].append(field.model_dump(mode="json"))
             found = True
+    return found
+
+
+def _add_described_field(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
+    """"add a field for the date I finished it" -> finished_on, a date."""
+    from appforge.agent.planners.described import field_from_description
+
+    found = False
+    for match in _ADD_DESCRIBED.finditer(text):
+        entity = _entity(data, match.group("entity"))
+        field = field_from_description(match.group("what"))
+        if field is None:
+            raise InvalidInput(f"{match.group('what')!r} does not say what the field holds",
+                               hint='say what it holds: "add a field for the date I bought it"')
+        if any(f["name"] == field.name for f in entity["fields"]):
+            raise InvalidInput(f"{entity['label_plural']} already have a {field.name} field")
+        entity["fields"].append(field.model_copy(update={"required": False})
+                                .model_dump(mode="json"))
+        found = True
     return found
 
 
@@ -265,14 +293,19 @@ def _field_required(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
     if not match or not data["entities"]:
         return False
     entity = _entity(data, None)
-    field = _find_field(entity, re.sub(r"^the\s+", "", match.group("field"), flags=re.I))
+    field = _find_field(entity, re.sub(r"^the\s+", "", match.group("field"), flags=re.IGNORECASE))
     field["required"] = match.group("how").lower() != "optional"
     return True
 
 
 # Looks ------------------------------------------------------------------------------------------
 def _theme(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
-    from appforge.agent.planners.theme import _COLOUR_WORDS, FAMILIES, FAMILY_WORDS, palette_from
+    from appforge.agent.planners.theme import (
+        _COLOUR_WORDS,
+        FAMILIES,
+        FAMILY_WORDS,
+        palette_from,
+    )
 
     clauses = " ".join(m.group(0) for m in _THEME_VERB.finditer(text))
     clauses = _HERO_IMAGE.sub(" ", _ADD_VIDEO.sub(" ", clauses))
@@ -351,6 +384,7 @@ def _video(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
 
 RULES: tuple[Rule, ...] = (
     _rename, _domain, _words(_TAGLINE, "tagline"), _words(_TITLE, "title"),
-    _words(_CTA, "call_to_action"), _rename_field, _remove_field, _add_fields, _field_required,
+    _words(_CTA, "call_to_action"), _rename_field, _remove_field, _add_fields,
+    _add_described_field, _field_required,
     _hero_image, _video, _theme,
 )

@@ -138,3 +138,25 @@ def test_file_changes(tmp_path) -> None:
     (new / "app" / "new.py").write_text("")
     assert file_changes(old, new) == {"added": ["app/new.py"], "removed": ["app/gone.py"],
                                       "changed": ["style.css"]}
+
+
+@pytest.mark.parametrize("message, name, ftype", [
+    ("add a field for the date I finished it", "finished_on", "date"),
+    ("add a field for how many pages it has", "pages", "integer"),
+    ("add a field for how much I paid", "amount_paid", "money"),
+    ("Add a field for whether I liked it to plants", "liked", "boolean"),
+    ("add a column for who recommended it", "recommended_by", "text"),
+    ("add a field for when it was planted", "planted_on", "date"),
+    ("add a field for how many times I have repotted it", "times_repotted", "integer"),
+    ("please add a field with where I bought it", "bought_where", "text"),
+])
+def test_add_a_field_described_by_what_it_holds(sprout: AppSpec, message: str, name: str,
+                                                 ftype: str) -> None:
+    new = apply_edit(sprout, message, deployed=True)
+    assert fields(new)[name] == (ftype, False)
+    assert spec_changes(sprout, new) == [f"Plants: + {name} ({ftype}, optional)"]
+
+
+def test_a_described_field_that_says_nothing_is_refused(sprout: AppSpec) -> None:
+    with pytest.raises(InvalidInput, match="does not say what the field holds"):
+        apply_edit(sprout, "add a field for -- ---", deployed=True)

@@ -314,6 +314,22 @@ class Reading(_Model):
     fields_from: str = ""
     added_fields: list[AddedField] = Field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """What was read, in short lines for a person (the build, ``plan`` and ``show``)."""
+        said = [f"name {self.name_from}" if self.name_from else "",
+                f"place {self.place}" if self.place else "",
+                f"business {self.business}" if self.business else "",
+                f"{self.count} pictures" if self.count else "",
+                f"of {'; '.join(self.subjects[:4])}" if self.subjects else ""]
+        lines = ["read: " + ", ".join(s for s in said if s)] if any(said) else []
+        if self.fields_from:
+            lines.append(f"fields: {self.fields_from}")
+        added: dict[str, list[str]] = {}
+        for item in self.added_fields:
+            added.setdefault(item.reason, []).append(f"{item.entity}.{item.field}")
+        lines += [f"added {', '.join(names)}: {reason}" for reason, names in added.items()]
+        return lines
+
 
 class AppSpec(_Model):
     """What to build: the plan a user approves and every later stage reads."""

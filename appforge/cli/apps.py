@@ -108,6 +108,8 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
         out.print(f"  {', '.join(facts)}", highlight=False)
     out.print(f"  domains: {', '.join(info['domains'])}   url: {info['url'] or '-'}",
               highlight=False)
+    for line in info.get("reading") or []:  # what the planner read in the description
+        out.print(f"  [dim]{line}[/]", highlight=False)
     lim = info["limits"]
     out.print(f"  limits: memory {lim['memory']}, {lim['cpus']:g} CPU, {lim['pids']} processes, "
               f"request bodies up to {lim['body']}", highlight=False)

@@ -38,7 +38,7 @@ def plan(
         print(json.dumps({"planner": chosen.name, **summary, "spec": spec.model_dump(mode="json")},
                          ensure_ascii=False))
         return
-    _print(summary, chosen.name)
+    _print(summary, chosen.name, getattr(spec, "reading", None))
 
 
 def pages(spec: Any) -> list[str]:
@@ -75,26 +75,7 @@ def plan_summary(spec: Any) -> dict[str, Any]:
     }
 
 
-def reading_lines(reading: dict[str, Any] | None) -> list[str]:
-    """What the planner read, in short lines (for `plan`, the build and `show`)."""
-    if not reading:
-        return []
-    lines = []
-    said = [f"name {reading['name_from']}" if reading.get("name_from") else "",
-            f"place {reading['place']}" if reading.get("place") else "",
-            f"business {reading['business']}" if reading.get("business") else "",
-            f"{reading['count']} pictures" if reading.get("count") else "",
-            ("of " + ", ".join(reading["subjects"])) if reading.get("subjects") else ""]
-    if any(said):
-        lines.append("read: " + "; ".join(s for s in said if s))
-    if reading.get("fields_from"):
-        lines.append(f"fields: {reading['fields_from']}")
-    for added in reading.get("added_fields") or []:
-        lines.append(f"added {added['entity']}.{added['field']}: {added['reason']}")
-    return lines
-
-
-def _print(summary: dict[str, Any], planner: str) -> None:
+def _print(summary: dict[str, Any], planner: str, reading: Any) -> None:
     out.print(f"[bold]{summary['name']}[/] ({summary['slug']}): {summary['kind']} app, "
               f"language {summary['language']}, planned by the {planner} planner",
               highlight=False)
@@ -116,5 +97,5 @@ def _print(summary: dict[str, Any], planner: str) -> None:
               highlight=False)
     if summary["domain"]:
         out.print(f"  domain: {summary['domain']}", highlight=False)
-    for line in reading_lines(summary["reading"]):
+    for line in reading.lines() if reading is not None else []:
         out.print(f"  [dim]{line}[/]", highlight=False)

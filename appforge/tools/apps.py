@@ -484,6 +484,7 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
         "not_applied": _not_applied(settings, store, app, versions),
         "container": None,
         "live": live_of(client, settings, [app])[slug],
+        "reading": _reading(versions, app.current_version),
     }
     if app.current_version is None or client is None:
         return info
@@ -492,6 +493,21 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
     except DockerException:
         pass
     return info
+
+
+def _reading(versions: list[Any], current: int | None) -> list[str]:
+    """What the planner read in the description of the version that serves (else the newest),
+    in lines for a person; none for plans that did not record it."""
+    from pydantic import ValidationError
+
+    from appforge.spec import Reading
+
+    chosen = next((v for v in versions if v.version == current), versions[-1] if versions else None)
+    try:
+        return Reading.model_validate((chosen.spec or {}).get("reading") or {}).lines() \
+            if chosen else []
+    except ValidationError:
+        return []
 
 
 def _not_applied(settings: Settings, store: Store, app: AppRecord,

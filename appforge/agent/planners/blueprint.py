@@ -58,6 +58,10 @@ class BlueprintPlanner:
 
     name = "blueprint"
 
+    def __init__(self) -> None:
+        #: What the last plan read, in lines the build prints under its plan stage.
+        self.last_notes: list[str] = []
+
     def plan(self, description: str) -> AppSpec:
         text = _checked(description)
         read = _unshouted(text)
@@ -87,7 +91,7 @@ class BlueprintPlanner:
         features = wording.features(language=language, topic=topic, name=name, place=place) \
             if kind == Kind.landing else []
         what = _what(kind, english, phrase, entity_plan) if given_name else None
-        return AppSpec(
+        spec = AppSpec(
             name=name,
             slug=slug,
             title=wording.title(name=name, what=what),
@@ -105,6 +109,8 @@ class BlueprintPlanner:
             reading=_reading(name_from if given_name else "made" if name != FALLBACK_NAME
                              else "none", place, topic, gallery, entity_plan, entities, kind),
         )
+        self.last_notes = spec.reading.lines()
+        return spec
 
 
 def _unshouted(text: str) -> str:

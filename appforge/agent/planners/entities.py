@@ -172,13 +172,14 @@ def _explain(plan: EntityPlan, entity: Entity, listed: list[str]) -> None:
         usual = f"usual for {with_article(plan.bare_app.display.lower())}"
     else:
         usual = "a record needs something to call it by, and room for notes"
-    if listed and all(f.name in listed for f in entity.fields):
+    asked = {_key(name) for name in listed}
+    if listed and all(_key(f.name) in asked for f in entity.fields):
         plan.source = "listed in the description"
         return
     plan.source = (f"listed in the description, with what is {usual}" if listed
                    else f"the description names none: {usual}")
     plan.added = [AddedField(entity=entity.name, field=f.name, reason=usual)
-                  for f in entity.fields if f.name not in listed]
+                  for f in entity.fields if _key(f.name) not in asked]
 
 
 def fallback_entity() -> Entity:
@@ -303,13 +304,15 @@ def _main_noun(phrase: str) -> str | None:
 
 def _merge(defaults: list[EntityField], extra: list[EntityField]) -> list[EntityField]:
     """The bare app's fields plus the listed ones it lacks ("due dates" matches "due_date")."""
-    def key(name: str) -> str:
-        *head, last = name.split("_")
-        return "_".join([*head, singular(last)])
-
-    known = {key(f.name) for f in defaults}
-    added = [f.model_copy(update={"required": False}) for f in extra if key(f.name) not in known]
+    known = {_key(f.name) for f in defaults}
+    added = [f.model_copy(update={"required": False}) for f in extra if _key(f.name) not in known]
     return (defaults + added)[:MAX_FIELDS]
+
+
+def _key(name: str) -> str:
+    """A field's name with its last word singular: "due_dates" and "due_date" are one field."""
+    *head, last = name.split("_")
+    return "_".join([*head, singular(last)])
 
 
 def _distinct(entity: Entity, others: list[Entity]) -> bool:

@@ -223,7 +223,7 @@ TOPICS: tuple[Topic, ...] = (
            ("Trusted locally", ("Families{in_place} have trusted us with their animals for "
             "years."), "shield"),
            ("Easy to book", "Pick a time online and we'll take it from there.", "calendar"))),
-    Topic("books", _words("books?", "reading", "library", "authors?", "writers?", "writing",
+    Topic("books", _words(r"(?<!address )books?", "reading", "library", "authors?", "writers?", "writing",
                           "poetry", "poems?", "novels?", "bookshop", "bookstore", "publisher",
                           "magazine", "blog", "journal"),
           "earthy", "Start reading", "Stories worth your time.",

@@ -131,6 +131,8 @@ CASES: list[dict[str, Any]] = [
     {"text": "a gallery named Night Shift with 5 photos of taxis in the rain",
      "name": "Night Shift", "slug": "night-shift", "kind": "gallery", "count": 5,
      "subjects": ["taxi"]},
+    {"text": "a landing page for my Etsy shop selling handmade mugs", "kind": "landing",
+     "name": "Etsy Shop", "slug": "etsy-shop"},
     # Spanish ------------------------------------------------------------------------------------
     {"text": "Página de aterrizaje para un café llamado Sol Café en Sevilla",
      "name": "Sol Café", "slug": "sol-cafe", "kind": "landing", "language": "es",

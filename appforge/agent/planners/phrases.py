@@ -77,7 +77,8 @@ _LETS = re.compile(
 )
 _CUT = re.compile(
     r"\s+(?:with|called|named|titled|that|which|where|who|so|using|to|and|but|plus|because"
-    r"|featuring|including|for|in|at|near|on|from|by|like|about|is|are|should|must|has|have)\b.*$"
+    r"|featuring|including|for|in|at|near|on|from|by|like|about|is|are|should|must|has|have"
+    r"|selling|showing|offering|showcasing|presenting|serving|making|teaching|run|based)\b.*$"
     r"|[,:;()\"“”«»„「」—–!?].*$|\s-\s.*$|\.(?:\s.*)?$",
     re.IGNORECASE,
 )

@@ -29,9 +29,8 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from appforge.agent.llm_guard import Stopped, check_active
+from appforge.agent.llm_guard import Stopped, as_error, check_active
 from appforge.agent.llm_runaway import Watch
-from appforge.errors import LLMStopped
 
 #: Seconds before asking again after a broken stream; doubled each time, as the client does.
 RETRY_DELAY = 0.5
@@ -57,8 +56,7 @@ def complete(client: Any, *, stream: bool = False, watch: Watch | None = None,
                 check_active()
                 time.sleep(RETRY_DELAY * 2 ** attempt)
     except Stopped as stop:
-        raise LLMStopped(stop.guard.reason, expired=stop.guard.expired,
-                         what=stop.guard.what) from None
+        raise as_error(stop) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

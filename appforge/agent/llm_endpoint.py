@@ -107,7 +107,17 @@ def capabilities(client: Any, base_url: str, model: str,
 
 
 def probe(client: Any, base_url: str, model: str, cache_dir: Path | None) -> Capabilities:
-    """Ask the endpoint what it takes, with a few tiny requests, and keep the answers."""
+    """Ask the endpoint what it takes, with a few tiny requests, and keep the answers; a
+    deadline or a cancel on the way is :class:`~appforge.errors.LLMStopped`."""
+    from appforge.agent.llm_guard import Stopped, as_error
+
+    try:
+        return _probe(client, base_url, model, cache_dir)
+    except Stopped as stop:
+        raise as_error(stop) from None
+
+
+def _probe(client: Any, base_url: str, model: str, cache_dir: Path | None) -> Capabilities:
     import openai
 
     caps = Capabilities(base_url=base_url.rstrip("/"), model=model, probed=time.time())
@@ -143,7 +153,8 @@ def probe(client: Any, base_url: str, model: str, cache_dir: Path | None) -> Cap
             caps.notes[name] = str(exc)[:160]
             continue
         setattr(caps, name, supported)
-    remember(caps, cache_dir)
+    if any(getattr(caps, name) is not None for name in asks):  # a server that did not answer
+        remember(caps, cache_dir)                               # is asked again next time
     return caps
 
 

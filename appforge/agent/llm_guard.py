@@ -43,6 +43,13 @@ class Stopped(BaseException):
         self.guard = guard
 
 
+def as_error(stop: Stopped) -> Any:
+    """The :class:`~appforge.errors.LLMStopped` to tell the user about ``stop``."""
+    from appforge.errors import LLMStopped
+
+    return LLMStopped(stop.guard.reason, expired=stop.guard.expired, what=stop.guard.what)
+
+
 class Guard:
     """A deadline (``seconds``; None: none) and a cancel switch for the calls made inside it."""
 

@@ -52,6 +52,18 @@ def job_lock(web: Any, slug: str, job: Job) -> Any:
     return app_lock(web.settings.home, slug, job.say, wait_s=web.settings.lock_wait)
 
 
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(request: Request, job_id: str) -> Response:
+    """Cancel a running job: its model calls stop at once and their connections close."""
+    from appforge.errors import AppNotFound
+
+    found = _web(request).jobs.get(job_id)
+    if found is None:
+        raise AppNotFound(f"no job {job_id!r} (the dashboard may have been restarted)")
+    found.cancel()
+    return redirect(f"/apps/{found.slug}?job={job_id}")
+
+
 @router.post("/apps/{slug}/rollback")
 def rollback(request: Request, slug: str, version: int = Form(...)) -> Response:
     from appforge.tools import apps

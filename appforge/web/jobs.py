@@ -3,7 +3,8 @@
 A job runs in a thread of the dashboard's process; its progress lines, state and result live in
 memory, and the page polls ``/jobs/{id}`` to show them. One job per app at a time, and none while
 another process (a CLI build or deploy) holds the app's lock: the dashboard says "busy" instead
-of queueing work behind it.
+of queueing work behind it. A running job can be cancelled: the model calls it makes (planning,
+the LLM coder) stop at once and their connections close, so the model's server stops generating.
 """
 
 from __future__ import annotations
@@ -51,6 +52,18 @@ class Job:
     finished: float | None = None
     #: What the job found, for the page it returns to (a search's names); not in the JSON.
     data: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False
+    _guard: Any = field(default=None, repr=False)
+
+    def cancel(self) -> bool:
+        """Stop the job's model calls now (their connections close); False if it ended."""
+        if self.state != "running":
+            return False
+        self.cancelled = True
+        self.say("cancelled: the model's calls were stopped")
+        if self._guard is not None:
+            self._guard.cancel("the job was cancelled")
+        return True
 
     def say(self, line: str) -> None:
         self.lines.append(line.rstrip())
@@ -113,8 +126,11 @@ class Jobs:
         return job
 
     def _run(self, job: Job, work: Work) -> None:
+        from appforge.agent.llm_guard import Guard
+
         try:
-            job.message = work(job)
+            with Guard("the job") as job._guard:
+                job.message = work(job)
             job.state = "done"
         except AppforgeError as exc:
             job.message, job.hint, job.detail = str(exc), exc.hint or "", exc.detail or ""

@@ -96,6 +96,10 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
+        from appforge.agent.llm_guard import cancel_all
+
+        # a model call in another thread closes its connection: the server stops generating
+        cancel_all("interrupted (Ctrl-C)")
         err.print("interrupted")
         sys.exit(130)
 

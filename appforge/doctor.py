@@ -114,7 +114,14 @@ def _llm(settings: Settings) -> Check:
         return Check("planner", "fail", f"{base} does not serve {settings.llm_model} "
                      f"(it serves: {', '.join(models[:8])})", "set APPFORGE_LLM_MODEL to one "
                      "of those, or pull the model first (e.g. ollama pull NAME)")
-    return Check("planner", "ok", f"LLM planner: {settings.llm_model} at {base}")
+    from appforge.agent.llm_endpoint import capabilities, known
+
+    kept = known(base, settings.llm_model, settings.home)
+    caps = kept or capabilities(client.with_options(timeout=60), base, settings.llm_model,
+                                settings.home)
+    when = "kept from an earlier probe" if kept else "probed now"
+    return Check("planner", "ok", f"LLM planner: {settings.llm_model} at {base}; "
+                 f"{caps.line()} ({when}, in {settings.home / 'llm-endpoints.json'})")
 
 
 def _diffusion(settings: Settings) -> list[Check]:

@@ -52,7 +52,7 @@ class Capabilities:
     def line(self) -> str:
         """One line for ``appforge doctor``."""
         def word(name: str, value: bool | None) -> str:
-            why = f" ({self.notes[name][:80]})" if name in self.notes and not value else ""
+            why = f" ({self.notes[name][:160]})" if name in self.notes and not value else ""
             return f"{name} {'yes' if value else 'unknown' if value is None else 'no'}{why}"
 
         parts = [word("json_schema", self.json_schema), word("json_object", self.json_object),
@@ -148,7 +148,7 @@ def _probe(client: Any, base_url: str, model: str, cache_dir: Path | None) -> Ca
                 supported = True
         except openai.APIStatusError as exc:
             supported = False
-            caps.notes[name] = f"HTTP {exc.status_code}: {str(exc)[:160]}"
+            caps.notes[name] = f"HTTP {exc.status_code}: {_said(exc)}"
         except openai.APIError as exc:  # not answering: say nothing about this capability
             caps.notes[name] = str(exc)[:160]
             continue
@@ -198,6 +198,14 @@ def _number(entry: Any) -> int | None:
             if isinstance(value, int) and value > 0:
                 return value
     return None
+
+
+def _said(exc: Any) -> str:
+    """The server's own error message, on one line."""
+    body = exc.body
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    return " ".join(str(message or exc.message).split())[:160]
 
 
 def _read(cache_dir: Path | None) -> dict[str, Any]:

@@ -329,3 +329,22 @@ def test_doctor_checks_the_endpoint_and_the_model(server: FakeOpenAI, tmp_path: 
     down = _llm(Settings(home=tmp_path, llm_base_url=closed, llm_model="m"))
     assert down.status == "fail" and "does not answer" in down.detail
     assert _llm(Settings(home=tmp_path)).detail.startswith("blueprint planner")
+
+
+def test_doctor_shows_what_the_endpoint_takes_probed_once(tmp_path: Any) -> None:
+    from appforge.agent import llm_endpoint
+    from appforge.config import Settings
+    from appforge.doctor import _llm
+
+    with FakeOpenAI(rejects_json_schema=True, tools=False, context=8192) as server:
+        settings = Settings(home=tmp_path, llm_base_url=server.base_url, llm_model=server.model)
+        first = _llm(settings).detail
+        probes = len(server.probes)
+        llm_endpoint.forget_all()
+        again = _llm(settings).detail
+
+    assert "json_schema no (HTTP 500: " in first and "Input should be 'text'" in first
+    assert "json_object yes" in first and "tools no (answered without a tool call)" in first
+    assert "streaming yes" in first and "context 8192 tokens" in first and "probed now" in first
+    assert probes == 4 and len(server.probes) == probes  # the second look read the kept entry
+    assert "kept from an earlier probe" in again

@@ -55,9 +55,10 @@ PIECE = 16
 TOKEN_CHARS = 4
 #: What llama-cpp-python's server answers (HTTP 500) to ``response_format: json_schema``.
 LLAMA_CPP_JSON_SCHEMA_ERROR = (
-    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should "
-    "be 'text' or 'json_object' [type=literal_error, input_value='json_schema', "
-    "input_type=str]")
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+    "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n  File \"llama_cpp/server/app.py\", "
+    "line 376, in create_chat_completion\n    POST /v1/chat/completions")
 USAGE = {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
 
 

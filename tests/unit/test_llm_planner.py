@@ -348,3 +348,17 @@ def test_doctor_shows_what_the_endpoint_takes_probed_once(tmp_path: Any) -> None
     assert "streaming yes" in first and "context 8192 tokens" in first and "probed now" in first
     assert probes == 4 and len(server.probes) == probes  # the second look read the kept entry
     assert "kept from an earlier probe" in again
+
+
+def test_a_custom_kind_with_no_file_planned_gives_way_to_the_rules_kind(
+        server: FakeOpenAI) -> None:
+    server.script(reply({"name": "Sprout", "kind": "custom", "tagline": "Water on time."}))
+    planner = planner_for(server)
+
+    spec = planner.plan(SPROUT)
+
+    assert spec.kind == Kind.crud and spec.entities and spec.tagline == "Water on time."
+    assert "chose a custom app but planned no file; used the rules' kind 'crud'" in " ".join(
+        planner.last_notes)
+    assert planner.last_notes[0].startswith("from the model: name, tagline; from the rules: "
+                                            "kind crud, plant (")

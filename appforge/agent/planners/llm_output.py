@@ -179,6 +179,11 @@ def to_spec(draft: PlanDraft, description: str,
         slug = make_slug(name, description)
         notes.append(f"made the slug {slug!r} from the name")
     kind = draft.kind
+    if kind == Kind.custom and not draft.file_plan and base.kind != Kind.custom:
+        # "custom" with no file planned is a small model's shrug; the rules read a kind.
+        kind = base.kind
+        notes.append(f"the model chose a custom app but planned no file; used the rules' kind "
+                     f"{kind.value!r}")
     entities = _entities(draft, base, notes) if kind == Kind.crud else []
     if kind == Kind.crud and not entities:
         if base.kind == Kind.crud:
@@ -210,7 +215,7 @@ def to_spec(draft: PlanDraft, description: str,
         spec = AppSpec(
             name=name,
             slug=slug,
-            title=filled(draft.title.strip(), name, "title"),
+            title=draft.title.strip() or name,
             tagline=filled(draft.tagline.strip(), base.tagline, "tagline"),
             description=description,
             kind=kind,

@@ -19,7 +19,13 @@ The manager is not this machine's engine, so the bench never touches that engine
    empties the worker with the most replicas; failed requests and latency.
 3. Kill: ``docker kill`` of another worker's container under load on its apps; the time until
    each answers 200 again through the proxy, and the failed requests.
-4. A 2-replica gallery redeployed (``build --app``) under load: failed requests and latency.
+4. ``appforge move`` of the CRUD app with its data, manager -> worker -> another worker, under
+   load: seconds, failed requests while it is stopped for the copy, its records kept; then a
+   snapshot of it on the worker (the relay).
+5. A 2-replica gallery redeployed (``build --app``) under load: failed requests and latency.
+6. A worker holding one of its replicas killed under load.
+7. The worker holding the CRUD app's data killed: a plain move is refused, ``move
+   --from-snapshot newest`` starts it on the manager from its snapshot.
 
 Everything the bench made is removed at the end (the node containers and their volumes, with
 the swarm and every service in them, the network, the folder), also on Ctrl-C, SIGTERM or an
@@ -287,6 +293,67 @@ def wait_moved(cli: Cli, node: str, slugs: list[str], limit: float) -> float | N
     return None
 
 
+def notes(proxy: str, host: str) -> list[str]:
+    with httpx.Client(base_url=f"http://{proxy}", timeout=5, trust_env=False) as http:
+        resp = http.get("/api/notes", headers={"Host": host})
+        return [n["title"] for n in resp.json()] if resp.status_code == 200 else []
+
+
+def add_note(proxy: str, host: str, title: str) -> None:
+    with httpx.Client(base_url=f"http://{proxy}", timeout=5, trust_env=False) as http:
+        resp = http.post("/api/notes", headers={"Host": host}, json={"title": title,
+                                                                      "body": "bench"})
+        resp.raise_for_status()
+
+
+def node_of(cli: Cli, slug: str) -> str | None:
+    return next((h for h, apps in placement(cli).items()
+                 if any(a.split()[0] == slug for a in apps)), None)
+
+
+def move_data_app(cli: Cli, proxy: str, hosts: dict[str, str], workers: list[str]
+                  ) -> dict[str, Any]:
+    """``appforge move`` of the CRUD app (data on the manager) to a worker, then to another
+    worker, under load: how long each took, the requests that failed while it was stopped for
+    the copy, and whether its records came along."""
+    slug = next(s for s in hosts if s.startswith("ledger"))
+    host = hosts[slug]
+    add_note(proxy, host, "before the move")
+    moves = []
+    for target in workers[:2]:
+        with Load(proxy, [host], pause=0.02) as load:
+            time.sleep(1)
+            done = cli.run("move", slug, target, check=False)
+            serving = wait_serving(proxy, [host], 120)[host]
+            time.sleep(1)
+        moves.append({"to": target, "seconds": done.get("seconds"), "error": done.get("error"),
+                      "from": done.get("from"), "files": done.get("files"),
+                      "serving_after_s": serving, "runs_on": node_of(cli, slug),
+                      "kept": "before the move" in notes(proxy, host), **load.summary()})
+    add_note(proxy, host, "after the moves")
+    snap = cli.run("backup", slug, check=False)  # taken on the worker, through the relay
+    return {"app": slug, "moves": moves, "backup_on_worker": snap.get("id"),
+            "backup_error": snap.get("error")}
+
+
+def recover_data_app(cli: Cli, client: Any, proxy: str, slug: str, names: list[str]
+                     ) -> dict[str, Any]:
+    """Kill the node holding the app's data; ``move --from-snapshot newest`` to the manager."""
+    host = f"{slug}.localhost"
+    holder = node_of(cli, slug)
+    if holder not in names:
+        return {"skipped": f"{slug} runs on {holder}, not on a worker"}
+    client.containers.get(holder).kill()
+    refused = cli.run("move", slug, "afbench-manager", check=False)
+    started = time.monotonic()
+    done = cli.run("move", slug, "afbench-manager", "--from-snapshot", "newest", check=False)
+    serving = wait_serving(proxy, [host], 120)[host]
+    return {"node": holder, "refused": (refused.get("error") or "")[:300],
+            "error": done.get("error"), "snapshot": done.get("snapshot"),
+            "seconds": round(time.monotonic() - started, 1), "serving_after_s": serving,
+            "kept": sorted(notes(proxy, host))}
+
+
 def slugs_on(where: dict[str, list[str]], node: str) -> list[str]:
     return sorted({a.split()[0] for a in where.get(node, [])})
 
@@ -406,7 +473,10 @@ def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any
                            "all_serving_s": after, **load.summary()}
         results["spread_after"] = placement(cli)
 
-        # 4. A 2-replica gallery redeployed under load
+        # 4. The CRUD app, with its data, moved from the manager to a worker, then to another
+        results["move"] = move_data_app(cli, proxy, hosts, [n for n in names if n != victim])
+
+        # 5. A 2-replica gallery redeployed under load
         twin = cli.run("build", "--replicas", "2", TWIN)
         slug = twin.get("slug", "tram")
         results["twin_placement"] = {h: [a for a in apps if a.startswith(f"{slug} ")]
@@ -421,7 +491,7 @@ def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any
                                "error": again.get("error"), "build_s": redeploy_s,
                                **load.summary()}
 
-        # 5. A worker holding one of the 2-replica gallery's replicas dies under load
+        # 6. A worker holding one of the 2-replica gallery's replicas dies under load
         holders = [h for h, apps in placement(cli).items()
                    if any(a.startswith(f"{slug} ") for a in apps) and h in names]
         if holders:
@@ -430,6 +500,10 @@ def bench(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any
                 client.containers.get(holders[0]).kill()
                 time.sleep(20)  # through Swarm noticing the node and starting a new task
             results["kill_replica"] = {"app": slug, "node": holders[0], **load.summary()}
+
+        # 7. The node holding the CRUD app's data dies: it starts elsewhere from its snapshot
+        results["lost_node"] = recover_data_app(cli, client, proxy, results["move"]["app"],
+                                                names)
         return results
     finally:
         log("cleaning up")
@@ -463,10 +537,29 @@ def table(results: dict[str, Any]) -> str:
     on = [h for h, apps in results["twin_placement"].items() for _ in apps]
     lines.append(f"2-replica {r['app']} (on {', '.join(on)}) redeployed to v{r['version']} "
                  f"under load: {load(r)}; build --app took {r['build_s']} s")
+    m = results["move"]
+    for step in m["moves"]:
+        lines.append(f"move {m['app']} {step['from']} -> {step['to']}: "
+                     + (f"error {step['error'][:200]}" if step["error"] else
+                        f"{step['seconds']} s ({step['files']} file(s)), serving again after "
+                        f"{step['serving_after_s']} s, runs on {step['runs_on']}, records "
+                        f"{'kept' if step['kept'] else 'LOST'}")
+                     + f"; under load: {load(step)}")
+    lines.append(f"snapshot of {m['app']} on its worker: "
+                 + (m["backup_on_worker"] or f"error {m['backup_error']}"))
     if "kill_replica" in results:
         k = results["kill_replica"]
         lines.append(f"kill {k['node']}, holding one of {k['app']}'s 2 replicas, under load on "
                      f"it (20 s): {load(k)}")
+    lost = results.get("lost_node") or {}
+    if "skipped" in lost:
+        lines.append(f"lost node: skipped ({lost['skipped']})")
+    elif lost:
+        lines.append(f"kill {lost['node']}, holding {results['move']['app']}'s data: a plain "
+                     f"move is refused ({lost['refused'][:120]!r}); --from-snapshot "
+                     f"{lost['snapshot']} to the manager took {lost['seconds']} s, serving "
+                     f"after {lost['serving_after_s']} s, records {lost['kept']}"
+                     + (f"; error {lost['error'][:200]}" if lost["error"] else ""))
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ consistent transaction: a running app sees the restored rows at its next query. 
 copied (on restore through a temporary file and a rename). Every file's size and SHA-256 go into
 ``manifest.json``, and a restore checks them before it touches anything.
 
-Usage: ``python3 -c SOURCE snapshot|restore OPTIONS_JSON``. The last line of output is a JSON
+Usage: ``python3 -c SOURCE snapshot|restore|wipe OPTIONS_JSON``. The last line of output is a JSON
 report; the exit code is 0 when done, 28 when a disk is full, 1 otherwise.
 """
 
@@ -174,6 +174,18 @@ def restore(snap: Path, data: Path) -> dict[str, Any]:
     return {"files": len(manifest["files"]), "size": manifest["size"], "removed": removed}
 
 
+def wipe(data: Path) -> dict[str, Any]:
+    """Empty ``data`` (an old copy of an app's data, once the app moved to another node)."""
+    removed = 0
+    for entry in list(data.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed += 1
+    return {"files": 0, "size": 0, "removed": removed}
+
+
 def disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -188,6 +200,8 @@ def main(argv: list[str]) -> int:
     try:
         if mode == "snapshot":
             report = snapshot(data, backup, options["meta"])
+        elif mode == "wipe":
+            report = wipe(data)
         else:
             report = restore(backup, data)
     except Damaged as exc:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appforge.backups import catalog, postgres
+from appforge.backups import catalog, postgres, remote
 from appforge.backups.catalog import PARTIAL, Backup, Log
 from appforge.config import Settings
 from appforge.errors import BackupFailed, InvalidInput
@@ -40,17 +40,22 @@ DISK_FULL_HINT = ("free some space there, set APPFORGE_BACKUP_DIR to a larger di
 
 
 def helper_name(settings: Settings, slug: str, mode: str, backup_id: str) -> str:
-    word = "backup" if mode == "snapshot" else "restore"
+    word = {"snapshot": "backup"}.get(mode, mode)
     return f"{settings.instance}-{slug}-{word}-{backup_id}"
 
 
 def run_helper(client: docker.DockerClient, settings: Settings, slug: str, mode: str,
                backup_id: str, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
     """Run ``helper.py mode`` on the app's volume and ``folder``; return its JSON report
-    (``ok`` false and ``error`` set when it failed)."""
+    (``ok`` false and ``error`` set when it failed). On a swarm, data on another node than the
+    manager's is reached through ``remote.py``."""
     from docker.errors import DockerException, ImageNotFound, NotFound
 
     name = helper_name(settings, slug, mode, backup_id)
+    node = remote.node_of(settings, slug)
+    if remote.is_remote(client, node):
+        assert node is not None
+        return remote.run(client, settings, slug, node, mode, name, folder, options)
     try:
         client.containers.get(name).remove(force=True)  # left by a run that was killed
     except NotFound:
@@ -78,10 +83,10 @@ def run_helper(client: docker.DockerClient, settings: Settings, slug: str, mode:
             container.remove(force=True)
         except DockerException:
             pass
-    return _report(status, output)
+    return report_of(status, output)
 
 
-def _report(status: int, output: str) -> dict[str, Any]:
+def report_of(status: int, output: str) -> dict[str, Any]:
     lines = output.strip().splitlines()
     try:
         report = json.loads(lines[-1]) if lines else {}
@@ -97,6 +102,8 @@ def _report(status: int, output: str) -> dict[str, Any]:
 
 
 def volume_exists(client: docker.DockerClient, settings: Settings, slug: str) -> bool:
+    if remote.is_remote(client, remote.node_of(settings, slug)):
+        return True  # on the node it was moved to, which the manager cannot look into
     return _volume(client, settings, slug) is not None
 
 
@@ -171,6 +178,8 @@ def snapshot_if_data(client: docker.DockerClient, settings: Settings, store: Sto
                      reason: str, log: Log) -> Backup | None:
     """A snapshot before something replaces or removes the app's data; None when it has none
     (no volume, or an empty one: a gallery writes nothing, so there is nothing to keep)."""
+    if remote.is_remote(client, remote.node_of(settings, slug)):
+        return snapshot(client, settings, store, slug, reason, log)
     volume = _volume(client, settings, slug)
     if volume is None:
         return None

@@ -1,5 +1,5 @@
 """The ``appforge`` command line: build, chat, list, show, logs, rollback, stop, start, destroy,
-backup, backups, restore, up, dns, trust, doctor, domain, cluster, scale, export, plan, mcp.
+backup, backups, restore, up, dns, trust, doctor, domain, cluster, scale, move, export, plan, mcp.
 
 Commands say what they did in a line or a table, or print one JSON object with ``--json``. Errors
 from appforge are one clear message (with a hint and the relevant log lines) and an exit code;

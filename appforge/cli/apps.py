@@ -260,6 +260,37 @@ def scale(slug: Annotated[str, typer.Argument(help="The app to scale.")],
 
 
 @app.command()
+def move(slug: Annotated[str, typer.Argument(help="The app to move.")],
+         node: Annotated[str, typer.Argument(help="The node to run it on (name or id).")],
+         from_snapshot: Annotated[str | None, typer.Option(
+             "--from-snapshot", help="Start it there from this snapshot (or 'newest') instead "
+             "of copying its data: for when the node holding the data is down.")] = None,
+         as_json: JsonFlag = False,
+         wait: WaitOption = None) -> None:
+    """Move an app that keeps data, with its data, to another node (APPFORGE_ENGINE=swarm):
+    it stops, its data is snapshotted and copied there, and it starts there."""
+    from appforge.engines.move import move as move_app
+    from appforge.sandbox.engine import connect
+    from appforge.store import Store
+
+    settings = load_settings()
+    reconciled(settings, as_json)
+    try:
+        with locked(settings, slug, wait):
+            done = move_app(settings, Store(settings.db_path), connect(settings), slug, node,
+                            log_to(as_json), from_snapshot)
+    except AppforgeError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps(done))
+        return
+    out.print(f"[bold]moved[/] {slug} from {done['from']} to {done['to']} with its data "
+              f"({done['files']} file(s), snapshot {done['snapshot']}) in {done['seconds']:.1f} s"
+              + ("" if done["started"] else "; it is stopped, as before"), highlight=False)
+
+
+@app.command()
 def destroy(
     slug: Annotated[str, typer.Argument(help="The app to remove.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,

@@ -172,8 +172,9 @@ def set_availability(client: docker.DockerClient, name: str, availability: str,
     if pinned and not force:
         host = node.attrs["Description"]["Hostname"]
         raise InvalidInput(f"{host} holds the data of {', '.join(pinned)}: they run only there, "
-                           "so draining it stops them", hint="drain it anyway with --force "
-                           "(they come back on `activate`)")
+                           "so draining it stops them", hint="`appforge move APP NODE` moves "
+                           "each with its data first; or drain it anyway with --force (they "
+                           "come back on `activate`)")
     spec = dict(node.attrs["Spec"])
     spec["Availability"] = availability
     try:

@@ -40,6 +40,7 @@ class SwarmEngine:
     def start_version(self, slug: str, version: int, image: str, spec: dict[str, Any],
                       limits: Limits,
                       replicas: int, log: Log) -> Started:
+        from appforge.backups.remote import node_of
         from appforge.engines.cluster import require_manager
         from appforge.sandbox import postgres
 
@@ -54,7 +55,8 @@ class SwarmEngine:
             self._ensure_volume(slug)
         pause_for_crash_tests(self.settings, "deploy:started")
         seconds = swarm.deploy(self.client, self.settings, slug, version, image, spec, limits,
-                               max(1, replicas), env, manager.node_id, log)
+                               max(1, replicas), env,
+                               node_of(self.settings, slug) or manager.node_id, log)
         where = swarm.replicas_of(self.client, self.settings, slug)
         log(f"{swarm.service_name(self.settings, slug)} v{version}: {len(where)} healthy "
             f"replica{'s' * (len(where) != 1)} after {seconds:.1f} s "
@@ -82,10 +84,35 @@ class SwarmEngine:
     def remove_app(self, slug: str, keep_data: bool, keep_images: bool = False,
                    graceful: bool = False) -> list[str]:
         removed = swarm.remove(self.client, self.settings, slug, lambda _line: None)
+        if not keep_data:
+            removed += self._wipe_remote_data(slug)
         removed += containers.remove_app(self.client, self.settings, slug, keep_data=keep_data,
                                          keep_images=keep_images, graceful=graceful)
         removed += self._remove_network(slug)
         return removed
+
+    def _wipe_remote_data(self, slug: str) -> list[str]:
+        """The data of an app moved to another node than the manager's: emptied there (the
+        manager's engine cannot remove a volume on another node; the empty volume stays)."""
+        from appforge.backups import remote
+        from appforge.errors import AppforgeError
+
+        node = remote.node_of(self.settings, slug)
+        if not remote.is_remote(self.client, node):
+            return []
+        assert node is not None
+        name = f"{self.settings.instance}-{slug}-wipe"
+        try:
+            report = remote.run(self.client, self.settings, slug, node, "wipe", name, None, {})
+        except AppforgeError as exc:
+            report = {"ok": False, "message": str(exc)}
+        volume = containers.volume_name(self.settings, slug)
+        if not report.get("ok"):
+            raise InvalidInput(f"could not empty {slug}'s data on node {node[:12]}: "
+                               f"{report.get('message')}", hint="is the node up? "
+                               f"`appforge destroy {slug}` again, or `docker volume rm {volume}` "
+                               "on that node")
+        return [f"the data in {volume} on node {node[:12]} (emptied)"]
 
     def _remove_network(self, slug: str) -> list[str]:
         """The app's overlay network, once the proxy left it and its tasks' endpoints are gone

@@ -13,8 +13,9 @@ the proxy's routes are the same on both engines: the proxy (a container on the m
 to each app's overlay network) dials the name, and a dial that fails is tried on another address.
 
 An app that keeps data (CRUD and custom apps, and landing pages with their sign-ups: SQLite and
-uploads on the ``/data`` volume) runs one replica, pinned to the manager, where its volume, its
-snapshots and restores are; moving it is explicit. Galleries keep nothing: ``/data`` is a
+uploads on the ``/data`` volume) runs one replica, pinned to the node of its volume: the
+manager's at first; ``appforge move`` (``engines/move.py``) copies the data to another node and
+pins it there. Galleries keep nothing: ``/data`` is a
 tmpfs, and they run any number of replicas on any node.
 """
 
@@ -128,8 +129,9 @@ def _healthcheck(client: docker.DockerClient, image: str) -> dict[str, Any] | No
 
 def service_spec(client: docker.DockerClient, settings: Settings, slug: str, version: int,
                  image: str, ref: str, app: dict[str, Any], limits: Limits, replicas: int,
-                 manager_id: str, environment: dict[str, str]) -> dict[str, Any]:
-    """The keyword arguments of ``services.create`` / ``Service.update`` for a version."""
+                 node_id: str, environment: dict[str, str]) -> dict[str, Any]:
+    """The keyword arguments of ``services.create`` / ``Service.update`` for a version; an
+    app that keeps files runs only on ``node_id``, where its volume is."""
     import docker.types as dt
 
     labels = {**app_labels(settings, slug, "app"), f"{LABEL}.version": str(version)}
@@ -139,7 +141,7 @@ def service_spec(client: docker.DockerClient, settings: Settings, slug: str, ver
     if keeps_files(app):
         mounts.append(dt.Mount("/data", volume_name(settings, slug), type="volume",
                                labels=app_labels(settings, slug, "data")))
-        constraints.append(f"node.id=={manager_id}")  # where its volume is
+        constraints.append(f"node.id=={node_id}")  # where its volume is
     else:
         mounts.append(dt.Mount("/data", None, type="tmpfs", tmpfs_size=64 * 2**20,
                                tmpfs_mode=0o1777))
@@ -183,19 +185,20 @@ def get_service(client: docker.DockerClient, settings: Settings, slug: str) -> S
 
 def deploy(client: docker.DockerClient, settings: Settings, slug: str, version: int,
            image: str, app: dict[str, Any], limits: Limits, replicas: int,
-           environment: dict[str, str], manager_id: str, log: Log) -> float:
+           environment: dict[str, str], node_id: str, log: Log) -> float:
     """Make ``slug`` serve ``version`` (create its service, or roll it to the new spec) and wait
     until every replica runs it and passes its health check; return the seconds it took.
 
     Raises :class:`UnhealthyDeployment` when the new version does not turn healthy: Swarm rolled
     the service back (or appforge did, after ``health_timeout``) and the old version serves.
-    The caller checked the replicas and that ``client`` is the manager (``manager_id``)."""
+    The caller checked the replicas and that ``client`` is the manager; ``node_id`` holds the
+    app's volume."""
     from appforge.engines import registry
 
     ref = registry.push(client, settings, image, slug, version, log)
     ensure_network(client, settings, slug)
     spec = service_spec(client, settings, slug, version, image, ref, app, limits, replicas,
-                        manager_id, environment)
+                        node_id, environment)
     start = time.monotonic()
     service = get_service(client, settings, slug)
     created = service is None

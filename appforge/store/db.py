@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS apps (
     pids_limit INTEGER,
     body_limit TEXT,
     replicas INTEGER,
+    node TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -96,6 +97,8 @@ class AppRecord:
     body_limit: str | None = None
     #: Swarm: how many copies run (None: the default, ``APPFORGE_REPLICAS``).
     replicas: int | None = None
+    #: Swarm: the node (its ID) holding the app's data volume; None: the manager.
+    node: str | None = None
 
 
 @dataclass
@@ -125,7 +128,7 @@ ADDED_COLUMNS = (("apps", "memory_limit", "TEXT"), ("apps", "cpu_limit", "REAL")
                  ("apps", "pids_limit", "INTEGER"), ("apps", "body_limit", "TEXT"),
                  ("versions", "screenshot", "TEXT NOT NULL DEFAULT ''"),
                  ("versions", "settings", "TEXT NOT NULL DEFAULT '{}'"),
-                 ("apps", "replicas", "INTEGER"))
+                 ("apps", "replicas", "INTEGER"), ("apps", "node", "TEXT"))
 
 
 class Store:
@@ -245,6 +248,10 @@ class Store:
     def set_replicas(self, slug: str, replicas: int | None) -> None:
         with self._connect() as db:
             db.execute("UPDATE apps SET replicas = ? WHERE slug = ?", (replicas, slug))
+
+    def set_node(self, slug: str, node: str | None) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE apps SET node = ? WHERE slug = ?", (node, slug))
 
     def set_identity(self, slug: str, name: str, title: str, kind: str, host: str) -> None:
         """The app's name, title, kind and primary host, as its serving version has them."""

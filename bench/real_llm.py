@@ -62,7 +62,7 @@ def main() -> None:
            "APPFORGE_HTTP_PORT": str(_free_port()), "APPFORGE_SCREENSHOTS": "0",
            "APPFORGE_SUPERVISE": "0", "APPFORGE_PLANNER": "llm",
            "APPFORGE_LLM_BASE_URL": args.base_url, "APPFORGE_LLM_MODEL": args.model,
-           "APPFORGE_LLM_API_KEY": "not-needed"}
+           "APPFORGE_LLM_API_KEY": "not-needed", "COLUMNS": "1000"}  # one line a message
     rows = []
     try:
         for name in args.only or BUILDS:
@@ -97,6 +97,7 @@ def _build(name: str, env: dict[str, str], args: argparse.Namespace) -> dict[str
     result = _last_json(out)
     live = bool(result) and result.get("status") == "running" and _answers(env, result)
     return {"name": name, "live": live, "seconds": round(seconds, 1), "exit": proc.returncode,
+            "plan_s": (result.get("timings") or {}).get("plan"),
             "error": "" if live else _error(err), "traceback": "Traceback" in out + err,
             "tokens": _tokens(err), "origin": _said(err, "from the model: ", "from the rules: "),
             "planned": _said(err, "planned by the llm planner"),
@@ -144,10 +145,12 @@ def _error(err: str) -> str:
 
 
 def _said(err: str, *starts: str) -> str:
+    """The first progress message that starts so (a line is "  STAGE   MESSAGE")."""
     for line in err.splitlines():
-        text = line.strip().removeprefix("plan:").removeprefix("write_code:").strip()
-        if text.startswith(starts):
-            return text[:300]
+        words = line.strip().split(None, 1)
+        for text in (line.strip(), words[-1] if words else ""):
+            if text.startswith(starts):
+                return text[:300]
     return ""
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_openai import FakeOpenAI, error, reply
+from tests.fake_openai import FakeOpenAI, reply
 from tests.integration.conftest import Installation
 
 pytestmark = pytest.mark.docker
@@ -32,14 +32,15 @@ BOARD = {
 
 @pytest.fixture
 def llm_server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(model="local-model") as fake:
+    # as llama.cpp's server: json_schema is answered with a 500
+    with FakeOpenAI(model="local-model", rejects_json_schema=True) as fake:
         yield fake
 
 
 def test_build_planned_by_an_llm_endpoint_that_rejects_json_schema(
         installation: Installation, llm_server: FakeOpenAI) -> None:
-    # llama.cpp's server answers json_schema with a 500; appforge falls back to json_object.
-    llm_server.script(error(500, "Input should be 'text' or 'json_object'"), reply(BOARD))
+    # The capability probe meets llama.cpp's 500 for json_schema; the plan asks json_object.
+    llm_server.script(reply(BOARD))
     env = installation.env | {"APPFORGE_LLM_BASE_URL": llm_server.base_url,
                               "APPFORGE_LLM_MODEL": "local-model",
                               "APPFORGE_LLM_API_KEY": "test-key"}
@@ -47,8 +48,10 @@ def test_build_planned_by_an_llm_endpoint_that_rejects_json_schema(
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["slug"] == "corkboard" and result["status"] == "running"
     assert "planned by the llm planner (json_object)" in proc.stderr
+    assert "from the model: name, kind crud, card (title, column_name, position)" in proc.stderr
     sent = [r["response_format"]["type"] for r in llm_server.requests]
-    assert sent == ["json_schema", "json_object"]
+    assert sent == ["json_object"] and all(r["stream"] for r in llm_server.requests)
+    assert llm_server.requests[0]["max_tokens"] == 1200
     api: Any = installation.get("corkboard.localhost", "/openapi.json").json()
     assert "/api/cards" in api["paths"]
     props = api["components"]["schemas"]["CardIn"]["properties"]

@@ -2,9 +2,12 @@
 as progress notifications, a cancellation that stops it cleanly, and the busy refusal.
 
 A build cannot be killed half-way: each stage runs to its end. When the client cancels the
-request, the build stops at the next stage that begins before ``deploy`` (:class:`Cancelled`
-is raised from its progress callback; ``agent.run.build`` then marks the version failed and
-releases the app's lock); from ``deploy`` on it finishes, so the app is never left half-deployed.
+request, the build stops at its next event in a stage where stopping leaves nothing half-done
+(:class:`Cancelled` is raised from its progress callback; ``agent.run.build`` then marks the
+version failed and releases the app's lock): the plan (no version exists yet), or from
+make_assets to package (the version is recorded, and it is marked failed). ``write_code``
+goes on (the version it records is known only once it ends), and from ``deploy`` on the build
+finishes, so the app is never left half-deployed.
 Other work (a rollback, a stop, a destroy) is short and always finishes.
 """
 
@@ -28,8 +31,8 @@ log = logging.getLogger("appforge.mcp")
 T = TypeVar("T")
 #: Sends one progress notification: (progress, total, message).
 Report = Callable[[float, float | None, str], Awaitable[None]]
-#: Stages a cancelled build still finishes: stopping there could leave a version half-live.
-FINISHING = ("deploy", "verify", "screenshot")
+#: Stages whose events a cancelled build stops at (see above).
+STOPPABLE = ("setup", "plan", "make_assets", "test", "fix", "package")
 
 
 class Cancelled(AppforgeError):
@@ -57,7 +60,7 @@ class Progress:
 
     def on_event(self, event: dict[str, Any]) -> None:
         stage = event.get("stage", "")
-        if self.stop.is_set() and stage not in FINISHING \
+        if self.stop.is_set() and stage in STOPPABLE \
                 and threading.get_ident() == self.worker:
             raise Cancelled("the build was cancelled by the MCP client before it deployed "
                             f"(during {stage or 'its start'}); nothing was deployed, and the "

@@ -196,9 +196,10 @@ def test_progress_only_grows_and_a_cancelled_build_stops_before_its_deploy() -> 
     assert values == sorted(values) and len(set(values)) == len(values)
     assert sent[3] == (1.0, 8, "plan: done in 0.01 s")
     stop.set()
+    progress.on_event({"stage": "write_code", "message": "v1: 33 files"})  # records v1: goes on
     progress.on_event({"stage": "deploy", "event": "start"})  # a deploy under way finishes
     with pytest.raises(Cancelled, match="cancelled by the MCP client before it deployed"):
-        progress.on_event({"stage": "package", "event": "start"})
+        progress.on_event({"stage": "make_assets", "event": "start"})
     assert len(sent) == 5  # nothing is sent once the request is cancelled
 
 

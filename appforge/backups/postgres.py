@@ -152,5 +152,5 @@ def _running(client: docker.DockerClient, settings: Settings, slug: str,
     try:
         yield container
     finally:
-        if not was_running:
+        if not was_running and settings.engine != "swarm":  # a service runs always
             container.stop(timeout=20)

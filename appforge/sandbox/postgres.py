@@ -21,6 +21,8 @@ this module runs and hands to the app as ``DATABASE_URL``:
   the socket inside the container (peer), which is how backups run ``pg_dump``.
 - It stops with SIGINT (Postgres' fast shutdown): SIGTERM would wait for the app's pooled
   connections to close, and Docker would kill it after the timeout.
+- On a swarm (``APPFORGE_ENGINE=swarm``) the same server runs as a Swarm service of the same
+  name (``engines/postgres_service.py``), its password a Swarm secret.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ _READY_CHECK = (f"{BIN}/pg_isready", "-q", "-h", SOCKET_DIR, "-d", DB_NAME, "-U"
 #: the tmpfs for initdb, and removed; the app's role gets it in single-user mode, before the
 #: server listens. ``exec`` makes postgres the process the init forwards signals to.
 SERVER_SCRIPT = f"""set -eu
+if [ -n "${{APPFORGE_DB_PASSWORD_FILE:-}}" ]; then
+  APPFORGE_DB_PASSWORD=$(cat "$APPFORGE_DB_PASSWORD_FILE")
+fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   umask 077
   {BIN}/initdb -D "$PGDATA" -U postgres -E UTF8 --no-locale --auth-local=peer \\
@@ -123,15 +128,22 @@ def ensure_server(client: docker.DockerClient, settings: Settings, slug: str, lo
     from appforge.sandbox.base_images import ensure_postgres_image
 
     password, fresh = _password(settings, slug)
-    ensure_app_network(client, settings, slug)
-    try:
-        container = client.containers.get(container_name(settings, slug))
-    except NotFound:
+    if settings.engine == "swarm":  # a service on the app's overlay network
+        from appforge.engines import postgres_service, swarm
+
+        swarm.ensure_network(client, settings, slug)
         ensure_postgres_image(client, settings, log)
-        container = _run(client, settings, slug, password)
-        log(f"started {container.name}")
-    if container.status != "running":
-        container.start()
+        container = postgres_service.ensure_service(client, settings, slug, password, log)
+    else:
+        ensure_app_network(client, settings, slug)
+        try:
+            container = client.containers.get(container_name(settings, slug))
+        except NotFound:
+            ensure_postgres_image(client, settings, log)
+            container = _run(client, settings, slug, password)
+            log(f"started {container.name}")
+        if container.status != "running":
+            container.start()
     wait_ready(container)
     if fresh and not _new_cluster(container):
         # The password file was lost but the data was not: the file is the truth from now on.
@@ -217,9 +229,13 @@ def psql(container: Container, sql: str) -> str:
 
 
 def server(client: docker.DockerClient, settings: Settings, slug: str) -> Container | None:
-    """The app's Postgres container, if it has one."""
+    """The app's Postgres container (on a swarm: its service's task), if it has one."""
     from docker.errors import NotFound
 
+    if settings.engine == "swarm":
+        from appforge.engines.postgres_service import task_container
+
+        return task_container(client, container_name(settings, slug))
     try:
         return client.containers.get(container_name(settings, slug))
     except NotFound:
@@ -245,7 +261,11 @@ def remove_server(client: docker.DockerClient, settings: Settings, slug: str,
 
     removed = []
     container = server(client, settings, slug)
-    if container is not None:
+    if settings.engine == "swarm":
+        from appforge.engines.postgres_service import remove_service
+
+        removed += remove_service(client, settings, slug)
+    elif container is not None:
         if container.status == "running":
             container.stop(timeout=20)  # SIGINT: fast shutdown, a clean checkpoint
         container.remove(force=True)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.docker
 
 LANDING = "A gallery of surf photos from Ericeira called Swell"
 NOTES = "A notes app called Ledger. Each note has a title and a body."
+SHARED = "A plant list called Greenhouse. Each plant has a name and a location."
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +178,73 @@ def test_a_data_app_keeps_its_data_refuses_replicas_and_is_isolated(
                   ("tcp", f"{proxy}:8080"))
     assert seen[f"{proxy}:8080"] == "connected", seen  # the probe itself works
     assert {seen["192.0.2.1:80"], seen[other], seen[f"{proxy}:2019"]} <= BLOCKED, seen
+
+
+def test_move_refusals_and_the_relay_that_reaches_data_on_a_node(
+        swarm: Installation, docker_client: Any, tmp_path: Any) -> None:
+    """`appforge move` to where the data is, or of an app without data, is refused; the relay
+    that snapshots and restores data on another node (a service from the app's image on the
+    app's overlay network, and a helper on the manager) does both, here with the manager as
+    the node (a real second node: bench/cluster.py)."""
+    from appforge.backups import catalog, remote
+
+    here = node_name(docker_client)
+    same = swarm.run("move", "ledger", here, check=False)
+    assert same.returncode != 0 and f"ledger's data is on {here} already" in same.stderr
+    stateless = swarm.run("move", "swell", here, check=False)
+    assert stateless.returncode != 0 and "keeps no data" in stateless.stderr
+    nowhere = swarm.run("move", "ledger", "no-such-node", check=False)
+    assert nowhere.returncode != 0 and "no node 'no-such-node'" in nowhere.stderr
+
+    settings, node = swarm.settings, docker_client.info()["Swarm"]["NodeID"]
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    umask = catalog.open_to_helper(folder)
+    taken = remote.run(docker_client, settings, "ledger", node, "snapshot", "afsw-relay-test",
+                       folder, {"meta": {"id": "relay", "slug": "ledger"}, "umask": umask})
+    assert taken["ok"] and taken["files"] >= 1, taken
+    base = f"http://127.0.0.1:{settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": "ledger.localhost"}, timeout=10) as http:
+        assert http.post("/api/notes", json={"title": "after", "body": "x"}).status_code in (
+            200, 201)
+    put = remote.run(docker_client, settings, "ledger", node, "restore", "afsw-relay-test",
+                     folder, {})
+    assert put["ok"] and put["files"] == taken["files"], put
+    notes = swarm.get("ledger.localhost", "/api/notes").text
+    assert "kept" in notes and "after" not in notes
+    label = f"io.appforge.instance={settings.instance}"
+    assert not [s.name for s in docker_client.services.list(filters={"label": label})
+                if "relay" in s.name or s.name.endswith("-node")]
+
+
+def test_two_replicas_share_their_postgres_service(swarm: Installation,
+                                                  docker_client: Any) -> None:
+    """A CRUD app on Postgres runs two replicas that see the same records; its server is a
+    hardened Swarm service whose password is a secret, not in its environment."""
+    built = swarm.run_json("build", "--database", "postgres", "--replicas", "2", SHARED)
+    slug, instance = built["slug"], swarm.settings.instance
+    host = f"{slug}.localhost"
+    assert swarm.run_json("show", slug)["container"]["replicas"]["running"] == 2
+    base = f"http://127.0.0.1:{swarm.settings.http_port}"
+    with httpx.Client(base_url=base, headers={"Host": host}, timeout=10) as http:
+        for title in ("fern", "basil", "ivy", "mint"):
+            made = http.post("/api/plants", json={"name": title, "location": "sill"})
+            assert made.status_code in (200, 201), made.text
+        # the proxy spreads requests over both replicas: each answers with all four
+        seen = {tuple(sorted(p["name"] for p in http.get("/api/plants").json()))
+                for _ in range(8)}
+    assert seen == {("basil", "fern", "ivy", "mint")}, seen
+    server = docker_client.services.get(f"{instance}-{slug}-postgres")
+    spec = server.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert spec["User"] == "postgres" and spec["ReadOnly"] and spec["CapabilityDrop"] == ["ALL"]
+    assert [s["File"]["Name"] for s in spec["Secrets"]] == ["db_password"]
+    password = (swarm.settings.home / "postgres" / f"{slug}.password").read_text().strip()
+    assert password not in str(server.attrs)
+    snap = swarm.run_json("backup", slug)
+    assert (Path(snap["path"]) / "postgres.dump").stat().st_size > 0  # pg_dump in its task
+    swarm.run_json("destroy", slug, "--yes")
+    assert not docker_client.services.list(filters={"name": f"{instance}-{slug}-postgres"})
+    assert not docker_client.secrets.list(filters={"name": f"{instance}-{slug}-postgres"})
 
 
 def test_a_version_that_never_turns_healthy_is_rolled_back_and_the_old_one_serves(

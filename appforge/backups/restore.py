@@ -20,6 +20,7 @@ from appforge.backups import catalog, postgres, schema
 from appforge.backups.catalog import RESTORING, Backup, Log
 from appforge.backups.snapshot import run_helper, snapshot, volume_exists
 from appforge.config import Settings
+from appforge.engines import engine_for
 from appforge.errors import BackupFailed, InvalidInput, UnhealthyDeployment
 from appforge.sandbox.containers import container_name, volume_name, wait_healthy
 from appforge.sandbox.postgres import has_data as has_postgres_data
@@ -101,31 +102,13 @@ def _restart_if_reshaped(client: docker.DockerClient, settings: Settings, store:
                          slug: str, target: Backup, live: int | None, log: Log) -> bool:
     """A generated app adapts its tables when it starts: after data of another shape, restart
     the live version so it does (a moment without answers, instead of errors)."""
-    from docker.errors import DockerException, NotFound
 
     diff = schema.differs(store, slug, target.version, live)
     if not diff or live is None:
         return False
-    if settings.engine == "swarm":
-        from appforge.engines import swarm
-
-        log(f"the snapshot is from v{target.version}, whose data has another shape "
-            f"({'; '.join(diff)}): restarting v{live} so it adapts it")
-        return swarm.restart(client, settings, slug, log)
-    try:
-        container = client.containers.get(container_name(settings, slug, live))
-    except NotFound:
-        return False
-    if container.status != "running":
-        return False
     log(f"the snapshot is from v{target.version}, whose data has another shape "
         f"({'; '.join(diff)}): restarting v{live} so it adapts it")
-    try:
-        container.restart(timeout=10)
-        wait_healthy(container, settings.health_timeout)
-    except DockerException as exc:
-        log(f"could not restart {container.name}: {exc}")
-    return True
+    return engine_for(settings, client).restart(slug, live, log)
 
 
 def _start_if_down(client: docker.DockerClient, settings: Settings, slug: str,

@@ -70,6 +70,14 @@ class Engine(Protocol):
     def scale(self, slug: str, spec: dict[str, Any], replicas: int, log: Log) -> float:
         """Run ``replicas`` copies of the current version; the seconds it took."""
 
+    def restart(self, slug: str, version: int, log: Log) -> bool:
+        """Restart what runs ``version`` (it re-reads its data), health-gated; False when
+        nothing runs it."""
+
+    def stats(self, slug: str, version: int) -> dict[str, Any]:
+        """One sample of CPU %, memory used/limit and pids (``available`` false, and why,
+        when there is none); per replica where there are several."""
+
 
 def engine_for(settings: Settings, client: docker.DockerClient) -> Engine:
     if settings.engine == "swarm":

@@ -106,3 +106,34 @@ class ContainerEngine:
         raise InvalidInput(f"scaling {slug} needs APPFORGE_ENGINE=swarm: on a single Docker "
                            "engine an app runs as one container",
                            hint="`appforge cluster init`, then set APPFORGE_ENGINE=swarm")
+
+    def restart(self, slug: str, version: int, log: Log) -> bool:
+        from docker.errors import DockerException, NotFound
+
+        try:
+            container = self.client.containers.get(containers.container_name(
+                self.settings, slug, version))
+        except NotFound:
+            return False
+        if container.status != "running":
+            return False
+        try:
+            container.restart(timeout=10)
+            containers.wait_healthy(container, self.settings.health_timeout)
+        except DockerException as exc:
+            log(f"could not restart {container.name}: {exc}")
+        return True
+
+    def stats(self, slug: str, version: int) -> dict[str, Any]:
+        from docker.errors import DockerException, NotFound
+
+        from appforge.sandbox import live_state
+
+        try:
+            container = self.client.containers.get(containers.container_name(
+                self.settings, slug, version))
+        except NotFound:
+            return {"available": False, "reason": "no container (stopped or removed)"}
+        except DockerException as exc:
+            return {"available": False, "reason": f"no sample from the engine ({exc})"}
+        return live_state.sample(container)

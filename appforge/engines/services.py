@@ -223,3 +223,36 @@ class SwarmEngine:
         swarm.check_replicas(slug, spec, replicas)
         return swarm.scale(self.client, self.settings, slug, replicas, log)
 
+    def restart(self, slug: str, version: int, log: Log) -> bool:
+        return swarm.restart(self.client, self.settings, slug, log)
+
+    def stats(self, slug: str, version: int) -> dict[str, Any]:
+        """The replicas running on the manager, sampled one by one and added up; those on
+        other nodes are counted but not sampled (the manager's engine sees only its own)."""
+        from appforge.sandbox import live_state
+
+        service = swarm.get_service(self.client, self.settings, slug)
+        if service is None:
+            return {"available": False, "reason": "no service (stopped or removed)"}
+        running = [r for r in swarm.placed(self.client, [
+            t for t in service.tasks() if t.get("DesiredState") == "running"])
+            if r["state"] == "running"]
+        here = self.client.containers.list(filters={"label": [
+            f"com.docker.swarm.service.name={service.name}"]})
+        samples = [dict(live_state.sample(c), replica=c.name.split(".")[1]
+                        if "." in c.name else c.name) for c in here]
+        samples = [s for s in samples if s["available"]]
+        elsewhere = len(running) - len(samples)
+        if not samples:
+            nodes = sorted({r["node"] for r in running})
+            return {"available": False, "reason": (
+                f"its {len(running)} replica(s) run on {', '.join(nodes)}, whose engine "
+                "appforge does not reach" if running else "no replica runs")}
+        total = {"cpu_percent": round(sum(s["cpu_percent"] for s in samples), 1),
+                 "memory_used": sum(s["memory_used"] for s in samples),
+                 "memory_limit": sum(s["memory_limit"] for s in samples),
+                 "pids": sum(s["pids"] for s in samples)}
+        return {"available": True, **total, "replicas": samples,
+                "note": f"{len(samples)} replica(s) on the manager"
+                        + (f"; {elsewhere} on other nodes not sampled" if elsewhere > 0
+                           else "")}

@@ -228,3 +228,35 @@ def _span(seconds: float) -> str:
     if seconds < 36 * 3600:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} days"
+
+
+def usage(sample: dict[str, Any]) -> dict[str, Any]:
+    """CPU %, memory used (without the page cache) and its limit, and pids, from one
+    ``container.stats(stream=False)`` sample."""
+    cpu, pre = sample.get("cpu_stats") or {}, sample.get("precpu_stats") or {}
+    used = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - \
+        (pre.get("cpu_usage") or {}).get("total_usage", 0)
+    system = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [1])
+    memory = sample.get("memory_stats") or {}
+    cache = (memory.get("stats") or {}).get("inactive_file", 0)
+    return {"cpu_percent": round(used / system * cpus * 100, 1) if system > 0 else 0.0,
+            "memory_used": max(memory.get("usage", 0) - cache, 0),
+            "memory_limit": memory.get("limit", 0),
+            "pids": (sample.get("pids_stats") or {}).get("current", 0)}
+
+
+def sample(container: Any) -> dict[str, Any]:
+    """One stats sample of ``container``, or why there is none."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    try:
+        container.reload()
+        if container.status != "running":
+            return {"available": False, "reason": f"the container is {container.status}"}
+        data = container.stats(stream=False)
+    except (DockerException, RequestException, ValueError) as exc:
+        # A container stopping or being replaced mid-sample answers with an empty body.
+        return {"available": False, "reason": f"no sample from the engine ({exc})"}
+    return {"available": True, **usage(data)}

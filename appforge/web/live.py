@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from appforge.errors import AppforgeError, InvalidInput
-from appforge.sandbox.containers import container_name
 
 if TYPE_CHECKING:
     import docker
@@ -43,43 +42,15 @@ def app_states(settings: Settings, apps: list[AppRecord]) -> dict[str, dict[str,
 
 
 def stats(settings: Settings, slug: str, version: int | None) -> dict[str, Any]:
-    """CPU %, memory used/limit and pids of the app's live container (one sample)."""
-    from docker.errors import DockerException, NotFound
-    from requests.exceptions import RequestException
+    """CPU %, memory used/limit and pids of what runs the app's live version (one sample)."""
+    from appforge.engines import engine_for
 
     if version is None:
         return {"available": False, "reason": "never deployed"}
     client = engine(settings)
     if client is None:
         return {"available": False, "reason": "the Docker engine is not reachable"}
-    if settings.engine == "swarm":
-        return {"available": False, "reason": "a Swarm service's replicas run on several "
-                "nodes; `appforge cluster nodes` shows where"}
-    try:
-        container = client.containers.get(container_name(settings, slug, version))
-        if container.status != "running":
-            return {"available": False, "reason": f"the container is {container.status}"}
-        sample = container.stats(stream=False)
-    except NotFound:
-        return {"available": False, "reason": "no container (stopped or removed)"}
-    except (DockerException, RequestException, ValueError) as exc:
-        # A container stopping or being replaced mid-sample answers with an empty body.
-        return {"available": False, "reason": f"no sample from the engine ({exc})"}
-    return {"available": True, **_usage(sample)}
-
-
-def _usage(sample: dict[str, Any]) -> dict[str, Any]:
-    cpu, pre = sample.get("cpu_stats") or {}, sample.get("precpu_stats") or {}
-    used = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - \
-        (pre.get("cpu_usage") or {}).get("total_usage", 0)
-    system = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
-    cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [1])
-    memory = sample.get("memory_stats") or {}
-    cache = (memory.get("stats") or {}).get("inactive_file", 0)
-    return {"cpu_percent": round(used / system * cpus * 100, 1) if system > 0 else 0.0,
-            "memory_used": max(memory.get("usage", 0) - cache, 0),
-            "memory_limit": memory.get("limit", 0),
-            "pids": (sample.get("pids_stats") or {}).get("current", 0)}
+    return engine_for(settings, client).stats(slug, version)
 
 
 def log_text(settings: Settings, slug: str, tail: int = 200) -> dict[str, Any]:

@@ -108,6 +108,12 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
         out.print(f"  {', '.join(facts)}", highlight=False)
     out.print(f"  domains: {', '.join(info['domains'])}   url: {info['url'] or '-'}",
               highlight=False)
+    data = info.get("data") or {}
+    if data.get("database") == "postgres":
+        out.print(f"  records in Postgres: {data['server']} ({data.get('server_state')})",
+                  highlight=False)
+    if data.get("node"):
+        out.print(f"  data volume on {data['node']}", highlight=False)
     for line in info.get("reading") or []:  # what the planner read in the description
         out.print(f"  [dim]{line}[/]", highlight=False)
     lim = info["limits"]

@@ -486,6 +486,7 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
         "live": live_of(client, settings, [app])[slug],
         "reading": _reading(versions, app.current_version),
     }
+    info["data"] = _data_facts(settings, client, app, versions)
     if app.current_version is None or client is None:
         return info
     try:
@@ -493,6 +494,35 @@ def show(settings: Settings, slug: str) -> dict[str, Any]:
     except DockerException:
         pass
     return info
+
+
+def _data_facts(settings: Settings, client: Any, app: Any, versions: list[Any]
+                ) -> dict[str, Any]:
+    """Where the app keeps its records and files: SQLite or its Postgres server (and that
+    server's state), and on a swarm the node holding its volume."""
+    from docker.errors import DockerException
+
+    from appforge.sandbox import postgres
+
+    newest = versions[-1].spec if versions else {}
+    facts: dict[str, Any] = {"database": newest.get("database") or "sqlite"}
+    if facts["database"] == "postgres":
+        facts["server"] = postgres.container_name(settings, app.slug)
+        try:
+            found = postgres.server(client, settings, app.slug) if client else None
+            facts["server_state"] = found.status if found is not None else "missing"
+        except DockerException:
+            facts["server_state"] = "unknown"
+    if settings.engine == "swarm":
+        facts["node"] = app.node or "the manager"
+        if client is not None and app.node:
+            from appforge.engines.move import node_row
+
+            try:
+                facts["node"] = node_row(client, app.node)["hostname"]
+            except DockerException:
+                pass
+    return facts
 
 
 def _reading(versions: list[Any], current: int | None) -> list[str]:

@@ -32,7 +32,7 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    checks = [_python(), _data_dir(settings), _disk(settings), _video_encoder(),
+    checks = [_python(), _data_dir(settings), _disk(settings), _video_encoder(), _artwork(),
               _llm(settings), *_diffusion(settings)]
     engine = _engine(settings)
     checks.append(engine[0])
@@ -85,6 +85,13 @@ def _video_encoder() -> Check:
         return Check("video encoder", "warn", f"no libx264 encoder in PyAV: {exc}",
                      "pip install --upgrade av")
     return Check("video encoder", "ok", f"PyAV {av.__version__} with libx264")
+
+
+def _artwork() -> Check:
+    from appforge.generators.image.artwork import doctor_line
+
+    ok, detail, fix = doctor_line()
+    return Check("pictures", "ok" if ok else "warn", detail, fix)
 
 
 def _llm(settings: Settings) -> Check:

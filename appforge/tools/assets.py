@@ -53,7 +53,8 @@ class Backends:
         from appforge.generators.image.procedural import ProceduralImageBackend
         from appforge.generators.video.procedural import ProceduralVideoBackend
 
-        return cls(Slot(ProceduralImageBackend()), Slot(ProceduralVideoBackend()))
+        image = ProceduralImageBackend()
+        return cls(Slot(image, tag=image.tag), Slot(ProceduralVideoBackend()))
 
     def slot(self, kind: str) -> Slot:
         return self.video if kind == "video" else self.image
@@ -90,9 +91,10 @@ def _diffusers_backend(kind: str) -> Any:
 
 def _fall_back(slot: Slot, kind: str, exc: GenerationError, log: Callable[[str], None]) -> None:
     """``auto`` picked diffusers and it failed: say why and use the procedural renderer."""
-    slot.backend = Backends.procedural().slot(kind).backend
+    procedural = Backends.procedural().slot(kind)
+    slot.backend = procedural.backend
     slot.reason = f"auto: diffusers failed ({exc}); used the procedural renderer"
-    slot.tag, slot.fallback = "procedural", False
+    slot.tag, slot.fallback = procedural.tag, False
     log(slot.reason)
 
 
@@ -146,7 +148,32 @@ def make_assets(spec: AppSpec, workspace: Path, cache_root: Path, backends: Back
                if not hit and getattr(slot.backend, "last_report", None) else {}),
         })
     (workspace / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    _credit_artwork(spec, workspace, backends.image.backend, log)
     return manifest
+
+
+def _credit_artwork(spec: AppSpec, workspace: Path, backend: Any,
+                    log: Callable[[str], None]) -> None:
+    """An app showing artwork from the picture set carries its licence notice: CREDITS.md at
+    its root and beside its pictures (served with them), and a line in its README."""
+    from appforge.generators.image.artwork import CREDITS_FILES, README_LINE
+
+    artwork = getattr(backend, "artwork", None)
+    uses = getattr(backend, "uses_artwork", None)
+    if artwork is None or uses is None or not any(uses(a, spec.title) for a in spec.assets):
+        return
+    try:
+        notice = artwork.notice()
+        for name in CREDITS_FILES:
+            (workspace / name).write_text(notice, encoding="utf-8")
+        readme = workspace / "README.md"
+        if readme.is_file() and README_LINE not in (text := readme.read_text(encoding="utf-8")):
+            readme.write_text(text.rstrip("\n") + f"\n\n## Credits\n\n{README_LINE}\n",
+                              encoding="utf-8")
+    except OSError as exc:
+        raise GenerationError(f"could not write the pictures' credits into the workspace: "
+                              f"{exc.strerror or exc}") from None
+    log(f"pictures: {artwork.label} artwork (CC-BY 4.0), credited in CREDITS.md")
 
 
 def _render(request: AssetRequest, spec: AppSpec, backend: Any, cached: Path,

@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     #: Seconds for the whole planning step (every attempt) and for one coder session; past
     #: them the calls are cancelled and the build goes on with what it has (0: no deadline).
     llm_plan_deadline: float = Field(default=150.0, ge=0)
-    llm_coder_deadline: float = Field(default=600.0, ge=0)
+    llm_coder_deadline: float = Field(default=240.0, ge=0)
     #: ``llm``: after the blueprint writes its code, the LLM edits it (tools confined to the
     #: workspace, tests run in the sandbox) until the tests pass or a budget is spent.
     coder: Literal["blueprint", "llm"] = "blueprint"

@@ -78,6 +78,13 @@ class Artwork:
         crop = tuple(round(v * size) for v in box)
         return full.crop(crop)  # type: ignore[arg-type]
 
+    def fitted(self, id: str, longest: int) -> Image.Image:
+        """Picture ``id`` cropped to what is drawn, its longer side ``longest`` pixels: a wide
+        picture (a bicycle) is as large to the eye as a tall one (a bottle)."""
+        x0, y0, x1, y1 = self._drawn_box(id)
+        tall = (y1 - y0) / max(x1 - x0, y1 - y0, 1e-6)
+        return self.picture(id, max(4, round(longest * tall)))
+
     def _drawn_box(self, id: str) -> tuple[float, float, float, float]:
         return _drawn_box(self.root, id)
 

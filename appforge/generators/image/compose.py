@@ -45,7 +45,7 @@ def compose(reading: Reading, prompt: str, width: int, height: int, palette: Pal
     canvas = render_setting(kind, width, height, palette, rng)
     aspect = width / height
     wide = aspect > 1.3
-    size = 0.46 if wide else 0.54
+    size = 0.56 if wide else 0.6
     if _CLOSE.search(prompt):
         size *= 1.28
     elif _WIDE.search(prompt):
@@ -61,7 +61,7 @@ def compose(reading: Reading, prompt: str, width: int, height: int, palette: Pal
     # Draw the smaller ones first: the main subject stands in front.
     for id, cx, h in sorted(placed, key=lambda p: p[2]):
         h = min(h, ground - 0.04)
-        picture = artwork.picture(id, max(8, round(h * height)))
+        picture = artwork.fitted(id, max(8, round(h * height)))
         _stand(canvas, picture, cx, ground, tint, palette)
     if _MIST.search(prompt):
         canvas.band(ground - 0.05, 0.08, mix(palette.background, WHITE, 0.5), 0.35)
@@ -118,7 +118,7 @@ def render_subject_logo(size: int, picture_id: str, palette: Palette, rng: np.ra
     cy = big * (0.92 if corner in (2, 3) else 0.08)
     r = big * float(rng.uniform(0.24, 0.3))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=to_rgb8(palette.accent))
-    picture = artwork.picture(picture_id, round(big * 0.52))
+    picture = artwork.fitted(picture_id, round(big * 0.56))
     canvas = Canvas(big, big, np.zeros(3, np.float32))
     canvas.rgb[:] = np.asarray(mark, dtype=np.float32) / 255
     paste(canvas, _two_tone(picture, palette), (big - picture.width) // 2,

@@ -121,7 +121,7 @@ def _poster(text: PosterText, subject: str | None, width: int, height: int, pale
     canvas.disc(aspect / 2, cy, 0.2, mix(palette.accent, field, 0.25), 0.9)
     canvas.ring(aspect / 2, cy, 0.235, 0.004, WHITE, 0.6)
     if subject is not None and artwork is not None:
-        picture = artwork.picture(subject, round(height * 0.3))
+        picture = artwork.fitted(subject, round(height * 0.3))
         paste(canvas, picture, (width - picture.width) // 2,
               round(cy * height - picture.height / 2))
     image = canvas.to_image()

@@ -83,12 +83,17 @@ class _Lexicon:
 def _lexicon(artwork: Artwork) -> _Lexicon:
     strong: dict[str, set[str]] = defaultdict(set)
     tags: dict[str, set[str]] = defaultdict(set)
+    within: set[str] = set()  # keywords that are the noun of their picture's name
     for entry in artwork.entries.values():
         for words in entry.names.values():
-            if words:
-                strong[fold(words[0])].add(entry.id)
-            for word in words[1:]:
-                tags[fold(word)].add(entry.id)
+            if not words:
+                continue
+            label = fold(words[0])
+            strong[label].add(entry.id)
+            for word in map(fold, words[1:]):
+                tags[word].add(entry.id)
+                if word != label and word in label:  # "raposa" in "rosto de raposa"
+                    within.add(word)
     settings: dict[str, str] = {}
     ignore: set[str] = set()
     hand: set[str] = set()
@@ -100,8 +105,8 @@ def _lexicon(artwork: Artwork) -> _Lexicon:
         for setting, words in table.get("settings", {}).items():
             settings.update({fold(w): setting for w in words})
         ignore.update(fold(w) for w in table.get("ignore", []))
-    for word, ids in tags.items():  # a keyword of one picture names it ("キツネ", "raposa")
-        if len(ids) == 1 and word not in strong:
+    for word, ids in tags.items():  # "キツネ" of "キツネの顔", "raposa" of "rosto de raposa"
+        if len(ids) == 1 and word in within and word not in strong:
             strong[word] = ids
     weak = {word: ids for word, ids in tags.items() if len(ids) <= _SPECIFIC and word not in strong}
     keys = {k for k in [*strong, *weak, *settings] if _CJK.search(k)}
@@ -181,7 +186,8 @@ def _inflected(word: str, lexicon: _Lexicon) -> tuple[str, bool] | None:
         if not word.endswith(ending) or len(word) - len(ending) < 3:
             continue
         stem = word[: -len(ending)]
-        for candidate in (stem, stem + "o", stem + "a", stem + "e"):
+        # Italian plurals end in -i for singulars in -o and -e (gufi, volpi).
+        for candidate in (stem, stem + "o", stem + "e") if ending == "i" else (stem,):
             ids, strong = lexicon.find(candidate)
             if ids and candidate not in lexicon.ignore:
                 return min(ids), strong

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import site
+from app import i18n, site
 
 APP_DIR = Path(__file__).resolve().parent
 STATIC_DIR = APP_DIR.parent / "static"
@@ -44,7 +44,8 @@ CONTENT_SECURITY_POLICY = (
 )
 #: FastAPI's interactive docs load their scripts from a CDN, so they keep the browser defaults.
 _DOCS_PATHS = ("/docs", "/redoc")
-#: What people are told when a write fails because the app's disk is full.
+#: What a JSON client is told when a write fails because the app's disk is full (a page says it
+#: in the app's language: ``error.storage_full`` in app/locale/).
 STORAGE_FULL = (
     "The app's storage is full, so this was not saved. Everything saved before is still here: "
     "delete something you no longer need, or ask the app's owner for more space."
@@ -118,6 +119,7 @@ def create_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["site"] = site
+    env.globals["t"] = i18n.markup
     env.globals["css_url"] = f"/static/css/app.css?v={_static_version()}"
     return Jinja2Templates(env=env)
 
@@ -162,12 +164,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _size(count: int) -> str:
+def _size(count: int, bytes_word: str = "bytes") -> str:
     """``1048576`` -> ``"1 MiB"``; sizes that are not whole KiB or MiB stay in bytes."""
     for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
         if count >= size and count % size == 0:
             return f"{count // size} {unit}"
-    return f"{count} bytes"
+    return f"{count} {bytes_word}"
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -175,6 +177,7 @@ class BodyTooLarge(StarletteHTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"The request body is larger than this app accepts ({_size(limit)}).")
+        self.limit = limit
 
 
 class BodyLimit:
@@ -312,7 +315,7 @@ async def _error_page(request: Request, exc: Exception) -> Response:
         return await http_exception_handler(request, exc)
     context: dict[str, Any] = {"status": exc.status_code}
     if isinstance(exc, BodyTooLarge):
-        context["message"] = exc.detail
+        context["message"] = i18n.t("error.too_large", size=_size(exc.limit, i18n.t("units.bytes")))
     return render(request, "error.html", context, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -336,7 +339,7 @@ async def storage_full_answer(request: Request, exc: Exception) -> Response:
         raise exc
     logging.getLogger("uvicorn.error").warning("a write was refused: the disk is full (%s)", exc)
     if wants_html(request):
-        context = {"status": 507, "message": STORAGE_FULL}
+        context = {"status": 507, "message": i18n.t("error.storage_full")}
         return render(request, "error.html", context, status_code=507)
     return JSONResponse({"detail": STORAGE_FULL}, status_code=507)
 

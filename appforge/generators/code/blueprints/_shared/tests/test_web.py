@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from pydantic import BaseModel
 
-from app import web
+from app import i18n, web
 
 LIMIT = 1024
 
@@ -89,7 +90,7 @@ def test_a_browser_gets_a_page_saying_the_limit(client: TestClient) -> None:
     )
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html")
-    assert "too large" in response.text and "1 KiB" in response.text
+    assert str(escape(i18n.t("error.too_large", size="1 KiB"))) in response.text
 
 
 def test_head_is_answered_wherever_get_is(client: TestClient) -> None:

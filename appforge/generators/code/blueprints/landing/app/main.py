@@ -14,11 +14,8 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app import site, web
+from app import i18n, site, web
 from app.signups import EMAIL_MAX, EMAIL_RE, Signups, valid_email
-
-BAD_EMAIL = "Enter an email address like name@example.com."
-
 
 class SignupIn(BaseModel):
     # Exactly what the OpenAPI document says: no other keys, the pattern read by Python's re.
@@ -63,7 +60,7 @@ def create_app(data_dir: Path | None = None) -> FastAPI:
     def signup_form(request: Request, email: Annotated[str, Form()] = ""):
         address = valid_email(email)
         if address is None:
-            return home(request, email=email, error=BAD_EMAIL, status=422)
+            return home(request, email=email, error=i18n.t("landing.bad_email"), status=422)
         signups.add(address)
         return RedirectResponse("/?joined=1#get-started", status_code=303)
 

@@ -3,7 +3,8 @@
 Forms validate with the same pydantic model as the JSON API, so both accept exactly the same
 records: the posted text of a number is read as the number a JSON client would send (text that is
 no number stays text, and the model says what is wrong with it). What the user typed is kept as
-typed, to be shown again next to the messages.
+typed, to be shown again next to the messages. The messages are in the app's language
+(``validation.*`` in app/locale/).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from app import i18n
 from app.fields import EntityDef, FieldDef
 
 TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
@@ -56,7 +58,7 @@ def missing_files(
 ) -> dict[str, str]:
     """A message for each required file field that has no file and gets none."""
     return {
-        f.name: f"{f.label} is required."
+        f.name: i18n.t("validation.required", label=f.label)
         for f in entity.upload_fields
         if f.required and f.name not in files and not (current or {}).get(f.name)
     }
@@ -127,22 +129,34 @@ def messages(entity: EntityDef, exc: ValidationError) -> dict[str, str]:
 
 
 def _number(value: Any) -> str:
+    """A bound as people of the app's language write it ("0,5" in German)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, decimal.Decimal):
-        return format(value.normalize(), "f")
-    return str(value)
+        return i18n.decimal_text(format(value.normalize(), "f"))
+    return i18n.decimal_text(str(value))
 
 
 def _range(field: FieldDef) -> str:
     low, high = field.min, field.max
     if low is not None and high is not None:
-        return f"Enter a value from {_number(low)} to {_number(high)}."
+        return i18n.t("validation.between", low=_number(low), high=_number(high))
     if low is not None:
-        return f"Enter {_number(low)} or more."
+        return i18n.t("validation.at_least", low=_number(low))
     if high is not None:
-        return f"Enter {_number(high)} or less."
-    return "That value is out of range."
+        return i18n.t("validation.at_most", high=_number(high))
+    return i18n.t("validation.out_of_range")
+
+
+#: The message for each kind of pydantic error that needs no numbers (keys in app/locale/).
+_MESSAGES = {
+    "int_parsing": "whole_number", "int_from_float": "whole_number", "int_type": "whole_number",
+    "float_parsing": "number", "decimal_parsing": "number", "finite_number": "number",
+    "float_type": "number", "decimal_type": "number",
+    "decimal_max_places": "cents",
+    "decimal_max_digits": "too_large", "decimal_whole_digits": "too_large",
+}
+_PATTERNS = {"email": "email", "url": "url", "phone": "phone"}
 
 
 def message(field: FieldDef, error: Mapping[str, Any]) -> str:
@@ -150,29 +164,19 @@ def message(field: FieldDef, error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     blank = kind == "string_pattern_mismatch" and field.type in ("text", "long_text")
     if kind in ("missing", "string_too_short") or blank:
-        return f"{field.label} is required."
+        return i18n.t("validation.required", label=field.label)
     if kind == "string_too_long":
-        return f"Use at most {ctx.get('max_length')} characters."
+        return i18n.t("validation.too_long", max=ctx.get("max_length"))
     if kind == "string_pattern_mismatch":
-        return {
-            "email": "Enter an email address like name@example.com.",
-            "url": "Enter a web address starting with http:// or https://.",
-            "phone": "Enter a phone number: digits, spaces and + ( ) - only.",
-        }.get(field.type, "Check the format of this value.")
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return "Enter a whole number."
-    if kind in ("float_parsing", "decimal_parsing", "finite_number", "float_type", "decimal_type"):
-        return "Enter a number."
-    if kind == "decimal_max_places":
-        return "Use at most 2 decimal places."
-    if kind in ("decimal_max_digits", "decimal_whole_digits"):
-        return "That amount is too large."
+        return i18n.t(f"validation.{_PATTERNS.get(field.type, 'format')}")
+    if kind in _MESSAGES:
+        return i18n.t(f"validation.{_MESSAGES[kind]}")
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         if field.type == "rating":
-            return f"Choose a rating from {_number(field.min)} to {_number(field.max)}."
+            return i18n.t("validation.rating", low=_number(field.min), high=_number(field.max))
         return _range(field)
     if kind.startswith("date"):
-        return "Enter a date like 2024-05-31."
+        return i18n.t("validation.date")
     if kind.startswith("bool"):
-        return "Tick the box, or leave it empty for no."
-    return str(error.get("msg", "This value is not valid."))
+        return i18n.t("validation.boolean")
+    return i18n.t("validation.invalid")

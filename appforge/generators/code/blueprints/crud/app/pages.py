@@ -11,8 +11,6 @@ uploads folder within the quota. The spooled copy goes when the request ends.
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import math
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,21 +21,18 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
-from app import forms
-from app import site
+from app import forms, i18n
 from app.db import Database
 from app.entities import BY_PLURAL, ENTITIES
 from app.fields import EntityDef
-from app.uploads import CHUNK_BYTES, WRONG_TYPE, OverQuota, Uploads, WrongType, size_text
-from app.web import STORAGE_FULL, render, storage_full, templates
+from app.uploads import CHUNK_BYTES, OverQuota, Uploads, WrongType, size_text
+from app.web import render, storage_full, templates
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
-DONE_MESSAGES = {
-    "created": "{label} added.",
-    "updated": "{label} saved.",
-    "deleted": "{label} deleted.",
-}
+#: What a page says after a change, by its ``done`` parameter (words in app/locale/).
+DONE_MESSAGES = {"created": "crud.done.created", "updated": "crud.done.updated",
+                 "deleted": "crud.done.deleted"}
 
 
 def list_url(entity: EntityDef) -> str:
@@ -45,43 +40,30 @@ def list_url(entity: EntityDef) -> str:
     return "/" if entity is ENTITIES[0] else f"/{entity.plural}"
 
 
-def format_money(value: decimal.Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+def file_size(count: int) -> str:
+    """A file's size in the app's language ("1,5 KiB", "200 Byte")."""
+    return i18n.decimal_text(size_text(count, i18n.t("units.bytes")))
 
 
-def format_number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.6f}".rstrip("0").rstrip(".")
-    return f"{value:,}"
+def done_message(done: str, entity: EntityDef) -> str:
+    key = DONE_MESSAGES.get(done)
+    return i18n.t(key, label=entity.label) if key else ""
 
 
-def format_date(value: datetime.date | None) -> str:
-    if value is None:
-        return ""
-    if site.LANGUAGE.startswith("en"):
-        return f"{value.day} {value:%b %Y}"
-    return value.isoformat()
-
-
-def noun(label: str) -> str:
-    """ "Garden Bed" -> "garden bed" inside an English sentence; acronyms and other languages kept."""
-    if not site.LANGUAGE.startswith("en"):
-        return label
-    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in label.split(" "))
+def storage_full_text() -> str:
+    return i18n.t("error.storage_full")
 
 
 def hostname(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
-templates.env.filters["money"] = format_money
-templates.env.filters["noun"] = noun
+templates.env.filters["money"] = i18n.format_money
+templates.env.filters["noun"] = i18n.noun
 templates.env.filters["hostname"] = hostname
-templates.env.filters["number"] = format_number
-templates.env.filters["nicedate"] = format_date
-templates.env.filters["filesize"] = size_text
+templates.env.filters["number"] = i18n.format_number
+templates.env.filters["nicedate"] = i18n.format_date
+templates.env.filters["filesize"] = file_size
 templates.env.globals["entities"] = ENTITIES
 templates.env.globals["list_url"] = list_url
 
@@ -144,11 +126,12 @@ async def _store_files(
         for meta in saved.values():
             store.remove(meta["stored"])
         if isinstance(exc, WrongType):
-            raise _NotStored({name: WRONG_TYPE}) from None
+            raise _NotStored({name: i18n.t("validation.picture")}) from None
         if isinstance(exc, OverQuota):
-            raise _NotStored({}, str(exc.detail)) from None
+            quota, used = file_size(exc.quota), file_size(exc.used)
+            raise _NotStored({}, i18n.t("validation.over_quota", quota=quota, used=used)) from None
         if storage_full(exc):
-            raise _NotStored({}, STORAGE_FULL) from None
+            raise _NotStored({}, storage_full_text()) from None
         raise
     return saved
 
@@ -176,7 +159,7 @@ def _list(request: Request, entity: EntityDef, q: str, page: int, done: str) -> 
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
     records = db.find(entity, query=query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    message = DONE_MESSAGES.get(done, "").format(label=entity.label)
+    message = done_message(done, entity)
     context = {
         "entity": entity,
         "records": records,
@@ -194,7 +177,7 @@ def _list(request: Request, entity: EntityDef, q: str, page: int, done: str) -> 
 def show(request: Request, plural: str, item_id: int, done: str = "") -> HTMLResponse:
     entity = _entity(plural)
     record = _record(request, entity, item_id)
-    message = DONE_MESSAGES.get(done, "").format(label=entity.label)
+    message = done_message(done, entity)
     return render(request, "show.html", {"entity": entity, "record": record, "message": message})
 
 
@@ -248,7 +231,7 @@ async def create(request: Request, plural: str):
             _uploads(request).remove(meta["stored"])
         if not storage_full(exc):
             raise
-        return _form(request, entity, values, {}, problem=STORAGE_FULL)
+        return _form(request, entity, values, {}, problem=storage_full_text())
     return _redirect(f"{list_url(entity)}?done=created")
 
 
@@ -283,7 +266,7 @@ async def update(request: Request, plural: str, item_id: int):
             _uploads(request).remove(meta["stored"])
         if not storage_full(exc):
             raise
-        return _form(request, entity, values, {}, current, problem=STORAGE_FULL)
+        return _form(request, entity, values, {}, current, problem=storage_full_text())
     if updated is None:  # deleted while the files arrived
         for meta in stored.values():
             _uploads(request).remove(meta["stored"])

@@ -58,16 +58,16 @@ def quota_bytes() -> int:
     return int(text)
 
 
-def size_text(count: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``: a size as people read it."""
+def size_text(count: int, bytes_word: str = "bytes") -> str:
+    """``1536`` -> ``"1.5 KiB"``: a size as people read it (``bytes_word`` for small ones)."""
     value = float(count)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
-            return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit}".replace(
+            return f"{count} {bytes_word}" if unit == "bytes" else f"{value:.1f} {unit}".replace(
                 ".0 ", " "
             )
         value /= 1024
-    return f"{count} bytes"
+    return f"{count} {bytes_word}"
 
 
 def image_type(head: bytes) -> str | None:
@@ -103,6 +103,7 @@ class OverQuota(HTTPException):
     """The file would take the uploads past the app's quota (answered 507)."""
 
     def __init__(self, quota: int, used: int) -> None:
+        self.quota, self.used = quota, used
         super().__init__(
             507,
             f"Uploads may take {size_text(quota)} in all and {size_text(used)} are used, so "

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from app import site
+from app import i18n, site
 from app.entities import ENTITIES
 from app.fields import EntityDef, FieldDef
 from app.main import create_app
@@ -209,7 +209,8 @@ def test_home_page_shows_the_title(client: TestClient) -> None:
 def test_home_page_invites_the_first_record(client: TestClient) -> None:
     response = client.get("/")
     assert f'href="/{ENTITIES[0].plural}/new"' in response.text
-    assert "yet" in response.text
+    assert str(escape(i18n.t("crud.empty_text", label=i18n.noun(ENTITIES[0].label)))) \
+        in response.text
 
 
 def test_stylesheet_is_served(client: TestClient) -> None:
@@ -237,7 +238,7 @@ def test_openapi_lists_the_api_routes(client: TestClient) -> None:
 def test_unknown_pages_and_ids_are_404(client: TestClient) -> None:
     page = client.get("/no-such-page", headers={"accept": "text/html"})
     assert page.status_code == 404
-    assert "find that page" in page.text
+    assert str(escape(i18n.t("error.heading_404"))) in page.text
     for entity in ENTITIES:
         assert client.get(f"/api/{entity.plural}/999999").status_code == 404
         assert client.get(f"/{entity.plural}/999999").status_code == 404
@@ -426,7 +427,7 @@ def test_pages_create_show_edit_and_delete(client: TestClient, entity: EntityDef
     assert created.status_code == 303, created.text
     assert created.headers["location"] == f"{list_url(entity)}?done=created"
     listing = client.get(created.headers["location"])
-    assert "added." in listing.text
+    assert str(escape(i18n.t("crud.done.created", label=entity.label))) in listing.text
     record = client.get(f"/api/{entity.plural}").json()[0]
     for field in entity.data_fields:
         assert same(field, record[field.name], sample(field)), field.name
@@ -439,7 +440,8 @@ def test_pages_create_show_edit_and_delete(client: TestClient, entity: EntityDef
     assert edit.status_code == 200
     saved = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity, 1))
     assert saved.status_code == 303, saved.text
-    assert "saved." in client.get(saved.headers["location"]).text
+    assert str(escape(i18n.t("crud.done.updated", label=entity.label))) \
+        in client.get(saved.headers["location"]).text
     changed = client.get(f"/api/{entity.plural}/{record['id']}").json()
     for field in entity.data_fields:
         assert same(field, changed[field.name], sample(field, 1)), field.name
@@ -449,7 +451,8 @@ def test_pages_create_show_edit_and_delete(client: TestClient, entity: EntityDef
     assert f'action="/{entity.plural}/{record["id"]}/delete"' in confirm.text
     deleted = client.post(f"/{entity.plural}/{record['id']}/delete")
     assert deleted.status_code == 303
-    assert "deleted." in client.get(deleted.headers["location"]).text
+    assert str(escape(i18n.t("crud.done.deleted", label=entity.label))) \
+        in client.get(deleted.headers["location"]).text
     assert client.get(f"/api/{entity.plural}/{record['id']}").status_code == 404
 
 
@@ -480,7 +483,7 @@ def test_form_asks_for_required_fields(client: TestClient, entity: EntityDef) ->
     data = {**form_data(entity), required[0].name: ""}
     response = client.post(f"/{entity.plural}/new", data=data, files=form_files(entity))
     assert response.status_code == 422
-    assert "is required." in response.text
+    assert str(escape(i18n.t("validation.required", label=required[0].label))) in response.text
 
 
 @pytest.mark.parametrize("entity", ENTITIES, ids=entity_id)
@@ -492,7 +495,7 @@ def test_list_page_shows_and_searches_records(client: TestClient, entity: Entity
     if entity.searchable:
         assert (
             client.get(list_url(entity), params={"q": "zz-no-such-thing"}).text.count(
-                "Nothing matches"
+                str(escape(i18n.t("crud.no_match", query="zz-no-such-thing")))
             )
             == 1
         )
@@ -559,7 +562,7 @@ def test_a_full_disk_refuses_writes_with_507_and_keeps_what_was_saved(
     # the same record as the refused one (a smaller one might still fit in the last page)
     form = client.post(f"/{entity.plural}/new", data=form_data(entity), files=form_files(entity))
     assert form.status_code == 507
-    assert "storage is full" in form.text and 'role="alert"' in form.text
+    assert str(escape(i18n.t("error.storage_full"))) in form.text and 'role="alert"' in form.text
     first = entity.fields[0]
     if first.type in ("text", "long_text"):
         assert str(escape(sample(first))) in form.text  # what was typed is kept
@@ -706,7 +709,8 @@ def test_uploads_beyond_the_quota_are_refused_with_507_saying_how_much_is_used(
         files = {**form_files(entity), field.name: ("big.gif", content, "image/gif")}
         form = client.post(f"/{entity.plural}/{second['id']}/edit", data=form_data(entity),
                            files=files)
-        assert form.status_code == 507 and "1000 bytes in all" in form.text
+        quota = f"1000 {i18n.t('units.bytes')}"
+        assert form.status_code == 507 and str(escape(quota)) in form.text
         assert len(stored_files(client)) == 1
 
 
@@ -766,7 +770,8 @@ def test_forms_upload_show_and_replace_a_file(
     page = client.get(f"/{entity.plural}/{record['id']}").text
     if field.type == "image":
         assert f'<img src="{url}"' in page
-        assert f'href="{url}?download=true" download>Download {escape(name)}</a>' in page
+        download = escape(i18n.t("crud.download", name=name))
+        assert f'href="{url}?download=true" download>{download}</a>' in page
         saved = client.get(url, params={"download": "true"})
         assert saved.content == content
         assert saved.headers["content-disposition"].startswith("attachment")
@@ -778,7 +783,7 @@ def test_forms_upload_show_and_replace_a_file(
 
     # an edit without a file keeps it; with one, replaces it
     edit = client.get(f"/{entity.plural}/{record['id']}/edit").text
-    assert "Now:" in edit
+    assert 'class="current-file"' in edit and f'href="{url}"' in edit
     kept = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity, 1))
     assert kept.status_code == 303, kept.text
     assert client.get(url).content == content
@@ -793,7 +798,7 @@ def test_forms_upload_show_and_replace_a_file(
         wrong = client.post(f"/{entity.plural}/{record['id']}/edit", data=form_data(entity),
                             files={field.name: ("notes.txt", b"just text", "text/plain")})
         assert wrong.status_code == 422
-        assert "Choose a picture" in wrong.text
+        assert str(escape(i18n.t("validation.picture"))) in wrong.text
         assert client.get(url).content == other
     if not field.required:  # an optional file can be removed
         removed = client.post(f"/{entity.plural}/{record['id']}/edit",

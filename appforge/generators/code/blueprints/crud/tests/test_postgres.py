@@ -18,7 +18,9 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
+from app import i18n
 from app.entities import ENTITIES
 from app.main import create_app
 from app.web import storage_full
@@ -123,7 +125,7 @@ def test_a_full_database_disk_refuses_writes_with_507_and_keeps_what_was_saved(
     assert refused.status_code == 507, refused.text
     assert "storage is full" in refused.json()["detail"]
     form = client.post(f"/{entity.plural}/new", data=form_data(entity), files=form_files(entity))
-    assert form.status_code == 507 and "storage is full" in form.text
+    assert form.status_code == 507 and str(escape(i18n.t("error.storage_full"))) in form.text
     assert not any(client.app.state.uploads.folder.glob("*"))  # the form's files went again
     assert client.get("/healthz").status_code == 200
     assert [r["id"] for r in client.get(base).json()] == [saved["id"]]

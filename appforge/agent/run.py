@@ -63,10 +63,9 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
     ``database``: sqlite or postgres for a CRUD app; None keeps what the app has (SQLite for a
     new one).
     """
+    from appforge.engines import check_replicas_supported
     from appforge.sandbox.hardening import Limits
     from appforge.spec import DATABASES, strip_controls
-
-    from appforge.engines import check_replicas_supported
 
     limits = {k: v for k, v in (limits or {}).items() if v is not None}
     Limits.resolve(settings, **limits)  # a bad limit fails before anything is done

@@ -13,6 +13,8 @@ callers cannot tell the two apart.
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,10 +82,12 @@ def run(client: docker.DockerClient, settings: Settings, slug: str, node: str, m
     from docker.errors import DockerException
 
     from appforge.backups.snapshot import report_of
-    from appforge.engines import swarm
+    from appforge.engines import registry, swarm
 
+    registry.login(client, settings)  # so the service carries the credential its node pulls with
     network = swarm.ensure_network(client, settings, slug)
-    service_name = f"{name}-node"[:63]
+    # A service's name is a DNS label: a snapshot's id has capitals and a dot.
+    service_name = re.sub(r"[^a-z0-9-]+", "-", name.lower())[:58].strip("-") + "-node"
     _remove(client, service_name, name)
     source = script()
     try:
@@ -169,6 +173,11 @@ def _remove(client: docker.DockerClient, service_name: str, container_name: str 
         for service in client.services.list(filters={"name": service_name}):
             if service.name == service_name:
                 service.remove()
+        for _ in range(100):  # Swarm removes the task's container a moment later
+            if not client.containers.list(all=True, filters={
+                    "label": f"com.docker.swarm.service.name={service_name}"}):
+                break
+            time.sleep(0.1)
     except DockerException:
         pass
     if container_name:

@@ -59,7 +59,10 @@ def node_row(client: docker.DockerClient, node_id: str) -> dict[str, Any]:
 
 def move(settings: Settings, store: Store, client: docker.DockerClient, slug: str,
          target_name: str, log: Log, from_snapshot: str | None = None) -> dict[str, Any]:
-    from appforge.backups import catalog, snapshot
+    from docker.errors import DockerException
+
+    from appforge.backups import catalog
+    from appforge.backups.snapshot import snapshot
     from appforge.engines import swarm
     from appforge.engines.cluster import require_manager
 
@@ -67,7 +70,10 @@ def move(settings: Settings, store: Store, client: docker.DockerClient, slug: st
         raise InvalidInput("`appforge move` moves an app to another node of a swarm: "
                            "APPFORGE_ENGINE is docker, where every app runs on this engine",
                            hint="`appforge cluster init`, then set APPFORGE_ENGINE=swarm")
+    from appforge.engines import registry
+
     manager = require_manager(client)
+    registry.login(client, settings)  # service updates pass the credential on to the nodes
     app = store.get_app(slug)
     if app.current_version is None:
         raise InvalidInput(f"{slug} has never been deployed: there is nothing to move",
@@ -108,7 +114,7 @@ def move(settings: Settings, store: Store, client: docker.DockerClient, slug: st
         swarm.scale(client, settings, slug, 0, log)
     try:
         if backup is None:
-            backup = snapshot.snapshot(client, settings, store, slug, "move", log)
+            backup = snapshot(client, settings, store, slug, "move", log)
         _restore_onto(client, settings, slug, backup, target, log)
         _pin(client, settings, store, slug, target["id"])
         if replicas:
@@ -120,6 +126,9 @@ def move(settings: Settings, store: Store, client: docker.DockerClient, slug: st
              else None)
         if replicas and source["state"] == "ready":
             swarm.scale(client, settings, slug, replicas, log)
+        if isinstance(exc, DockerException):
+            raise AppforgeError(f"moving {slug} to {target['hostname']} failed: {exc}; it "
+                                f"runs on {source['hostname']} again, on its data there") from exc
         raise
     if from_snapshot is None:
         _empty_old_copy(client, settings, slug, source, backup.id, log)
@@ -136,14 +145,15 @@ def _restore_onto(client: docker.DockerClient, settings: Settings, slug: str, ba
                   node: dict[str, Any], log: Log) -> None:
     """Snapshot ``backup`` onto the app's volume on ``node`` (made there from the app's image,
     so it has the app's owner, on the manager too), checked against its manifest first."""
-    from appforge.backups import catalog, remote, snapshot
+    from appforge.backups import catalog, remote
+    from appforge.backups.snapshot import helper_name
     from appforge.errors import BackupFailed
 
     log(f"copying snapshot {backup.id} onto {slug}'s volume on {node['hostname']}")
     catalog.open_to_helper(backup.path)
     try:
         report = remote.run(client, settings, slug, node["id"], "restore",
-                            snapshot.helper_name(settings, slug, "move", backup.id),
+                            helper_name(settings, slug, "move", backup.id),
                             backup.path, {})
     finally:
         catalog.close_to_others(backup.path)
@@ -174,11 +184,12 @@ def _empty_old_copy(client: docker.DockerClient, settings: Settings, slug: str,
     move back, or a look at the volume, never finds data older than the app's."""
     from docker.errors import DockerException
 
-    from appforge.backups import remote, snapshot
+    from appforge.backups import remote
+    from appforge.backups.snapshot import helper_name
 
     try:
         report = remote.run(client, settings, slug, source["id"], "wipe",
-                            snapshot.helper_name(settings, slug, "wipe", backup_id), None, {})
+                            helper_name(settings, slug, "wipe", backup_id), None, {})
         if not report.get("ok"):
             raise InvalidInput(str(report.get("message")))
         log(f"emptied the old copy on {source['hostname']} (snapshot {backup_id} keeps it)")

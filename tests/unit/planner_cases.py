@@ -180,7 +180,7 @@ CASES: list[dict[str, Any]] = [
      "language": "de", "name": "Kaffeeklatsch", "slug": "kaffeeklatsch", "place": "Hamburg",
      "business": "coffee"},
     {"text": "Eine Galerie mit vier Fotos von Füchsen", "kind": "gallery", "language": "de",
-     "count": 4, "subjects": ["Füchse"]},
+     "count": 4, "subjects": ["Fuchs"]},
     {"text": "Ich möchte eine Liste für meine Pflanzen. Jede Pflanze hat einen Namen, einen "
              "Standort und ein Gießdatum",
      "kind": "crud", "language": "de", "fields": ["name", "standort", "giessdatum"]},
@@ -195,7 +195,7 @@ CASES: list[dict[str, Any]] = [
      "language": "it", "name": "Dolce Vita", "slug": "dolce-vita", "place": "Roma",
      "business": "food"},
     {"text": "Una galleria di cinque foto di gatti", "kind": "gallery", "language": "it",
-     "count": 5, "subjects": ["gatti"]},
+     "count": 5, "subjects": ["gatto"]},
     {"text": "Voglio un'app per gestire i miei vini: nome, annata, prezzo e note",
      "kind": "crud", "language": "it", "fields": ["nome", "annata", "prezzo", "note"],
      "types": {"prezzo": "money"}},

@@ -18,7 +18,12 @@ from appforge.agent.planners.cjk import slug_words
 from appforge.agent.planners.entities import EntityPlan, fallback_entity, plan_entities
 from appforge.agent.planners.inflect import with_article
 from appforge.agent.planners.kinds import choose_kind
-from appforge.agent.planners.language import detect_language, foreign_phrase
+from appforge.agent.planners.language import detect_language, foreign_phrase, is_cjk
+from appforge.agent.planners.localise import (
+    localise_assets,
+    localise_entities,
+    things_of,
+)
 from appforge.agent.planners.naming import (
     FALLBACK_NAME,
     make_slug,
@@ -72,14 +77,16 @@ class BlueprintPlanner:
         phrase = main_phrase(parts[0]) if english else ""
         entity_plan = plan_entities(read, parts, phrase, app_name=given_name, english=english)
         kind = choose_kind(read, parts[0], entity_plan)
-        entities = _entities(kind, entity_plan)
+        entities = localise_entities(_entities(kind, entity_plan), language=language, text=read)
         gallery = asset_rules.find_gallery(read, language) if kind == Kind.gallery else None
         place = find_place(parts, language)
         name = _tidy_name(given_name) or _tidy_name(_derived_name(
-            kind=kind, english=english, text=read, first=parts[0], phrase=phrase, place=place,
-            entity_plan=entity_plan, entities=entities, gallery=gallery)) or FALLBACK_NAME
+            kind=kind, language=language, text=read, first=parts[0], phrase=phrase,
+            place=place, entity_plan=entity_plan, entities=entities, gallery=gallery)) \
+            or FALLBACK_NAME
         topic = find_topic(read)
-        slug = make_slug(name, text, _slug_words(read, language, topic, name))
+        slug_name, slug_about = _slug_sources(read, language, topic, name, given=bool(given_name))
+        slug = make_slug(slug_name, text, slug_about)
         theme, family = choose_theme(read, topic.palette)
         assets = asset_rules.plan_assets(
             kind=kind, slug=slug, name=name, text=read,
@@ -88,6 +95,9 @@ class BlueprintPlanner:
             fallback_subject=_gallery_subject(phrase) or (
                 topic.imagery if topic is not GENERIC else "a quiet landscape"),
         )
+        things = things_of(entities, language)
+        assets = localise_assets(assets, language=language, kind=kind, name=name,
+                                 topic=None if topic is GENERIC else topic.key, things=things)
         features = wording.features(language=language, topic=topic, name=name, place=place) \
             if kind == Kind.landing else []
         what = _what(kind, english, phrase, entity_plan) if given_name else None
@@ -96,7 +106,8 @@ class BlueprintPlanner:
             slug=slug,
             title=wording.title(name=name, what=what),
             tagline=wording.tagline(kind=kind, language=language, topic=topic, name=name,
-                                    place=place, entities=entities, gallery=gallery, slug=slug),
+                                    place=place, entities=entities, gallery=gallery, slug=slug,
+                                    things=things),
             description=description,
             kind=kind,
             entities=entities,
@@ -119,14 +130,19 @@ def _unshouted(text: str) -> str:
     return text.lower() if len(letters) > 8 and all(c.isupper() for c in letters) else text
 
 
-def _slug_words(text: str, language: str, topic: Topic, name: str) -> str:
-    """Words for a slug when the name has none a URL can carry (a name in Chinese characters):
-    what the app is about, in English."""
+def _slug_sources(text: str, language: str, topic: Topic, name: str,
+                  given: bool) -> tuple[str, str]:
+    """What a slug is made of, best first: the name, or what the app is about in English where
+    the name has no letters a URL can carry (Chinese characters) or is a Chinese or Japanese
+    sentence the planner made (a given kana name, "さくら", reads well: ``sakura``)."""
+    about = "" if topic is GENERIC else topic.key
+    if is_cjk(language):
+        about = slug_words(text) or about
+        kana_name = given and not re.search(r"[\u4e00-\u9fff]", name)
+        return (name, about) if kana_name or not about else (about, name)
     if to_ascii(name).strip(" -_'.") and re.search(r"[A-Za-z0-9]", to_ascii(name)):
-        return ""
-    if language in ("zh", "ja"):
-        return slug_words(text) or ("" if topic is GENERIC else topic.key)
-    return "" if topic is GENERIC else topic.key
+        return name, ""
+    return name, about
 
 
 def _reading(name_from: str, place: str | None, topic: Topic,
@@ -168,10 +184,16 @@ def _entities(kind: Kind, plan: EntityPlan) -> list[Entity]:
     return plan.entities or [fallback_entity()]
 
 
-def _derived_name(*, kind: Kind, english: bool, text: str, first: str, phrase: str,
+def _derived_name(*, kind: Kind, language: str, text: str, first: str, phrase: str,
                   place: str | None, entity_plan: EntityPlan, entities: list[Entity],
                   gallery: asset_rules.Gallery | None) -> str | None:
     """A name made from what the app is about, when the user gave none."""
+    english = language == "en"
+    if not english and gallery and gallery.label:
+        # what the gallery shows names it, not "Galería de seis fotos"
+        if gallery.written:  # "Carteles para un festival de jazz"
+            return gallery.written[:1].upper() + gallery.written[1:]
+        return wording.gallery_name(language, gallery.label)
     if not english:
         return name_from_foreign(foreign_phrase(first))
     if gallery and gallery.label and len(gallery.label.split()) <= 5:
@@ -228,7 +250,8 @@ def _hero_subject(kind: Kind, english: bool, phrase: str, place: str | None, top
     if imagery:
         return imagery
     if entities:
-        return f"a tidy desk with {entities[0].label_plural.lower()}, flat illustration"
+        things = entities[0].label_plural if english else entities[0].plural.replace("_", " ")
+        return f"a tidy desk with {things.lower()}, flat illustration"
     return f"{name}, {GENERIC.imagery}"
 
 

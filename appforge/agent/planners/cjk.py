@@ -18,7 +18,7 @@ SLUG_WORDS: dict[str, str] = {
     "記録": "log", "记账": "expenses", "支出": "expenses", "家計簿": "budget", "食谱": "recipes",
     "レシピ": "recipes", "健身": "fitness", "瑜伽": "yoga", "ヨガ": "yoga", "音乐": "music",
     "音楽": "music", "旅行": "travel", "婚礼": "wedding", "結婚式": "wedding", "学校": "school",
-    "店": "shop", "落地页": "", "ホームページ": "", "应用": "", "アプリ": "", "网站": "site",
+    "店名": "", "店": "shop", "落地页": "", "ホームページ": "", "应用": "", "アプリ": "", "网站": "site",
 }
 _ORDERED = sorted(SLUG_WORDS, key=len, reverse=True)
 

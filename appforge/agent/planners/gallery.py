@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from appforge.agent.planners.counts import PICTURE_NOUNS, picture_count
 from appforge.agent.planners.inflect import is_plural, singular, with_article
 from appforge.agent.planners.phrases import split_list
+from appforge.agent.planners.plan_words import caption, plan_words
 from appforge.agent.planners.theme import is_theme_phrase
 
 DEFAULT_PHOTOS = 6
@@ -29,8 +30,8 @@ _SUBJECTS = (
 )
 _SUBJECT_CUT = re.compile(
     r"\s+(?:with|for|that|which|in an?|on an?|using|so|taken|shot|by|called|named|as|para|pour"
-    r"|per|für|avec|con|com|mit|que|qui|che|und)\b.*$"
-    r"|\s+-\s.*$|[,(]\s*(?:in|with|for|using|called|named)\b.*$|,.*$",
+    r"|per|für|avec|con|com|mit|que|qui|che)\b.*$"
+    r"|\s+-\s.*$|[,(]\s*(?:in|with|for|using|called|named)\b.*$",
     re.IGNORECASE,
 )
 #: "foxes and owls in the snow": the last item's setting belongs to every item.
@@ -42,7 +43,11 @@ _CJK_SUBJECT = re.compile(
     r"|(?P<ja>[\u3040-\u30ff\u4e00-\u9fff]{1,8}?)の(?:写真|画像|イラスト|ポスター|絵)"
     r"|(?P<zh2>[\u4e00-\u9fff]{1,6}?)的?(?:照片|图片|圖片|海报|插画)"
 )
-_CJK_FILLER = re.compile(r"^(?:一个|一個|展示|展示了|有|很多|我的|我们的|[一二两三四五六七八九十\d]+)+")
+_CJK_FILLER = re.compile(
+    r"^(?:一个|一個|展示了?|有|很多|我的|我们的|[一二两三四五六七八九十\d]+[张張幅枚个]?)+")
+#: The end of a list of subjects: a comma-separated item past the list's "and" item, or one
+#: that is a clause of its own ("foxes, owls and deer, taken at dawn").
+_LIST_AND = re.compile(r"\s(?:and|y|e|et|und|ed|&)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Gallery:
     label: str | None = None  # the subjects as written: "foxes and owls"
     noun: str | None = None  # what the pictures are: "posters" (None: photos)
     relation: str = "of"  # "posters for a blues festival": "for a"
+    written: str | None = None  # the pictures as the description says: "carteles para ..."
 
 
 def find_gallery(text: str, language: str = "en") -> Gallery:
@@ -77,25 +83,55 @@ def find_gallery(text: str, language: str = "en") -> Gallery:
             what = re.split(r"[,.;:]|\s+(?:with|in|en|em|à|a|im)\s+[A-ZÀ-Þ]", raw)[0].strip()
             label = re.sub(r"^(?:the|my|our|a|an)\s+", "", what, flags=re.IGNORECASE)
             thing = with_article(singular(noun)) if english and noun else match["noun"]
-            caption = f"{thing} {'for' if english else match['how']} {what}"
+            said = f"{thing} {'for' if english else match['how']} {what}"
             article = what[:len(what) - len(label)].strip()
-            return Gallery(count, [caption], label or None, noun, f"for {article}".strip())
-        label = _SUBJECT_CUT.sub("", raw).strip(" ,")
+            shown = said if english else caption(said, language)
+            return Gallery(count, [shown], label or None, noun, f"for {article}".strip(),
+                           None if english else said)
+        label = _SUBJECT_CUT.sub("", _list_only(raw)).strip(" ,")
         label = re.sub(r"^(?:(?:\d+|the|my|our|some|a|an)\s+)+", "", label, flags=re.IGNORECASE)
         items = [item for item in split_list(label) if not is_theme_phrase(item, colour_words=False)]
-        items = _shared_setting(items) if english else items
-        subjects = [subject_phrase(item) if english else item.strip()
+        items = _shared_setting(items, _settings(language))
+        subjects = [subject_phrase(item) if english else caption(item, language)
                     for item in items if re.search(r"\w", item)][:MAX_PHOTOS]
         if subjects:
             return Gallery(count, subjects, label or None, noun)
     return Gallery(count, noun=noun)
 
 
-def _shared_setting(items: list[str]) -> list[str]:
+def _list_only(raw: str) -> str:
+    """The list at the start of ``raw``: "saxophones, guitars and violins, on stage" keeps its
+    three items and drops the rest; a comma that starts no list item ends it."""
+    pieces = raw.split(",")
+    kept = [pieces[0]]
+    if _LIST_AND.search(pieces[0]):
+        return kept[0]
+    for piece in pieces[1:]:
+        if len(piece.split()) > 5:
+            break
+        kept.append(piece)
+        if _LIST_AND.search(piece):
+            break
+    return ",".join(kept) if _LIST_AND.search(kept[-1]) else pieces[0]
+
+
+def _settings(language: str) -> re.Pattern[str]:
+    """Where things are, in ``language``: "in the snow", "en la nieve", "im Schnee"."""
+    words = plan_words(language)
+    preps = words["grammar"]["settings"] if words else []
+    if not words:
+        return _SETTING
+    if not preps:
+        return re.compile(r"(?!x)x")
+    alternatives = "|".join(re.escape(p) for p in sorted(preps, key=len, reverse=True))
+    return re.compile(rf"^(?P<thing>.+?)\s+(?P<setting>(?:{alternatives})\s+.+)$", re.IGNORECASE)
+
+
+def _shared_setting(items: list[str], setting_pattern: re.Pattern[str] = _SETTING) -> list[str]:
     """``["foxes", "owls in the snow"]`` -> ``["foxes in the snow", "owls in the snow"]``."""
-    if len(items) < 2 or not (match := _SETTING.match(items[-1])):
+    if len(items) < 2 or not (match := setting_pattern.match(items[-1])):
         return items
-    if any(_SETTING.match(item) or len(item.split()) > 2 for item in items[:-1]):
+    if any(setting_pattern.match(item) or len(item.split()) > 2 for item in items[:-1]):
         return items
     setting = match["setting"]
     return [f"{item} {setting}" for item in items[:-1]] + [items[-1]]

@@ -1,7 +1,8 @@
 """The words on the generated app: its title, tagline, landing-page features and call to action.
 
-English copy comes from the topic (surf, food, ...) or the bare app (todo, expenses, ...); Spanish,
-German, French, Portuguese and Italian descriptions get short generic copy in their language.
+English copy comes from the topic (surf, food, ...) or the bare app (todo, expenses, ...); other
+languages' copy from their word tables (``words/<language>.toml``, see :mod:`.plan_words`): the
+topic's tagline and call to action, the usual app's tagline, three landing-page features.
 """
 
 from __future__ import annotations
@@ -11,42 +12,10 @@ import hashlib
 from appforge.agent.planners.assets import Gallery
 from appforge.agent.planners.bare_apps import GENERIC_ENTITY, bare_app_for_noun
 from appforge.agent.planners.inflect import count_word
+from appforge.agent.planners.plan_words import fill, plan_words
 from appforge.agent.planners.topics import Topic, call_to_action
 from appforge.spec import Entity, Feature, Kind
 
-_TAGLINES = {
-    "es": ("Todo en orden, en un solo lugar.", "Hecho con cariño, y encantados de verte por aquí.",
-           "Una pequeña colección, elegida con cuidado."),
-    "de": ("Alles im Blick, an einem Ort.", "Mit Sorgfalt gemacht – schön, dass du da bist.",
-           "Eine kleine Sammlung, mit Sorgfalt ausgewählt."),
-    "fr": ("Tout en ordre, au même endroit.", "Fait avec soin, et ravis de vous accueillir.",
-           "Une petite collection, choisie avec soin."),
-    "pt": ("Tudo organizado, num só lugar.", "Feito com cuidado, e felizes por o receber.",
-           "Uma pequena coleção, escolhida com cuidado."),
-    "it": ("Tutto in ordine, in un unico posto.", "Fatto con cura, e felici di vederti.",
-           "Una piccola collezione, scelta con cura."),
-}
-_CTAS = {"es": "Empezar", "de": "Loslegen", "fr": "Commencer", "pt": "Começar", "it": "Inizia"}
-_FEATURES = {
-    "es": (("Hecho con cuidado", "Cuidamos cada detalle para que todo funcione, hoy y mañana."),
-           ("Fácil de encontrar", "Escríbenos cuando quieras: respondemos rápido y con gusto."),
-           ("Aquí para ti", "Preguntas, ideas o comentarios: leemos cada mensaje.")),
-    "de": (("Mit Sorgfalt gemacht", ("Jedes Detail ist durchdacht, damit alles einfach "
-            "funktioniert.")),
-           ("Leicht erreichbar", "Schreib uns jederzeit – wir antworten schnell und freundlich."),
-           ("Für dich da", "Fragen, Ideen oder Feedback: Wir lesen jede Nachricht.")),
-    "fr": (("Fait avec soin", "Chaque détail est pensé pour que tout fonctionne simplement."),
-           ("Facile à joindre", ("Écrivez-nous à tout moment : nous répondons vite et avec "
-            "plaisir.")),
-           ("À votre écoute", "Questions, idées ou remarques : nous lisons chaque message.")),
-    "pt": (("Feito com cuidado", ("Cada detalhe é pensado para que tudo funcione de forma "
-            "simples.")),
-           ("Fácil de contactar", "Escreva-nos quando quiser: respondemos depressa e com gosto."),
-           ("Aqui para si", "Perguntas, ideias ou sugestões: lemos todas as mensagens.")),
-    "it": (("Fatto con cura", "Ogni dettaglio è pensato perché tutto funzioni in modo semplice."),
-           ("Facile da raggiungere", "Scrivici quando vuoi: rispondiamo in fretta e volentieri."),
-           ("Qui per te", "Domande, idee o suggerimenti: leggiamo ogni messaggio.")),
-}
 _FOREIGN_ICONS = ("star", "map-pin", "heart")
 _CRUD_TAGLINES = (
     "Keep track of your {things}, all in one place.",
@@ -56,11 +25,11 @@ _CRUD_TAGLINES = (
 
 
 def tagline(*, kind: Kind, language: str, topic: Topic, name: str, place: str | None,
-            entities: list[Entity], gallery: Gallery | None, slug: str) -> str:
+            entities: list[Entity], gallery: Gallery | None, slug: str, things: str = "") -> str:
     """One sentence under the title that sounds like a person wrote it."""
-    if language in _TAGLINES:
-        crud, landing, photos = _TAGLINES[language]
-        return {Kind.crud: crud, Kind.landing: landing, Kind.gallery: photos}[kind]
+    if words := plan_words(language):
+        return _foreign_tagline(words, kind=kind, topic=topic, place=place, entities=entities,
+                                gallery=gallery, things=things)
     if kind == Kind.crud and entities:
         entity = entities[0]
         bare = bare_app_for_noun(entity.name) if entity.name != GENERIC_ENTITY else None
@@ -79,16 +48,23 @@ def tagline(*, kind: Kind, language: str, topic: Topic, name: str, place: str | 
 
 def features(*, language: str, topic: Topic, name: str, place: str | None) -> list[Feature]:
     """Three selling points for a landing page."""
-    if language in _FEATURES:
-        return [Feature(title=title, text=text, icon=icon)
-                for (title, text), icon in zip(_FEATURES[language], _FOREIGN_ICONS, strict=True)]
+    if words := plan_words(language):
+        return [Feature(title=fill(title, words=words, place=place, name=name),
+                        text=fill(text, words=words, place=place, name=name), icon=icon)
+                for (title, text), icon in zip(words["copy"]["features"], _FOREIGN_ICONS,
+                                               strict=True)]
     return [Feature(title=_fill(title, name, place), text=_fill(text, name, place), icon=icon)
             for title, text, icon in topic.features]
 
 
 def cta(*, kind: Kind, language: str, topic: Topic, text: str) -> str:
-    if language in _CTAS:
-        return _CTAS[language]
+    """The main button's words."""
+    if words := plan_words(language):
+        if kind == Kind.crud:
+            return str(words["copy"]["cta_crud"])
+        if kind == Kind.gallery:
+            return str(words["copy"]["cta_gallery"])
+        return str(words["topics"].get(topic.key, words["topics"]["generic"])["cta"])
     if kind == Kind.crud:
         return "Get started"
     if kind == Kind.gallery:
@@ -101,6 +77,30 @@ def title(*, name: str, what: str | None) -> str:
     if what and what.lower() not in name.lower() and name.lower() not in what.lower():
         return f"{name}: {what}"[:120]
     return name[:120]
+
+
+def _foreign_tagline(words: dict, *, kind: Kind, topic: Topic, place: str | None,
+                     entities: list[Entity], gallery: Gallery | None, things: str) -> str:
+    copy = words["copy"]
+    if kind == Kind.crud:
+        entity = entities[0] if entities else None
+        bare = bare_app_for_noun(entity.name) if entity and entity.name != GENERIC_ENTITY else None
+        if bare and len(entities) == 1 and bare[0].key in words["apps"]:
+            return str(words["apps"][bare[0].key])
+        template = copy["tagline_crud_things"] if things else copy["tagline_crud"]
+        return fill(template, things=things)
+    if kind == Kind.gallery:
+        if gallery and gallery.label and gallery.relation == "of":
+            return fill(copy["gallery_tagline"], label=gallery.label)
+        return str(copy["tagline_gallery"])
+    chosen = words["topics"].get(topic.key, words["topics"]["generic"])
+    return fill(chosen["tagline"], words=words, place=place)
+
+
+def gallery_name(language: str, label: str) -> str | None:
+    """A gallery's name from what it shows ("Fotos de zorros en la nieve"), in ``language``."""
+    words = plan_words(language)
+    return fill(words["copy"]["gallery_name"], label=label) if words else None
 
 
 def _fill(template: str, name: str, place: str | None) -> str:

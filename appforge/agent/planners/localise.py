@@ -1,0 +1,100 @@
+"""Records, fields and pictures' alt texts in the plan's language.
+
+The rules that read records and fields are shared by every language, and the usual apps' records
+(a todo list's tasks, a plant tracker's plants) are defined once, in English. For a description in
+another language this gives each label in that language: the description's own word where it names
+the record or field ("cada planta tiene un nombre" -> "Planta", "Nombre"), otherwise the word of the
+language's table (``words/<language>.toml``). Identifiers stay as they are (ASCII snake_case).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from appforge.agent.planners.plan_words import (
+    fill,
+    plan_words,
+    plural_label,
+    without_lead,
+)
+from appforge.spec import AssetRequest, Entity, EntityField, Kind
+
+
+def localise_entities(entities: list[Entity], *, language: str, text: str) -> list[Entity]:
+    """``entities`` with every label in ``language``."""
+    words = plan_words(language)
+    if not words:
+        return entities
+    return [_entity(entity, words, language, text) for entity in entities]
+
+
+def _entity(entity: Entity, words: dict[str, Any], language: str, text: str) -> Entity:
+    known = words["entities"].get(entity.name)
+    label = _without_article(entity.label, words)
+    if known and not _written(label, text):
+        single, plural = known
+    else:
+        single = _capitalised(label)
+        plural = plural_label(single, text, language)
+    fields = [_field(field, words, text) for field in entity.fields]
+    return entity.model_copy(update={"label": single, "label_plural": plural, "fields": fields})
+
+
+def _field(field: EntityField, words: dict[str, Any], text: str) -> EntityField:
+    label = _without_article(field.label, words)
+    known = words["fields"].get(field.name)
+    if known and (not _written(label, text) or label.lower().startswith(known.lower())):
+        label = known  # "Einen Namen" -> "Name"; an English default -> the language's word
+    return field.model_copy(update={"label": _capitalised(label)})
+
+
+def _written(label: str, text: str) -> bool:
+    """Whether the description itself uses ``label`` (the user's word for it)."""
+    if not label:
+        return False
+    if not label.isascii() and not re.search(r"[A-Za-zÀ-ÿ]", label):
+        return label in text  # Chinese and Japanese words have no spaces around them
+    return re.search(rf"(?<!\w){re.escape(label)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _without_article(label: str, words: dict[str, Any]) -> str:
+    return without_lead(label, words["grammar"]["label_articles"]) or label
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
+def localise_assets(assets: list[AssetRequest], *, language: str, kind: Kind, name: str,
+                    topic: str | None, things: str) -> list[AssetRequest]:
+    """``assets`` with alt texts in ``language``: the logo's, and a hero that shows the topic's
+    imagery (its prompt stays English, for image models). Gallery captions are already written
+    in the description's words."""
+    words = plan_words(language)
+    if not words:
+        return assets
+    copy, topics = words["copy"], words["topics"]
+    if topic in topics:
+        hero = topics[topic]["hero"]
+    elif kind == Kind.crud and things:
+        hero = fill(copy["desk_alt"], things=things)
+    else:
+        hero = topics["generic"]["hero"]
+    out = []
+    for asset in assets:
+        if asset.role == "logo":
+            asset = asset.model_copy(update={"alt": fill(copy["logo_alt"], name=name)})
+        elif asset.role == "hero":
+            asset = asset.model_copy(update={"alt": hero})
+        out.append(asset)
+    return out
+
+
+def things_of(entities: list[Entity], language: str) -> str:
+    """The records' plural labels as a sentence's noun ("plantas", "Pflanzen", "植物")."""
+    labels = [e.label_plural for e in entities[:2]]
+    if language not in ("de", "zh", "ja"):
+        labels = [label[:1].lower() + label[1:] for label in labels]
+    words = plan_words(language)
+    return (words["copy"]["and"] if words else " and ").join(labels)

@@ -44,7 +44,7 @@ BARE_APPS: tuple[BareApp, ...] = (
     BareApp(
         "todo", "task", "Todo List", "Everything you need to do, in one calm list.",
         _triggers(r"\bto[\s-]?dos?\b|\btasks?\b|\bchores?\b|checklist|\btareas?\b|\baufgaben?"
-                  r"|\bt[âa]ches?\b|\btarefas?\b|\bcompiti\b|タスク|やること|задач"),
+                  r"|\bt[âa]ches?\b|\btarefas?\b|\bcompiti\b|タスク|やること|待办|任务清单|задач"),
         frozenset({"task", "chore", "errand", "job"}),
         frozenset({"todo", "to-do", "checklist", "kanban", "tarea", "aufgabe", "tache",
                    "tarefa"}),
@@ -55,7 +55,7 @@ BARE_APPS: tuple[BareApp, ...] = (
         "expenses", "expense", "Expense Tracker",
         "See where your money goes, one expense at a time.",
         _triggers(r"\bexpenses?\b|\bspending\b|\bbudget|\bgastos?\b|\bausgaben\b|d[ée]penses?"
-                  r"|\bdespesas?\b|\bspese\b|家計簿|支出|расход"),
+                  r"|\bdespesas?\b|\bspese\b|家計簿|支出|记账|расход"),
         frozenset({"expense", "purchase", "transaction", "bill", "payment", "receipt"}),
         frozenset({"spending", "budget", "finance", "money", "gasto", "ausgabe", "depense",
                    "despesa"}),
@@ -75,7 +75,7 @@ BARE_APPS: tuple[BareApp, ...] = (
     BareApp(
         "books", "book", "Reading List", "Every book you've read, and every one you want to.",
         _triggers(r"\bbooks?\b|\breading\b|bookshelf|\blibros?\b|b[üu]cher|\blivres?\b"
-                  r"|\blivros?\b|\blibri\b|読書|книг"),
+                  r"|\blivros?\b|\blibri\b|読書|读书|藏书|книг"),
         frozenset({"book", "novel", "comic", "manga"}),
         frozenset({"reading", "bookshelf", "libro", "buch", "livre", "livro"}),
         (_field("title", T.text, required=True), _field("author", T.text),
@@ -85,7 +85,7 @@ BARE_APPS: tuple[BareApp, ...] = (
     BareApp(
         "recipes", "recipe", "Recipe Box", "Your favourite recipes, ready when you are.",
         _triggers(r"\brecipes?\b|cookbook|\brezept|\brecettes?\b|\brecetas?\b|\breceitas?\b"
-                  r"|\bricett|レシピ|рецепт"),
+                  r"|\bricett|レシピ|食谱|菜谱|рецепт"),
         frozenset({"recipe", "dish", "meal", "cocktail"}),
         frozenset({"cookbook", "receta", "rezept", "recette", "receita", "ricetta", "cooking"}),
         (_field("title", T.text, required=True), _field("ingredients", T.long_text),
@@ -132,7 +132,7 @@ BARE_APPS: tuple[BareApp, ...] = (
     ),
     BareApp(
         "movies", "movie", "Watchlist", "Everything you've watched, and everything you want to.",
-        _triggers(r"\bmovies?\b|\bfilms?\b|watchlist|\bpel[íi]culas?\b|\bfilme\b|映画|фильм"),
+        _triggers(r"\bmovies?\b|\bfilms?\b|watchlist|\bpel[íi]culas?\b|\bfilme\b|映画|电影|фильм"),
         frozenset({"movie", "film", "show", "series", "documentary", "anime"}),
         frozenset({"watchlist", "pelicula", "cinema"}),
         (_field("title", T.text, required=True), _field("year", T.integer),
@@ -150,7 +150,7 @@ BARE_APPS: tuple[BareApp, ...] = (
     ),
     BareApp(
         "journal", "entry", "Journal", "A quiet place for your days.",
-        _triggers(r"\bjournal\b|\bdiary\b|\bdiario\b|tagebuch|日記|дневник"),
+        _triggers(r"\bjournal\b|\bdiary\b|\bdiario\b|tagebuch|日記|日记|дневник"),
         frozenset({"entry", "post", "log"}),
         frozenset({"journal", "diary", "diario", "tagebuch"}),
         (_field("title", T.text, required=True), _field("date", T.date),

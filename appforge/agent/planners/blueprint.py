@@ -14,7 +14,8 @@ import unicodedata
 from appforge.agent.planners import assets as asset_rules
 from appforge.agent.planners import wording
 from appforge.agent.planners.bare_apps import GENERIC_ENTITY, bare_app_for_noun
-from appforge.agent.planners.cjk import slug_words
+from appforge.agent.planners.cjk import cjk_name, slug_words
+from appforge.agent.planners.cjk_fields import cjk_fields, with_listed_fields
 from appforge.agent.planners.entities import EntityPlan, fallback_entity, plan_entities
 from appforge.agent.planners.inflect import with_article
 from appforge.agent.planners.kinds import choose_kind
@@ -76,6 +77,8 @@ class BlueprintPlanner:
         given_name, name_from = given(read, parts, language)
         phrase = main_phrase(parts[0]) if english else ""
         entity_plan = plan_entities(read, parts, phrase, app_name=given_name, english=english)
+        if is_cjk(language):
+            entity_plan = with_listed_fields(entity_plan, cjk_fields(read, language))
         kind = choose_kind(read, parts[0], entity_plan)
         entities = localise_entities(_entities(kind, entity_plan), language=language, text=read)
         gallery = asset_rules.find_gallery(read, language) if kind == Kind.gallery else None
@@ -195,7 +198,7 @@ def _derived_name(*, kind: Kind, language: str, text: str, first: str, phrase: s
             return gallery.written[:1].upper() + gallery.written[1:]
         return wording.gallery_name(language, gallery.label)
     if not english:
-        return name_from_foreign(foreign_phrase(first))
+        return name_from_foreign(cjk_name(foreign_phrase(first), language))
     if gallery and gallery.label and len(gallery.label.split()) <= 5:
         container = next((word.title() for word in ("portfolio", "album")
                           if re.search(rf"\b{word}", text, re.IGNORECASE)), "Gallery")

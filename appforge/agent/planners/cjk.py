@@ -5,6 +5,8 @@ in Chinese characters (which have no reading without a dictionary): "一个叫�
 
 from __future__ import annotations
 
+from appforge.agent.planners.plan_words import plan_words
+
 #: Words of Chinese and Japanese descriptions, and what they are in a URL. Longer words first
 #: where they overlap, so "咖啡店" is a coffee shop and not coffee and a shop.
 SLUG_WORDS: dict[str, str] = {
@@ -38,3 +40,18 @@ def slug_words(text: str, limit: int = 3) -> str:
             start = text.find(word, start + 1)
     words = list(dict.fromkeys(english for _, english in sorted(found)))
     return "-".join(words[:limit])
+
+
+def cjk_name(phrase: str, language: str) -> str:
+    """A name made from a Chinese or Japanese description, without its lead-in words:
+    "一个记账应用" -> "记账应用"; other languages' phrases as they are."""
+    words = plan_words(language) if language in ("zh", "ja") else None
+    fillers = sorted(words["grammar"].get("name_fillers", []) if words else [], key=len,
+                     reverse=True)
+    changed = True
+    while changed and phrase:
+        changed = False
+        for filler in fillers:
+            if phrase.startswith(filler) and len(phrase) > len(filler) + 1:
+                phrase, changed = phrase[len(filler):], True
+    return phrase

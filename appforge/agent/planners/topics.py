@@ -127,7 +127,8 @@ TOPICS: tuple[Topic, ...] = (
            (r"\b(?:recipes?|cooking)\b", "Start cooking"))),
     Topic("plants", _words("plants?", r"garden\w*", "flowers?", "florists?", "botanical",
                            "succulents?", "herbs?", "seeds?", "houseplants?", "watering",
-                           "greenhouse", "plantas?", "pflanzen?", "plantes?"),
+                           "greenhouse", "plantas?", "pflanzen?", "plantes?", "piant[ae]",
+                           cjk="植物|観葉"),
           "green", "Start growing", "Plants, flowers and good advice{in_place}.",
           "lush potted houseplants on a sunny windowsill", "a simple leaf",
           (("Healthy, happy plants", ("Every plant is grown with care and checked before it goes "

@@ -62,6 +62,14 @@ def _problems(case: dict[str, Any], spec: AppSpec) -> list[str]:
     for subject in case.get("subjects", []):
         if not any(subject.lower() in c.lower() for c in captions):
             problems.append(f"no caption shows {subject!r}: {captions[:4]}")
+    first = spec.entities[0] if spec.entities else None
+    if "labels" in case:
+        expect("labels", [f.label for f in first.fields] if first else [], case["labels"])
+    if "record" in case:
+        expect("record", first.label if first else None, case["record"])
+    for key, got in (("cta", spec.call_to_action), ("tagline", spec.tagline)):
+        if key in case:
+            expect(key, got, case[key])
     for word in case.get("tagline_without", []):
         if word in spec.tagline.lower():
             problems.append(f"tagline {spec.tagline!r} says {word!r}")

@@ -35,6 +35,7 @@ from appforge.agent.planners.naming import (
 from appforge.agent.planners.naming import given_name as given
 from appforge.agent.planners.phrases import find_owner, main_phrase, sentences
 from appforge.agent.planners.places import find_place
+from appforge.agent.planners.plan_words import kept_things
 from appforge.agent.planners.theme import FAMILY_WORDS, choose_theme
 from appforge.agent.planners.topics import GENERIC, Topic, find_topic
 from appforge.agent.planners.translit import to_ascii
@@ -198,7 +199,8 @@ def _derived_name(*, kind: Kind, language: str, text: str, first: str, phrase: s
             return gallery.written[:1].upper() + gallery.written[1:]
         return wording.gallery_name(language, gallery.label)
     if not english:
-        return name_from_foreign(cjk_name(foreign_phrase(first), language))
+        name = name_from_foreign(cjk_name(foreign_phrase(first), language))
+        return kept_things(name, text, language) or name
     if gallery and gallery.label and len(gallery.label.split()) <= 5:
         container = next((word.title() for word in ("portfolio", "album")
                           if re.search(rf"\b{word}", text, re.IGNORECASE)), "Gallery")

@@ -152,6 +152,9 @@ def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str
 
     fields, source = _listed_fields(text, sentences)
     listed = [f.name for f in fields]
+    if plan.bare_app and not noun and fields and not _asked_outside(plan.bare_app, text, fields):
+        # "i miei vini: nome, annata, prezzo e note": a field named "note" asks for no notes app
+        plan.bare_app, entity_name = None, None
     if fields and source == "with" and plan.bare_app and len(fields) < 3:
         fields = _merge(list(plan.bare_app.fields), fields)
     elif not fields and plan.bare_app:
@@ -164,6 +167,14 @@ def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str
             plan.entities.append(entity)
             _explain(plan, entity, listed)
     return plan
+
+
+def _asked_outside(app: BareApp, text: str, fields: list[EntityField]) -> bool:
+    """Whether ``app``'s words appear in ``text`` other than as one of the listed fields."""
+    rest = text
+    for listed in fields:
+        rest = re.sub(rf"(?<!\w){re.escape(listed.label)}(?!\w)", " ", rest, flags=re.IGNORECASE)
+    return app.triggers.search(rest) is not None
 
 
 def _explain(plan: EntityPlan, entity: Entity, listed: list[str]) -> None:

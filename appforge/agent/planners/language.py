@@ -75,7 +75,7 @@ _FOREIGN_LEAD = re.compile(
 _FOREIGN_ARTICLE = re.compile(
     r"^(?:(?:un|una|uno|unos|unas|el|la|los|las|ein|eine|einen|einer|der|die|das|une|le|les"
     r"|um|uma|o|a|os|as|il|lo|gli|i|mi|mis|mein|meine|meinen|mon|ma|mes|meu|minha|mio|mia"
-    r"|me|mir|moi)\s+|l')+",
+    r"|me|mir|moi)\s+|l'|un')+",
     re.IGNORECASE,
 )
 _FOREIGN_CUT = re.compile(

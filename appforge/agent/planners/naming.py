@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from appforge.agent.planners.counts import PICTURE_NOUNS
 from appforge.agent.planners.phrases import container_object, strip_name_prefix
 from appforge.agent.planners.places import NOT_PLACES, PLACE_WORDS
 from appforge.agent.planners.translit import to_ascii
@@ -58,6 +59,7 @@ _CONNECTORS = frozenset({"de", "del", "da", "do", "di", "von", "van", "la", "le"
 _PROPER_TAIL = re.compile(
     r"^[a-z][\w'-]*(?:\s+[a-z][\w'-]*)*\s+(?P<proper>[A-Z][a-z][\w'’&-]*(?:\s+[A-Z0-9][\w'’&-]*)*)$"
 )
+_PICTURES = re.compile(rf"(?:{PICTURE_NOUNS}|galerie|sammlung)$", re.IGNORECASE)
 _SMALL_WORDS = frozenset({"of", "and", "the", "in", "for", "a", "an", "on", "at", "to", "by",
                           "with", "or", "de", "la", "del"})
 
@@ -115,6 +117,8 @@ def capitalised_name(sentences: list[str], language: str) -> str | None:
                 continue
             if "&" in words or (language == "de" and len(words) < 2):
                 continue
+            if language == "de" and _PICTURES.match(words[0]):
+                continue  # German capitalises nouns: "Fotos von Füchsen" is what, not a name
             if language == "en" and not _ends_name(after):
                 continue
             if (re.search(r"(?:\bfor|\bby)\s*$", before) and re.match(r"\s+and\s+[A-Z]", after)) \

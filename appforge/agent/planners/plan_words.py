@@ -112,3 +112,18 @@ def plural_label(label: str, text: str, language: str) -> str:
     if language == "es" and not low.endswith(("a", "e", "i", "o", "u", "á", "é", "s")):
         return label + "es"
     return label if low.endswith(("s", "x")) else label + "s"
+
+
+def kept_things(name: str | None, text: str, language: str) -> str | None:
+    """A name for an app whose description calls it only an app or a list: what it keeps, as
+    the description says it ("un'app per gestire i miei vini" -> "I miei vini"); None when the
+    name says more than that or the description names nothing kept."""
+    words = plan_words(language)
+    if not words or not name or name.lower() not in words["grammar"].get("app_words", []):
+        return None
+    possessives = sorted(words["grammar"].get("possessives", []), key=len, reverse=True)
+    if not possessives:
+        return None
+    lead = "|".join(re.escape(word) for word in possessives)
+    match = re.search(rf"(?<!\w)((?:{lead})\s+[^\W\d_]+)", text, re.IGNORECASE)
+    return match.group(1)[:1].upper() + match.group(1)[1:] if match else None

@@ -294,9 +294,13 @@ def wait_moved(cli: Cli, node: str, slugs: list[str], limit: float) -> float | N
 
 
 def notes(proxy: str, host: str) -> list[str]:
-    with httpx.Client(base_url=f"http://{proxy}", timeout=5, trust_env=False) as http:
-        resp = http.get("/api/notes", headers={"Host": host})
-        return [n["title"] for n in resp.json()] if resp.status_code == 200 else []
+    try:
+        with httpx.Client(base_url=f"http://{proxy}", timeout=5, trust_env=False) as http:
+            resp = http.get("/api/notes", headers={"Host": host})
+    except httpx.HTTPError as exc:
+        return [f"no answer: {type(exc).__name__}"]
+    return [n["title"] for n in resp.json()] if resp.status_code == 200 else \
+        [f"HTTP {resp.status_code}"]
 
 
 def add_note(proxy: str, host: str, title: str) -> None:
@@ -344,11 +348,18 @@ def recover_data_app(cli: Cli, client: Any, proxy: str, slug: str, names: list[s
     if holder not in names:
         return {"skipped": f"{slug} runs on {holder}, not on a worker"}
     client.containers.get(holder).kill()
+    killed, down_s = time.monotonic(), None
+    while time.monotonic() - killed < 90:  # what an operator sees before they move it
+        if any(n["hostname"] == holder and n["state"] != "ready"
+               for n in cli.run("cluster", "nodes")["nodes"]):
+            down_s = round(time.monotonic() - killed, 1)
+            break
+        time.sleep(1)
     refused = cli.run("move", slug, "afbench-manager", check=False)
     started = time.monotonic()
     done = cli.run("move", slug, "afbench-manager", "--from-snapshot", "newest", check=False)
     serving = wait_serving(proxy, [host], 120)[host]
-    return {"node": holder, "refused": (refused.get("error") or "")[:300],
+    return {"node": holder, "down_after_s": down_s, "refused": (refused.get("error") or "")[:300],
             "error": done.get("error"), "snapshot": done.get("snapshot"),
             "seconds": round(time.monotonic() - started, 1), "serving_after_s": serving,
             "kept": sorted(notes(proxy, host))}
@@ -555,7 +566,8 @@ def table(results: dict[str, Any]) -> str:
     if "skipped" in lost:
         lines.append(f"lost node: skipped ({lost['skipped']})")
     elif lost:
-        lines.append(f"kill {lost['node']}, holding {results['move']['app']}'s data: a plain "
+        lines.append(f"kill {lost['node']}, holding {results['move']['app']}'s data (reported "
+                     f"down after {lost['down_after_s']} s): a plain "
                      f"move is refused ({lost['refused'][:120]!r}); --from-snapshot "
                      f"{lost['snapshot']} to the manager took {lost['seconds']} s, serving "
                      f"after {lost['serving_after_s']} s, records {lost['kept']}"

@@ -108,8 +108,10 @@ def move(settings: Settings, store: Store, client: docker.DockerClient, slug: st
                 if newest else "bring the node back, then move it"))
     started = time.monotonic()
     service = swarm.get_service(client, settings, slug)
-    replicas = swarm.wanted_replicas(service) if service is not None else 0
-    if replicas:
+    # What the app should run afterwards is what the store says (the service may show 0 after
+    # an earlier move that could not put it back on a node that had just died).
+    replicas = 1 if app.status == "running" and service is not None else 0
+    if service is not None and swarm.wanted_replicas(service):
         log(f"stopping {slug} on {source['hostname']} for the copy")
         swarm.scale(client, settings, slug, 0, log)
     try:
@@ -125,7 +127,10 @@ def move(settings: Settings, store: Store, client: docker.DockerClient, slug: st
         _pin(client, settings, store, slug, source["id"] if source["id"] != manager.node_id
              else None)
         if replicas and source["state"] == "ready":
-            swarm.scale(client, settings, slug, replicas, log)
+            try:
+                swarm.scale(client, settings, slug, replicas, log)
+            except (AppforgeError, DockerException) as again:  # the first error is the news
+                log(f"{slug} could not start on {source['hostname']} again either: {again}")
         if isinstance(exc, DockerException):
             raise AppforgeError(f"moving {slug} to {target['hostname']} failed: {exc}; it "
                                 f"runs on {source['hostname']} again, on its data there") from exc

@@ -13,7 +13,7 @@ from appforge.agent.planners.phrases import strip_name_prefix
 _COMMON = {
     "en": "the and with for of to is called named each every has have my an app that where "
           "which should want list tracker page website a it this our build make site web "
-          "simple track photos landing portfolio gallery theme dark i me we your",
+          "simple track landing gallery theme dark i me we your",
     "es": "el la los las de del que y una un con para llamada llamado mi mis cada tiene "
           "aplicación lista sitio página por es quiero crea en al lo como su sus galería",
     "de": "der die das und mit eine ein einen für namens ich meine mein jede jeder hat haben ist "

@@ -29,7 +29,7 @@ def tagline(*, kind: Kind, language: str, topic: Topic, name: str, place: str | 
     """One sentence under the title that sounds like a person wrote it."""
     if words := plan_words(language):
         return _foreign_tagline(words, kind=kind, topic=topic, place=place, entities=entities,
-                                gallery=gallery, things=things)
+                                gallery=gallery, things=things, name=name)
     if kind == Kind.crud and entities:
         entity = entities[0]
         bare = bare_app_for_noun(entity.name) if entity.name != GENERIC_ENTITY else None
@@ -80,7 +80,8 @@ def title(*, name: str, what: str | None) -> str:
 
 
 def _foreign_tagline(words: dict, *, kind: Kind, topic: Topic, place: str | None,
-                     entities: list[Entity], gallery: Gallery | None, things: str) -> str:
+                     entities: list[Entity], gallery: Gallery | None, things: str,
+                     name: str) -> str:
     copy = words["copy"]
     if kind == Kind.crud:
         entity = entities[0] if entities else None
@@ -90,8 +91,10 @@ def _foreign_tagline(words: dict, *, kind: Kind, topic: Topic, place: str | None
         template = copy["tagline_crud_things"] if things else copy["tagline_crud"]
         return fill(template, things=things)
     if kind == Kind.gallery:
-        if gallery and gallery.label and gallery.relation == "of":
-            return fill(copy["gallery_tagline"], label=gallery.label)
+        said = fill(copy["gallery_tagline"], label=gallery.label) if gallery and gallery.label \
+            and gallery.relation == "of" else ""
+        if said and fill(copy["gallery_name"], label=gallery.label) != name:
+            return said  # the name says what the pictures show: the tagline need not repeat it
         return str(copy["tagline_gallery"])
     chosen = words["topics"].get(topic.key, words["topics"]["generic"])
     return fill(chosen["tagline"], words=words, place=place)

@@ -236,9 +236,17 @@ def _add_fields(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
                 raise InvalidInput(f"{phrase!r} does not name a field I can add")
             if any(f["name"] == field.name for f in entity["fields"]):
                 raise InvalidInput(f"{entity['label_plural']} already have a {field.name} field")
-            entity["fields"].append(field.model_dump(mode="json"))
+            entity["fields"].append(_in_language(field, data).model_dump(mode="json"))
             found = True
     return found
+
+
+def _in_language(field: Any, data: dict[str, Any]) -> Any:
+    """``field`` labelled in the app's language ("rating" in a Spanish app: "Valoración")."""
+    from appforge.agent.planners.localise import field_label
+
+    label = field_label(field.name, field.label, str(data.get("language") or "en"))
+    return field.model_copy(update={"label": label})
 
 
 def _add_described_field(text: str, data: dict[str, Any], _ctx: EditContext) -> bool:
@@ -254,7 +262,7 @@ def _add_described_field(text: str, data: dict[str, Any], _ctx: EditContext) -> 
                                hint='say what it holds: "add a field for the date I bought it"')
         if any(f["name"] == field.name for f in entity["fields"]):
             raise InvalidInput(f"{entity['label_plural']} already have a {field.name} field")
-        entity["fields"].append(field.model_copy(update={"required": False})
+        entity["fields"].append(_in_language(field.model_copy(update={"required": False}), data)
                                 .model_dump(mode="json"))
         found = True
     return found

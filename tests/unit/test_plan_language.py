@@ -194,3 +194,15 @@ def test_word_tables_are_complete(language: str) -> None:
 ])
 def test_captions_make_a_plural_one_picture(language: str, said: str, shown: str) -> None:
     assert caption(said, language) == shown
+
+
+def test_a_field_added_in_the_chat_is_labelled_in_the_apps_language() -> None:
+    from appforge.chat.edits import apply_edit
+
+    spanish = BlueprintPlanner().plan("Una app para regar plantas llamada Brote. Cada planta "
+                                      "tiene un nombre y una ubicación")
+    edited = apply_edit(spanish, "add a rating field", deployed=False)
+    assert [(f.name, f.label) for f in edited.entities[0].fields][-1] == ("rating", "Valoración")
+    english = BlueprintPlanner().plan("A plant tracker called Sprout. Each plant has a name")
+    edited = apply_edit(english, "add a rating field", deployed=False)
+    assert edited.entities[0].fields[-1].label == "Rating"

@@ -49,6 +49,13 @@ def _field(field: EntityField, words: dict[str, Any], text: str) -> EntityField:
     return field.model_copy(update={"label": _capitalised(label)})
 
 
+def field_label(name: str, label: str, language: str) -> str:
+    """The label of a field added in English ("add a rating field") to an app planned in
+    ``language``: the language's word for it where the table has one ("Valoración")."""
+    words = plan_words(language)
+    return str(words["fields"].get(name, label)) if words else label
+
+
 def _written(label: str, text: str) -> bool:
     """Whether the description itself uses ``label`` (the user's word for it)."""
     if not label:

@@ -33,7 +33,7 @@ def list_apps(as_json: JsonFlag = False) -> None:
     from rich.table import Table
 
     from appforge.store import Store
-    from appforge.tools.apps import listing, live_states
+    from appforge.tools.app_info import listing, live_states
 
     settings = load_settings()
     reconciled(settings, as_json)
@@ -79,12 +79,12 @@ def show(slug: Annotated[str, typer.Argument(help="The app to show.")],
     """An app's versions, status, domains, container health and resource limits."""
     from rich.table import Table
 
-    from appforge.tools import apps
+    from appforge.tools import app_info
 
     settings = load_settings()
     reconciled(settings, as_json)
     try:
-        info = apps.show(settings, slug)
+        info = app_info.show(settings, slug)
     except AppforgeError as exc:
         fail(exc)
         return
@@ -159,12 +159,12 @@ def logs(
     tail: Annotated[int, typer.Option(help="How many recent lines.")] = 100,
 ) -> None:
     """The app container's log (its current version)."""
-    from appforge.tools import apps
+    from appforge.tools import app_info
 
     settings = load_settings()
     reconciled(settings, True)  # repairs go to stderr: stdout is the app's log
     try:
-        lines = apps.logs(settings, slug, follow, tail)
+        lines = app_info.logs(settings, slug, follow, tail)
     except AppforgeError as exc:
         fail(exc)
         return

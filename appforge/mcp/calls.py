@@ -122,21 +122,21 @@ def change_app(settings: Settings, args: s.ChangeApp, progress: Progress) -> dic
 
 
 def list_apps(settings: Settings, args: s.Arguments, progress: Progress) -> dict[str, Any]:
-    from appforge.tools.apps import listing
+    from appforge.tools.app_info import listing
 
     _reconciled(settings, progress)
     return {"apps": listing(settings)}
 
 
 def show_app(settings: Settings, args: s.AppOnly, progress: Progress) -> dict[str, Any]:
-    from appforge.tools.apps import show
+    from appforge.tools.app_info import show
 
     _reconciled(settings, progress)
     return show(settings, args.app)
 
 
 def app_logs(settings: Settings, args: s.AppLogs, progress: Progress) -> dict[str, Any]:
-    from appforge.tools.apps import logs
+    from appforge.tools.app_info import logs
 
     text = logs(settings, args.app, False, args.tail).decode(errors="replace")
     return {"slug": args.app, "lines": text.splitlines()}

@@ -36,7 +36,7 @@ def app_states(settings: Settings, apps: list[AppRecord]) -> dict[str, dict[str,
     """Each app's live state beside its intended status (``sandbox/live_state.py``: running,
     starting, unhealthy, restarting, crash-looping, out-of-memory, stopped, missing, or unknown
     without an engine), with its tone and summary; one engine connection for all of them."""
-    from appforge.tools.apps import live_of
+    from appforge.tools.app_info import live_of
 
     return live_of(engine(settings), settings, apps)
 
@@ -58,10 +58,10 @@ def log_text(settings: Settings, slug: str, tail: int = 200) -> dict[str, Any]:
     from docker.errors import DockerException
     from requests.exceptions import RequestException
 
-    from appforge.tools import apps
+    from appforge.tools import app_info
 
     try:
-        data = apps.logs(settings, slug, follow=False, tail=tail)
+        data = app_info.logs(settings, slug, follow=False, tail=tail)
     except InvalidInput as exc:
         return {"available": False, "text": "", "reason": str(exc)}
     except (AppforgeError, DockerException, RequestException) as exc:

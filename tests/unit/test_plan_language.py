@@ -206,3 +206,33 @@ def test_a_field_added_in_the_chat_is_labelled_in_the_apps_language() -> None:
     english = BlueprintPlanner().plan("A plant tracker called Sprout. Each plant has a name")
     edited = apply_edit(english, "add a rating field", deployed=False)
     assert edited.entities[0].fields[-1].label == "Rating"
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Una lista de contactos", "es"), ("Una galleria fotografica", "it"),
+    ("Un gestionnaire de dépenses", "fr"), ("Una app de hábitos", "es"),
+    ("Un portfolio de Marie Dubois avec six photos de renards", "fr"),
+])
+def test_short_descriptions_are_planned_in_their_language(text: str, language: str) -> None:
+    spec = BlueprintPlanner().plan(text)
+    assert spec.language == language
+    assert not _english_in(spec), _english_in(spec)
+
+
+@pytest.mark.parametrize("text", ["Una galería de fotos", "Eine Galerie für meine Bäckerei",
+                                  "我的相册", "ギャラリー"])
+def test_galleries_without_a_subject_are_captioned_in_their_language(text: str) -> None:
+    spec = BlueprintPlanner().plan(text)
+    assert not _english_in(spec), _english_in(spec)
+    assert all(a.alt not in ("fotos", "un foto") for a in spec.assets_with_role("gallery"))
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Una página web para mi clínica dental en Valencia", "Mi clínica dental"),
+    ("Una landing page per il mio studio di yoga a Milano", "Il mio studio di yoga"),
+    ("Voglio un'app per gestire i miei vini: nome, annata, prezzo e note", "I miei vini"),
+    ("Una scuola di musica a Torino", "Scuola di musica"),
+    ("Eine App für meine Ausgaben", "Meine Ausgaben"),
+])
+def test_an_app_called_only_an_app_is_named_by_what_it_keeps(text: str, name: str) -> None:
+    assert BlueprintPlanner().plan(text).name == name

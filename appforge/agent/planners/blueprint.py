@@ -101,7 +101,8 @@ class BlueprintPlanner:
         )
         things = things_of(entities, language)
         assets = localise_assets(assets, language=language, kind=kind, name=name,
-                                 topic=None if topic is GENERIC else topic.key, things=things)
+                                 topic=None if topic is GENERIC else topic.key, things=things,
+                                 subjects=bool(gallery and gallery.subjects))
         features = wording.features(language=language, topic=topic, name=name, place=place) \
             if kind == Kind.landing else []
         what = _what(kind, english, phrase, entity_plan) if given_name else None

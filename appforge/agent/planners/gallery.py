@@ -43,6 +43,9 @@ _CJK_SUBJECT = re.compile(
     r"|(?P<ja>[\u3040-\u30ff\u4e00-\u9fff]{1,8}?)の(?:写真|画像|イラスト|ポスター|絵)"
     r"|(?P<zh2>[\u4e00-\u9fff]{1,6}?)的?(?:照片|图片|圖片|海报|插画)"
 )
+#: "una galería de fotos": pictures of nothing in particular, not of "fotos".
+_ONLY_PICTURES = re.compile(rf"(?:{PICTURE_NOUNS}|photo|picture|image)",
+                            re.IGNORECASE)
 _CJK_FILLER = re.compile(
     r"^(?:一个|一個|展示了?|有|很多|我的|我们的|[一二两三四五六七八九十\d]+[张張幅枚个]?)+")
 #: The end of a list of subjects: a comma-separated item past the list's "and" item, or one
@@ -90,7 +93,8 @@ def find_gallery(text: str, language: str = "en") -> Gallery:
                            None if english else said)
         label = _SUBJECT_CUT.sub("", _list_only(raw)).strip(" ,")
         label = re.sub(r"^(?:(?:\d+|the|my|our|some|a|an)\s+)+", "", label, flags=re.IGNORECASE)
-        items = [item for item in split_list(label) if not is_theme_phrase(item, colour_words=False)]
+        items = [item for item in split_list(label) if not is_theme_phrase(item, colour_words=False)
+                 and not _ONLY_PICTURES.fullmatch(item.strip())]
         items = _shared_setting(items, _settings(language))
         subjects = [subject_phrase(item) if english else caption(item, language)
                     for item in items if re.search(r"\w", item)][:MAX_PHOTOS]

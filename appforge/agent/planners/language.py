@@ -11,19 +11,20 @@ from collections import Counter
 from appforge.agent.planners.phrases import strip_name_prefix
 
 _COMMON = {
-    "en": "the and with for of to is called named each every has have my an app that where "
+    "en": "the and with for of to is called named each every has have my an that where "
           "which should want list tracker page website a it this our build make site web "
           "simple track landing gallery theme dark i me we your",
     "es": "el la los las de del que y una un con para llamada llamado mi mis cada tiene "
-          "aplicación lista sitio página por es quiero crea en al lo como su sus galería",
+          "aplicación lista sitio página por es quiero crea en al lo como su sus galería "
+          "gestor registro",
     "de": "der die das und mit eine ein einen für namens ich meine mein jede jeder hat haben ist "
-          "von zu den dem liste seite möchte erstelle",
+          "von zu den dem liste seite möchte erstelle galerie sammlung",
     "fr": "le la les de des du et une un avec pour appelée appelé appelle mes mon ma chaque "
-          "application qui est au liste site je veux crée",
+          "application qui est au liste site je veux crée galerie gestionnaire suivi",
     "pt": "o a os as de do da e uma um com para chamado chamada meu minha cada tem aplicativo "
-          "aplicação lista não site quero crie",
+          "aplicação lista não site quero crie galeria",
     "it": "il lo la gli le di del della e una un con per chiamata chiamato mio mia ogni ha "
-          "applicazione lista sito che voglio crea",
+          "applicazione lista sito che voglio crea galleria fotografica gestione",
 }
 _SETS = {lang: frozenset(words.split()) for lang, words in _COMMON.items()}
 _SHARED = Counter(word for words in _SETS.values() for word in words)
@@ -49,8 +50,10 @@ def detect_language(text: str) -> str:
     for lang, accents in _ACCENTS.items():
         scores[lang] += 1.5 * sum(lowered.count(a) for a in accents)
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
-    # A word or two shared between languages is not enough to leave English.
-    return best if best == "en" or scores[best] >= 1.5 else "en"
+    # A word or two shared between languages is not enough to leave English, unless the
+    # description has no English word at all ("Una lista de contactos").
+    enough = 1.5 if scores["en"] else 0.8
+    return best if best == "en" or scores[best] >= enough else "en"
 
 
 def _script_language(letters: list[str]) -> str:
@@ -81,7 +84,8 @@ _FOREIGN_ARTICLE = re.compile(
 _FOREIGN_CUT = re.compile(
     r"\s+(?:para|con|que|y|für|mit|und|pour|avec|qui|et|com|e|per|che|ed|sobre|über|sur|en"
     r"|in|à|em|no|na|dla|для|с|и|который|которая|что|llamad\w*|namens|genannt|appel\w*"
-    r"|nomm\w*|chamad\w*|chiamat\w*|под|называется)\b.*$|[,.;:()\"“”«»„!?。、「」].*$",
+    r"|nomm\w*|chamad\w*|chiamat\w*|под|называется)\b.*$|\s+a\s+(?=[A-ZÀ-Þ]).*$"
+    r"|[,.;:()\"“”«»„!?。、「」].*$",
     re.IGNORECASE,
 )
 

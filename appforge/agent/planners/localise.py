@@ -74,10 +74,10 @@ def _capitalised(label: str) -> str:
 
 
 def localise_assets(assets: list[AssetRequest], *, language: str, kind: Kind, name: str,
-                    topic: str | None, things: str) -> list[AssetRequest]:
+                    topic: str | None, things: str, subjects: bool = True) -> list[AssetRequest]:
     """``assets`` with alt texts in ``language``: the logo's, and a hero that shows the topic's
-    imagery (its prompt stays English, for image models). Gallery captions are already written
-    in the description's words."""
+    imagery (its prompt stays English, for image models); a gallery's pictures too when the
+    description names no ``subjects`` (otherwise its captions are in its own words already)."""
     words = plan_words(language)
     if not words:
         return assets
@@ -92,7 +92,7 @@ def localise_assets(assets: list[AssetRequest], *, language: str, kind: Kind, na
     for asset in assets:
         if asset.role == "logo":
             asset = asset.model_copy(update={"alt": fill(copy["logo_alt"], name=name)})
-        elif asset.role == "hero":
+        elif asset.role == "hero" or (asset.role == "gallery" and not subjects):
             asset = asset.model_copy(update={"alt": hero})
         out.append(asset)
     return out

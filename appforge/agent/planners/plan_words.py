@@ -125,5 +125,20 @@ def kept_things(name: str | None, text: str, language: str) -> str | None:
     if not possessives:
         return None
     lead = "|".join(re.escape(word) for word in possessives)
-    match = re.search(rf"(?<!\w)((?:{lead})\s+[^\W\d_]+)", text, re.IGNORECASE)
-    return match.group(1)[:1].upper() + match.group(1)[1:] if match else None
+    match = re.search(rf"(?<!\w)(?P<lead>{lead})\s+(?P<rest>[^\W\d_]+(?:\s+[^\W\d_']+){{0,3}})",
+                      text, re.IGNORECASE)
+    if not match:
+        return None
+    grammar = words["grammar"]
+    stops = {*grammar.get("settings", []), *grammar.get("name_stops", [])}
+    first, *others = match["rest"].split()
+    kept = [first]
+    for word in others:
+        if word.lower() in stops:
+            break
+        kept.append(word)
+    while len(kept) > 1 and kept[-1].lower() in grammar.get("list_particles", []):
+        kept.pop()  # "mi tienda de": the "de" leads nowhere
+    kept.insert(0, match["lead"])
+    said = " ".join(kept)
+    return said[:1].upper() + said[1:]

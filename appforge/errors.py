@@ -106,6 +106,12 @@ class LLMUnavailable(AppforgeError):
     """The LLM endpoint cannot be reached, times out, or refuses the request."""
 
 
+class Interrupted(AppforgeError):
+    """The person stopped the command (Ctrl-C); what was under way was stopped with it."""
+
+    exit_code = 130
+
+
 class LLMStopped(AppforgeError):
     """An LLM call was stopped before its answer: its deadline passed (``expired``) or it was
     cancelled (Ctrl-C, a cancelled dashboard job). The connection was closed, so a server that

@@ -16,7 +16,7 @@ from typing import Any
 
 from appforge.agent.context import Context
 from appforge.config import Settings
-from appforge.errors import AppforgeError, InvalidInput
+from appforge.errors import AppforgeError, Interrupted, InvalidInput
 from appforge.store.locks import app_lock
 
 #: Called with each progress event: {"stage", "event": "start"|"end", "seconds"} or
@@ -136,6 +136,15 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                     # The plan named the app: from here on, one build of it at a time. The
                     # next node runs only when this loop asks for it, so it runs locked.
                     locked = lock(state["slug"], "plan")
+        except KeyboardInterrupt:
+            from appforge.interrupts import MESSAGE
+
+            stop = Interrupted(MESSAGE)  # the step under way was stopped too (interrupts)
+            state = _with_version_under_way(ctx, state) if locked else state
+            _record_failure(ctx, state, stop)
+            if "version" in state:
+                stop.hint = f"go on from here: appforge build --resume {thread}"
+            raise stop from None
         except AppforgeError as exc:
             _record_failure(ctx, state, exc)
             if "version" in state:
@@ -155,6 +164,17 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                        test_summary=state.get("test_summary", ""),
                        assets=state.get("assets", []), screenshot=state.get("screenshot", ""),
                        screenshot_status=state.get("screenshot_status", ""))
+
+
+def _with_version_under_way(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with the version its step under way made (interrupted before that step
+    returned it), found in the store: under the app's lock, a version mid-build is this one's."""
+    from appforge.tools.apps import MID_BUILD
+
+    if "version" in state or "slug" not in state:
+        return state
+    building = [v for v in ctx.store.list_versions(state["slug"]) if v.status in MID_BUILD]
+    return {**state, "version": building[-1].version} if building else state
 
 
 def _reconcile(ctx: Context, slug: str, log: Callable[[str], None]) -> None:

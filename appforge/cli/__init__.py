@@ -8,13 +8,12 @@ from appforge are one clear message (with a hint and the relevant log lines) and
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from appforge.errors import AppforgeError, InvalidInput
+from appforge.errors import AppforgeError, Interrupted, InvalidInput
 
 app = typer.Typer(
     name="appforge",
@@ -54,7 +53,9 @@ def load_settings() -> Any:
                            hint="fix the environment variable or $APPFORGE_HOME/config.toml"))
 
 
-def fail(exc: AppforgeError) -> None:
+def fail(exc: AppforgeError, now: bool = False) -> None:
+    """Say what went wrong and exit with the error's code; ``now``: without waiting for worker
+    threads still busy (after a Ctrl-C: :func:`appforge.interrupts.leave`)."""
     err.print(f"[bold red]error:[/] {exc}", highlight=False)
     if exc.detail:
         err.print(exc.detail.rstrip(), style="dim", highlight=False, markup=False)
@@ -62,6 +63,10 @@ def fail(exc: AppforgeError) -> None:
         err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
     if _state["debug"]:
         err.print_exception()
+    if now:
+        from appforge.interrupts import leave
+
+        leave(code=exc.exit_code)
     raise typer.Exit(exc.exit_code)
 
 
@@ -95,13 +100,11 @@ def log_to(as_json: bool) -> Any:
 def main() -> None:
     try:
         app()
-    except KeyboardInterrupt:
-        from appforge.agent.llm_guard import cancel_all
+    except KeyboardInterrupt:  # typer turns it into exit 130 in a command; here if not
+        from appforge import interrupts
 
-        # a model call in another thread closes its connection: the server stops generating
-        cancel_all("interrupted (Ctrl-C)")
-        err.print("interrupted")
-        sys.exit(130)
+        interrupts.interrupt()
+        fail(Interrupted(interrupts.MESSAGE), now=True)
 
 
 # The commands register themselves on ``app`` when imported.

@@ -9,7 +9,7 @@ import typer
 
 from appforge.cli import JsonFlag, WaitOption, app, err, fail, load_settings, out
 from appforge.cli.progress import BuildProgress
-from appforge.errors import AppforgeError
+from appforge.errors import AppforgeError, Interrupted
 
 
 @app.command()
@@ -41,8 +41,10 @@ def build(
     wait: WaitOption = None,
 ) -> None:
     """Plan, write, test, package and deploy an app; print its URL."""
+    from appforge import interrupts
     from appforge.agent.run import build as run_build
 
+    interrupts.install()  # a Ctrl-C stops the step under way too, not only the main thread
     settings = load_settings()
     if wait is not None:
         settings = settings.model_copy(update={"lock_wait": wait})
@@ -53,9 +55,13 @@ def build(
                            limits={"memory": memory, "cpus": cpus, "pids": pids,
                                    "body": max_body},
                            resume=resume, database=database, replicas=replicas)
+    except KeyboardInterrupt:  # before the build had anything to record
+        progress.close()
+        fail(Interrupted(interrupts.MESSAGE), now=True)
+        return
     except AppforgeError as exc:
         progress.close()
-        fail(exc)
+        fail(exc, now=interrupts.interrupted())  # worker threads still busy are not waited for
         return
     progress.close()
     if as_json:

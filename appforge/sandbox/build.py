@@ -127,9 +127,12 @@ def run_tests(client: docker.DockerClient, settings: Settings, image: str, slug:
     from appforge.sandbox.deploy import pause_for_crash_tests
 
     pause_for_crash_tests(settings, "test:running")
+    from appforge.interrupts import on_interrupt
+
     try:
         try:
-            result = container.wait(timeout=timeout)
+            with on_interrupt(lambda: container.kill()):  # Ctrl-C: the tests stop with it
+                result = container.wait(timeout=timeout)
             code = int(result.get("StatusCode", 1))
         except Exception:  # the engine's read timeout: the tests hang
             container.kill()

@@ -343,7 +343,7 @@ def up(settings: Settings, log: Log, exclude: str | None = None,
 
 
 #: A version's statuses while its build runs; found at rest (its lock free), the build was killed.
-_MID_BUILD = ("building", "tested", "packaged")
+MID_BUILD = ("building", "tested", "packaged")
 BUILD_STOPPED = "the build stopped (appforge was killed?)"
 
 
@@ -369,7 +369,7 @@ def reconcile_app(client: docker.DockerClient, settings: Settings, store: Store,
             log(f"{app.slug}: could not remove {container.name}: {exc}")
             continue
         fixes.append(f"removed {container.name} ({what})")
-    stuck = [v for v in store.list_versions(app.slug) if v.status in _MID_BUILD]
+    stuck = [v for v in store.list_versions(app.slug) if v.status in MID_BUILD]
     for v in stuck:
         store.update_version(app.slug, v.version, status="failed", error=BUILD_STOPPED)
         store.add_event(app.slug, "error", f"v{v.version}: {BUILD_STOPPED}")

@@ -41,7 +41,7 @@ class Job:
     slug: str
     action: str
     title: str
-    state: str = "running"  # running | done | failed
+    state: str = "running"  # running | done | failed | cancelled
     lines: list[str] = field(default_factory=list)
     message: str = ""
     hint: str = ""
@@ -131,10 +131,11 @@ class Jobs:
         try:
             with Guard("the job") as job._guard:
                 job.message = work(job)
-            job.state = "done"
+            # a chat turn answers a stopped model call with a reply rather than an error
+            job.state = "cancelled" if job.cancelled else "done"
         except AppforgeError as exc:
             job.message, job.hint, job.detail = str(exc), exc.hint or "", exc.detail or ""
-            job.state = "failed"
+            job.state = "cancelled" if job.cancelled else "failed"
         except Exception as exc:  # noqa: BLE001 - a bug must still end the job visibly
             log.error("job %s (%s) crashed:\n%s", job.id, job.title, traceback.format_exc())
             job.message = f"unexpected error: {type(exc).__name__}: {exc}"

@@ -173,7 +173,7 @@ def test_a_cancelled_dashboard_job_closes_the_models_connection(server: FakeOpen
     assert server.wait_idle()
     while job.state == "running":
         threading.Event().wait(0.01)
-    assert job.state == "failed" and job.message == "the job was cancelled"
+    assert job.state == "cancelled" and job.message == "the job was cancelled"
     assert "cancelled: the model's calls were stopped" in job.lines
 
 

@@ -236,3 +236,14 @@ def test_galleries_without_a_subject_are_captioned_in_their_language(text: str) 
 ])
 def test_an_app_called_only_an_app_is_named_by_what_it_keeps(text: str, name: str) -> None:
     assert BlueprintPlanner().plan(text).name == name
+
+
+@pytest.mark.parametrize("language", languages())
+def test_landing_pages_of_a_known_business_get_its_own_features(language: str) -> None:
+    table = plan_words(language)
+    own = {key: topic["features"] for key, topic in table["topics"].items() if "features" in topic}
+    assert {"coffee", "bakery", "food", "surf", "yoga", "fitness", "health", "art"} <= set(own)
+    assert all(len(pairs) == 3 and all(len(pair) == 2 for pair in pairs) for pairs in own.values())
+    landing = {case[0]: case[1] for case in CASES}[language]
+    spec = BlueprintPlanner().plan(landing)
+    assert [f.title for f in spec.features] == [title for title, _ in own[spec.reading.business]]

@@ -49,9 +49,11 @@ def tagline(*, kind: Kind, language: str, topic: Topic, name: str, place: str | 
 def features(*, language: str, topic: Topic, name: str, place: str | None) -> list[Feature]:
     """Three selling points for a landing page."""
     if words := plan_words(language):
+        own = words["topics"].get(topic.key, {}).get("features")
+        icons = [icon for _, _, icon in topic.features] if own else _FOREIGN_ICONS
         return [Feature(title=fill(title, words=words, place=place, name=name),
                         text=fill(text, words=words, place=place, name=name), icon=icon)
-                for (title, text), icon in zip(words["copy"]["features"], _FOREIGN_ICONS,
+                for (title, text), icon in zip(own or words["copy"]["features"], icons,
                                                strict=True)]
     return [Feature(title=_fill(title, name, place), text=_fill(text, name, place), icon=icon)
             for title, text, icon in topic.features]

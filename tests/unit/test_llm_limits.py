@@ -108,6 +108,34 @@ def test_plan_requests_are_bounded_and_fitted_to_the_models_context() -> None:
         assert bounded.capabilities.context == 3000
 
 
+# -- weak answers ---------------------------------------------------------------------------------
+
+CAFE = "A website for Bean There, a small coffee shop in Lisbon"
+FILES = [{"path": "app/main.py", "purpose": "the site"}]
+
+
+def test_a_custom_plan_for_a_plain_website_gives_way_to_the_rules_kind(
+        server: FakeOpenAI) -> None:
+    """Gemma 3 270M planned the coffee shop's site as a custom app, and its coder then spent
+    minutes on a blank page; the landing blueprint makes that site."""
+    server.script(reply({"name": "Bean There", "kind": "custom", "file_plan": FILES}))
+    llm = planner(server)
+
+    spec = llm.plan(CAFE)
+
+    assert spec.kind.value == "landing" and not spec.file_plan and spec.name == "Bean There"
+    assert "used the rules' kind 'landing'" in " ".join(llm.last_notes)
+    assert "from the rules: " in llm.last_notes[0] and "kind landing" in llm.last_notes[0]
+
+
+def test_a_custom_plan_stays_custom_where_no_blueprint_plainly_fits(server: FakeOpenAI) -> None:
+    server.script(reply({"name": "Shorty", "kind": "custom", "file_plan": FILES}))
+
+    spec = planner(server).plan("A URL shortener website with click stats")
+
+    assert spec.kind.value == "custom" and spec.file_plan[0].path == "app/main.py"
+
+
 # -- deadlines and cancellation -------------------------------------------------------------------
 
 def test_the_planning_deadline_closes_the_stream_and_the_plan_is_the_rules(

@@ -47,6 +47,21 @@ _WEBSITE = re.compile(
 _HEAD_END = re.compile(r"\s+(?:with|each|every|where|which)\b|[:;]", re.IGNORECASE)
 
 
+def reads_plainly_as(kind: Kind, text: str) -> bool:
+    """Whether ``text`` asks for ``kind`` in so many words: a landing page named so, or a website
+    about something the topics know (a coffee shop, a surf school); a gallery, or photos of
+    something. A small model's ``custom`` gives way to such a reading (its coder then has a
+    blueprint to start from, not a blank page)."""
+    from appforge.agent.planners.topics import GENERIC, find_topic
+
+    if kind == Kind.landing:
+        return bool(_LANDING.search(text)
+                    or (_WEBSITE.search(text) and find_topic(text) is not GENERIC))
+    if kind == Kind.gallery:
+        return bool(_GALLERY.search(text) or _PHOTO_COUNT.search(text))
+    return False
+
+
 def choose_kind(text: str, first_sentence: str, entities: EntityPlan) -> Kind:
     """landing, gallery or crud, from the words of the description."""
     head = _HEAD_END.split(first_sentence, maxsplit=1)[0]

@@ -26,6 +26,7 @@ from pydantic import (
 
 from appforge.agent.planners.assets import asset_seed
 from appforge.agent.planners.inflect import plural
+from appforge.agent.planners.kinds import reads_plainly_as
 from appforge.agent.planners.llm_salvage import TYPE_ALIASES, NoJSON, clean, find_json
 from appforge.agent.planners.naming import make_slug, noun_label
 from appforge.errors import InvalidDomain
@@ -184,6 +185,10 @@ def to_spec(draft: PlanDraft, description: str,
         kind = base.kind
         notes.append(f"the model chose a custom app but planned no file; used the rules' kind "
                      f"{kind.value!r}")
+    elif kind == Kind.custom and reads_plainly_as(base.kind, description):
+        kind = base.kind
+        notes.append(f"the model chose a custom app for what the description plainly calls a "
+                     f"{kind.value} app; used the rules' kind {kind.value!r}")
     entities = _entities(draft, base, notes) if kind == Kind.crud else []
     if kind == Kind.crud and not entities:
         if base.kind == Kind.crud:

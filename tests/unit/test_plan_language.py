@@ -247,3 +247,18 @@ def test_landing_pages_of_a_known_business_get_its_own_features(language: str) -
     landing = {case[0]: case[1] for case in CASES}[language]
     spec = BlueprintPlanner().plan(landing)
     assert [f.title for f in spec.features] == [title for title, _ in own[spec.reading.business]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_a_hero_in_another_language_shows_what_the_english_one_does(case: tuple) -> None:
+    from appforge.generators.image.artwork import installed
+    from appforge.generators.image.procedural import subject_text
+    from appforge.generators.image.subjects import read_subjects
+
+    artwork = installed()
+    if artwork is None:
+        pytest.skip("the picture set is not installed (install.sh)")
+    spec = BlueprintPlanner().plan(case[1])
+    hero = spec.assets_with_role("hero")[0]
+    shown = read_subjects(subject_text(hero), artwork).subjects
+    assert shown and shown[0].name in ("bread", "hot beverage"), (hero.alt, shown)

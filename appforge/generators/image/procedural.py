@@ -36,6 +36,9 @@ _BACKGROUND_FADE = 0.55
 #: Bumped when the way subjects are composed changes, so cached pictures are redrawn.
 COMPOSER_VERSION = 1
 _LOGO_MOTIF = re.compile(r'^.*?"[^"]*",\s*(?P<motif>[^,]+)')
+#: What the planner adds after a hero's or background's scene: ", earthy brown and olive tones,
+#: wide shot".
+_PLAN_STYLE = re.compile(r",[^,]*\btones(?:,\s*(?:wide shot|subtle))?\s*$")
 
 
 def seed_for(request: AssetRequest) -> int:
@@ -132,9 +135,13 @@ class ProceduralImageBackend:
 
 
 def subject_text(request: AssetRequest) -> str:
-    """The words that name what the picture shows: a logo's motif, otherwise its caption (the
+    """The words that name what the picture shows: a logo's motif, a hero's or a background's
+    prompt without the colours the plan adds (its alt text may be the planner's own words in
+    the app's language, while the prompt says the scene in English), otherwise its caption (the
     prompt's colour and light words would name things too: "olive tones", "morning")."""
     if request.role == "logo":
         match = _LOGO_MOTIF.match(request.prompt)
         return match["motif"] if match else request.prompt
+    if request.role in ("hero", "background") and (tail := _PLAN_STYLE.search(request.prompt)):
+        return request.prompt[:tail.start()]
     return request.alt or request.prompt

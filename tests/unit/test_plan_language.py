@@ -262,3 +262,11 @@ def test_a_hero_in_another_language_shows_what_the_english_one_does(case: tuple)
     hero = spec.assets_with_role("hero")[0]
     shown = read_subjects(subject_text(hero), artwork).subjects
     assert shown and shown[0].name in ("bread", "hot beverage"), (hero.alt, shown)
+
+
+@pytest.mark.parametrize(("text", "slug"), [
+    ("お菓子屋さんのウェブサイト", "sweets-shop-site"), ("ラーメン屋「一番」のホームページ", "ramen-shop"),
+    ("「ハナ」という名前の花屋のサイト", "hana"), ("植物の水やりを記録するアプリ", "plants-log"),
+])
+def test_chinese_and_japanese_slugs_never_keep_half_a_name(text: str, slug: str) -> None:
+    assert BlueprintPlanner().plan(text).slug == slug

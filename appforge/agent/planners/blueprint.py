@@ -142,9 +142,10 @@ def _slug_sources(text: str, language: str, topic: Topic, name: str,
     sentence the planner made (a given kana name, "さくら", reads well: ``sakura``)."""
     about = "" if topic is GENERIC else topic.key
     if is_cjk(language):
-        about = slug_words(text) or about
-        kana_name = given and not re.search(r"[\u4e00-\u9fff]", name)
-        return (name, about) if kana_name or not about else (about, name)
+        # a kana name reads well ("sakura"); other names lose their Chinese characters
+        if given and not re.search(r"[\u4e00-\u9fff]", name):
+            return name, slug_words(text) or about
+        return slug_words(text) or about, ""  # nothing known: "app-<hash>"
     if to_ascii(name).strip(" -_'.") and re.search(r"[A-Za-z0-9]", to_ascii(name)):
         return name, ""
     return name, about

@@ -20,7 +20,11 @@ SLUG_WORDS: dict[str, str] = {
     "記録": "log", "记账": "expenses", "支出": "expenses", "家計簿": "budget", "食谱": "recipes",
     "レシピ": "recipes", "健身": "fitness", "瑜伽": "yoga", "ヨガ": "yoga", "音乐": "music",
     "音楽": "music", "旅行": "travel", "婚礼": "wedding", "結婚式": "wedding", "学校": "school",
-    "店名": "", "店": "shop", "落地页": "", "ホームページ": "", "应用": "", "アプリ": "", "网站": "site",
+    "店名": "", "お菓子": "sweets", "菓子": "sweets", "甜品": "desserts", "ラーメン": "ramen",
+    "寿司": "sushi", "花屋": "florist", "花店": "florist", "书店": "bookshop", "書店": "bookshop",
+    "本屋": "bookshop", "跑步": "running", "ランニング": "running", "ウェブサイト": "site",
+    "サイト": "site", "美容院": "salon", "美容室": "salon", "宠物": "pets", "ペット": "pets",
+    "日记": "journal", "日記": "journal", "店": "shop", "屋": "shop", "落地页": "", "ホームページ": "", "应用": "", "アプリ": "", "网站": "site",
 }
 _ORDERED = sorted(SLUG_WORDS, key=len, reverse=True)
 

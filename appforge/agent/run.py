@@ -114,9 +114,9 @@ def build(description: str, settings: Settings, on_event: OnEvent | None = None,
                 _reconcile(ctx, slug, lambda m: say({"stage": stage, "message": m}))
             return True
 
+        locked = False
         try:
             compiled = builder.compile(checkpointer=SqliteSaver(conn), name="appforge-build")
-            locked = False
             if resume:
                 state = dict(compiled.get_state(config).values)
                 if not state:

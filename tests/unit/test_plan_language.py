@@ -270,3 +270,17 @@ def test_a_hero_in_another_language_shows_what_the_english_one_does(case: tuple)
 ])
 def test_chinese_and_japanese_slugs_never_keep_half_a_name(text: str, slug: str) -> None:
     assert BlueprintPlanner().plan(text).slug == slug
+
+
+def test_a_gallery_captioned_by_the_planner_still_shows_its_business() -> None:
+    from appforge.generators.image.artwork import installed
+    from appforge.generators.image.procedural import subject_text
+    from appforge.generators.image.subjects import read_subjects
+
+    artwork = installed()
+    if artwork is None:
+        pytest.skip("the picture set is not installed (install.sh)")
+    spec = BlueprintPlanner().plan("Una galleria per la mia panetteria")
+    picture = spec.assets_with_role("gallery")[0]
+    assert picture.alt == plan_words("it")["topics"]["bakery"]["hero"]
+    assert read_subjects(subject_text(picture), artwork).subjects[0].name == "bread"

@@ -144,4 +144,7 @@ def subject_text(request: AssetRequest) -> str:
         return match["motif"] if match else request.prompt
     if request.role in ("hero", "background") and (tail := _PLAN_STYLE.search(request.prompt)):
         return request.prompt[:tail.start()]
+    if request.role == "gallery" and request.alt and not request.prompt.startswith(request.alt):
+        # a caption the planner translated: the prompt's scene, without its last words (light)
+        return request.prompt.rsplit(", ", 1)[0]
     return request.alt or request.prompt

@@ -284,3 +284,13 @@ def test_a_gallery_captioned_by_the_planner_still_shows_its_business() -> None:
     picture = spec.assets_with_role("gallery")[0]
     assert picture.alt == plan_words("it")["topics"]["bakery"]["hero"]
     assert read_subjects(subject_text(picture), artwork).subjects[0].name == "bread"
+
+
+@pytest.mark.parametrize(("text", "record"), [
+    ("Voglio un'app per gestire i miei vini: nome, annata, prezzo e note", ("Vino", "Vini")),
+    ("Une application pour mes vins : nom, année et prix", ("Vin", "Vins")),
+    ("Uma app para os meus discos: título, artista e ano", ("Disco", "Discos")),
+])
+def test_a_record_is_named_by_what_the_description_keeps(text: str, record: tuple) -> None:
+    entity = BlueprintPlanner().plan(text).entities[0]
+    assert (entity.label, entity.label_plural) == record

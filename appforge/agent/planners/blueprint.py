@@ -23,6 +23,7 @@ from appforge.agent.planners.language import detect_language, foreign_phrase, is
 from appforge.agent.planners.localise import (
     localise_assets,
     localise_entities,
+    name_generic_record,
     things_of,
 )
 from appforge.agent.planners.naming import (
@@ -82,6 +83,7 @@ class BlueprintPlanner:
             entity_plan = with_listed_fields(entity_plan, cjk_fields(read, language))
         kind = choose_kind(read, parts[0], entity_plan)
         entities = localise_entities(_entities(kind, entity_plan), language=language, text=read)
+        entities = name_generic_record(entities, language=language, text=read)
         gallery = asset_rules.find_gallery(read, language) if kind == Kind.gallery else None
         place = find_place(parts, language)
         name = _tidy_name(given_name) or _tidy_name(_derived_name(

@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from appforge.agent.planners.bare_apps import GENERIC_ENTITY
 from appforge.agent.planners.plan_words import (
     fill,
+    kept_phrase,
     plan_words,
     plural_label,
+    singular_noun,
     without_lead,
 )
 from appforge.spec import AssetRequest, Entity, EntityField, Kind
@@ -27,6 +30,20 @@ def localise_entities(entities: list[Entity], *, language: str, text: str) -> li
     if not words:
         return entities
     return [_entity(entity, words, language, text) for entity in entities]
+
+
+def name_generic_record(entities: list[Entity], *, language: str, text: str) -> list[Entity]:
+    """The usual record ("Elemento") named by what the description says it keeps: "i miei vini"
+    -> "Vino", "Vini" (its identifier stays)."""
+    if not entities or entities[0].name != GENERIC_ENTITY:
+        return entities
+    kept = kept_phrase(text, language)
+    noun = kept[1].split()[0] if kept else ""
+    single = singular_noun(noun, language) if noun and len(kept[1].split()) == 1 else None
+    if not single or single.lower() == noun.lower():
+        return entities
+    labels = {"label": _capitalised(single), "label_plural": _capitalised(noun)}
+    return [entities[0].model_copy(update=labels), *entities[1:]]
 
 
 def _entity(entity: Entity, words: dict[str, Any], language: str, text: str) -> Entity:

@@ -114,15 +114,13 @@ def plural_label(label: str, text: str, language: str) -> str:
     return label if low.endswith(("s", "x")) else label + "s"
 
 
-def kept_things(name: str | None, text: str, language: str) -> str | None:
-    """A name for an app whose description calls it only an app or a list: what it keeps, as
-    the description says it ("un'app per gestire i miei vini" -> "I miei vini"); None when the
-    name says more than that or the description names nothing kept."""
+def kept_phrase(text: str, language: str) -> tuple[str, str] | None:
+    """What the description says it keeps, after a possessive: ("i miei", "vini"), or
+    ("mi", "clínica dental"); None without one."""
     words = plan_words(language)
-    if not words or not name or name.lower() not in words["grammar"].get("app_words", []):
-        return None
-    possessives = sorted(words["grammar"].get("possessives", []), key=len, reverse=True)
-    if not possessives:
+    possessives = sorted(words["grammar"].get("possessives", []) if words else [], key=len,
+                         reverse=True)
+    if not words or not possessives:
         return None
     lead = "|".join(re.escape(word) for word in possessives)
     match = re.search(rf"(?<!\w)(?P<lead>{lead})\s+(?P<rest>[^\W\d_]+(?:\s+[^\W\d_']+){{0,3}})",
@@ -139,6 +137,31 @@ def kept_things(name: str | None, text: str, language: str) -> str | None:
         kept.append(word)
     while len(kept) > 1 and kept[-1].lower() in grammar.get("list_particles", []):
         kept.pop()  # "mi tienda de": the "de" leads nowhere
-    kept.insert(0, match["lead"])
-    said = " ".join(kept)
+    return match["lead"], " ".join(kept)
+
+
+def kept_things(name: str | None, text: str, language: str) -> str | None:
+    """A name for an app whose description calls it only an app or a list: what it keeps, as
+    the description says it ("un'app per gestire i miei vini" -> "I miei vini"); None when the
+    name says more than that or the description names nothing kept."""
+    words = plan_words(language)
+    if not words or not name or name.lower() not in words["grammar"].get("app_words", []):
+        return None
+    found = kept_phrase(text, language)
+    if found is None:
+        return None
+    said = " ".join(found)
     return said[:1].upper() + said[1:]
+
+
+def singular_noun(noun: str, language: str) -> str | None:
+    """``"vini"`` -> ``"vino"``, ``"recetas"`` -> ``"receta"`` by the language's table and
+    endings; None when unsure (German plurals, words with no plural ending)."""
+    words = plan_words(language)
+    if not words:
+        return None
+    known = words["nouns"].get(noun) or words["nouns"].get(noun.lower())
+    if known:
+        return known.split(" ", 1)[-1].split("'", 1)[-1]
+    found = _rule_singular(noun, words["grammar"])
+    return found.split(" ", 1)[-1] if found else None

@@ -294,3 +294,18 @@ def test_a_gallery_captioned_by_the_planner_still_shows_its_business() -> None:
 def test_a_record_is_named_by_what_the_description_keeps(text: str, record: tuple) -> None:
     entity = BlueprintPlanner().plan(text).entities[0]
     assert (entity.label, entity.label_plural) == record
+
+
+def test_the_description_reads_the_same_in_its_details() -> None:
+    planner = BlueprintPlanner()
+    assert planner.plan("Un carnet de notes").language == "fr"
+    assert planner.plan("Um registo das minhas leituras").language == "pt"
+    # the app's name ("Roda Livre") asks for no books
+    assert not planner.plan("Uma loja de bicicletas chamada Roda Livre no Porto").entities
+    # a listed field and the usual one with the same label: the listed one stays
+    plants = planner.plan("Un elenco delle mie piante con nome e posizione")
+    labels = [f.label for f in plants.entities[0].fields]
+    assert len(labels) == len(set(labels)) and labels[:2] == ["Nome", "Posizione"]
+    added = {a.field for a in plants.reading.added_fields}
+    assert added <= {f.name for f in plants.entities[0].fields}
+    assert planner.plan("一个记录开支的应用，每笔支出有金额、类别和日期").name == "记录开支的应用"

@@ -159,7 +159,9 @@ def _reading(name_from: str, place: str | None, topic: Topic,
     """What the planner read, for people to check."""
     fields_from, added = "", []
     if kind == Kind.crud:
-        fields_from, added = entity_plan.source, list(entity_plan.added)
+        present = {(e.name, f.name) for e in entities for f in e.fields}
+        fields_from = entity_plan.source
+        added = [a for a in entity_plan.added if (a.entity, a.field) in present]
         if not entity_plan.entities:
             usual = "the description names no records: a name and notes to start with"
             fields_from = usual

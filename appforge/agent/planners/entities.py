@@ -147,7 +147,9 @@ def plan_entities(text: str, sentences: list[str], phrase: str, *, app_name: str
     if found:
         plan.bare_app, entity_name = found
     else:
-        plan.bare_app = None if noun else bare_app_in_text(text)
+        # the app's own name says nothing of its records ("Roda Livre" keeps no books)
+        named = text.replace(app_name, " ") if app_name else text
+        plan.bare_app = None if noun else bare_app_in_text(named)
         entity_name = noun or (plan.bare_app.entity if plan.bare_app else None)
 
     fields, source = _listed_fields(text, sentences)

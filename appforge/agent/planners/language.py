@@ -20,9 +20,9 @@ _COMMON = {
     "de": "der die das und mit eine ein einen für namens ich meine mein jede jeder hat haben ist "
           "von zu den dem liste seite möchte erstelle galerie sammlung",
     "fr": "le la les de des du et une un avec pour appelée appelé appelle mes mon ma chaque "
-          "application qui est au liste site je veux crée galerie gestionnaire suivi",
+          "application qui est au liste site je veux crée galerie gestionnaire suivi carnet",
     "pt": "o a os as de do da e uma um com para chamado chamada meu minha cada tem aplicativo "
-          "aplicação lista não site quero crie galeria",
+          "aplicação lista não site quero crie galeria minhas meus das dos registo",
     "it": "il lo la gli le di del della e una un con per chiamata chiamato mio mia ogni ha "
           "applicazione lista sito che voglio crea galleria fotografica gestione",
 }
@@ -52,7 +52,7 @@ def detect_language(text: str) -> str:
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
     # A word or two shared between languages is not enough to leave English, unless the
     # description has no English word at all ("Una lista de contactos").
-    enough = 1.5 if scores["en"] else 0.8
+    enough = 1.5 if scores["en"] else 0.6
     return best if best == "en" or scores[best] >= enough else "en"
 
 
@@ -85,7 +85,7 @@ _FOREIGN_CUT = re.compile(
     r"\s+(?:para|con|que|y|für|mit|und|pour|avec|qui|et|com|e|per|che|ed|sobre|über|sur|en"
     r"|in|à|em|no|na|dla|для|с|и|который|которая|что|llamad\w*|namens|genannt|appel\w*"
     r"|nomm\w*|chamad\w*|chiamat\w*|под|называется)\b.*$|\s+a\s+(?=[A-ZÀ-Þ]).*$"
-    r"|[,.;:()\"“”«»„!?。、「」].*$",
+    r"|[,.;:()\"“”«»„!?。、「」，；：！？].*$",
     re.IGNORECASE,
 )
 

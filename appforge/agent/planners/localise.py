@@ -54,8 +54,21 @@ def _entity(entity: Entity, words: dict[str, Any], language: str, text: str) -> 
     else:
         single = _capitalised(label)
         plural = plural_label(single, text, language)
-    fields = [_field(field, words, text) for field in entity.fields]
+    fields = _distinct_labels([_field(field, words, text) for field in entity.fields], text)
     return entity.model_copy(update={"label": single, "label_plural": plural, "fields": fields})
+
+
+def _distinct_labels(fields: list[EntityField], text: str) -> list[EntityField]:
+    """One field per label: a usual field ("name": "Nome") gives way to the one the description
+    lists in its own words ("nome")."""
+    kept: list[EntityField] = []
+    for field in fields:
+        same = next((k for k in kept if k.label.casefold() == field.label.casefold()), None)
+        if same is None:
+            kept.append(field)
+        elif field.name.casefold() in text.casefold() and same.name.casefold() not in text.casefold():
+            kept[kept.index(same)] = field
+    return kept
 
 
 def _field(field: EntityField, words: dict[str, Any], text: str) -> EntityField:

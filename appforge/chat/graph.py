@@ -107,7 +107,7 @@ def revise(settings: Settings, planner: str, spec: AppSpec, text: str) -> tuple[
     return AppSpec.model_validate(new.model_dump(mode="json")), "llm"
 
 
-def _pending(settings: Settings, spec: AppSpec, before: AppSpec | None, description: str,
+def pending_review(settings: Settings, spec: AppSpec, before: AppSpec | None, description: str,
              how: str) -> dict[str, Any]:
     store = _store(settings)
     existing = store.find_app(spec.slug)
@@ -167,7 +167,7 @@ def understand(state: ChatState, runtime: Runtime[ChatContext]) -> Command[Any]:
     except AppforgeError as exc:
         return Command(goto=END, update={"messages": [message("assistant", _failed(exc),
                                                               kind="error")]})
-    new = _pending(settings, spec, before, description, how)
+    new = pending_review(settings, spec, before, description, how)
     if before is not None and not new["changes"]:
         return Command(goto=END, update={"messages": [message(
             "assistant", "That asks for nothing that differs from the current plan.")]})
@@ -239,7 +239,7 @@ def review(state: ChatState, runtime: Runtime[ChatContext]) -> Command[Any]:
             message("user", said), message("assistant", _failed(exc), kind="error")]})
     description = f"{pending['description']}\n{answer['text']}" if before is None \
         else f"{pending['description']}; {answer['text']}"
-    new = _pending(settings, spec, before, description, how)
+    new = pending_review(settings, spec, before, description, how)
     if before is None:
         new["changes"] = spec_changes(AppSpec.model_validate(pending["spec"]), spec)
     _remember(settings, spec.slug, runtime)

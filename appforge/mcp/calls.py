@@ -41,7 +41,7 @@ def _reconciled(settings: Settings, progress: Progress) -> None:
 def _pending(settings: Settings, spec: Any, before: Any, description: str,
              how: str) -> dict[str, Any]:
     """The plan for review as the chat shows it: summary, changes, host (``chat.graph``)."""
-    from appforge.chat.graph import _pending as pending
+    from appforge.chat.graph import pending_review as pending
 
     return pending(settings, spec, before, description, how)
 

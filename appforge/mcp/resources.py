@@ -122,10 +122,10 @@ def _screenshot(version: Any) -> bytes:
 
 
 def _file(root: Path, path: str) -> tuple[str | bytes, str]:
-    from appforge.web.files import INLINE_MEDIA, _read, is_binary, locate
+    from appforge.web.files import INLINE_MEDIA, is_binary, locate, read_capped
 
     target = locate(root, path)
-    data, size = _read(target, MAX_FILE_BYTES + 1)
+    data, size = read_capped(target, MAX_FILE_BYTES + 1)
     if size > MAX_FILE_BYTES:
         raise InvalidInput(f"{path} is {size} bytes; files up to {MAX_FILE_BYTES} are returned",
                            hint="the dashboard (appforge serve) shows and downloads it")

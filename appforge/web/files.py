@@ -110,7 +110,7 @@ def locate(root: Path, path: str) -> Path:
     return target
 
 
-def _read(target: Path, limit: int) -> tuple[bytes, int]:
+def read_capped(target: Path, limit: int) -> tuple[bytes, int]:
     fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -142,11 +142,11 @@ def view(root: Path, path: str) -> FileView:
     target = locate(root, path)
     suffix = target.suffix.lower()
     if suffix in INLINE_MEDIA:
-        _, size = _read(target, 0)
+        _, size = read_capped(target, 0)
         media = INLINE_MEDIA[suffix]
         return FileView(path=path, size=size, kind=media.split("/")[0], media_type=media,
                         sha256=_sha256(target))
-    data, size = _read(target, MAX_SHOWN_BYTES)
+    data, size = read_capped(target, MAX_SHOWN_BYTES)
     if is_binary(data):
         return FileView(path=path, size=size, kind="binary", sha256=_sha256(target),
                         media_type=mimetypes.guess_type(path)[0] or "application/octet-stream")

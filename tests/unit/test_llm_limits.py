@@ -128,6 +128,17 @@ def test_a_custom_plan_for_a_plain_website_gives_way_to_the_rules_kind(
     assert "from the rules: " in llm.last_notes[0] and "kind landing" in llm.last_notes[0]
 
 
+def test_a_plan_made_by_the_rules_still_counts_the_models_tokens(server: FakeOpenAI) -> None:
+    server.script(*[reply("I cannot help with that.")] * 3)
+    llm = planner(server)
+
+    spec = llm.plan(CAFE)
+
+    assert spec.kind.value == "landing" and llm.last_notes[0].startswith("from the rules: the "
+                                                                          "whole plan")
+    assert llm.last_notes[-1] == "the model's answers: 30 tokens, none used"  # 3 x 10
+
+
 def test_a_custom_plan_stays_custom_where_no_blueprint_plainly_fits(server: FakeOpenAI) -> None:
     server.script(reply({"name": "Shorty", "kind": "custom", "file_plan": FILES}))
 

@@ -206,7 +206,7 @@ def test_an_invented_kind_and_an_empty_plan_come_from_the_rules(server: FakeOpen
     assert planner.plan(SPROUT) == blueprint  # three empty answers: the whole plan is the rules'
     assert planner.last_notes[0] == ("from the rules: the whole plan (the model gave none that "
                                      "could be used)")
-    assert "attempt 3: the answer held nothing usable" in planner.last_notes[-1]
+    assert "attempt 3: the answer held nothing usable" in planner.last_notes[-2]
 
 
 def test_a_plan_cut_off_at_the_length_limit_keeps_its_complete_items(

@@ -133,6 +133,7 @@ class LLMPlanner:
             self.last_origin = Origin(rules=["the whole plan"])
             self.last_notes.insert(0, "from the rules: the whole plan (the model gave none "
                                       "that could be used)")
+            self.last_notes.append(f"the model's answers: {self.last_tokens} tokens, none used")
             return base
         return answer[0]
 

@@ -33,6 +33,10 @@ CASES: list[dict[str, Any]] = [
      "kind": "crud", "fields": ["name", "email", "phone", "notes"]},
     {"text": "a simple app to store people's name, email, phone and notes",
      "kind": "crud", "fields": ["name", "email", "phone", "notes"]},
+    {"text": "A tip calculator: enter a bill and a tip percentage and see the tip",  # real_llm
+     "kind": "crud", "fields": ["bill", "tip_percentage", "tip"]},
+    {"text": "A reading log: books with a title, an author, pages and a rating",  # bench/real_llm
+     "kind": "crud", "fields": ["title", "author", "pages", "rating"]},
     # English: names, places, businesses ------------------------------------------------------
     {"text": "A plant-watering tracker called Sprout. Each plant has a name, a location and the "
              "date it was last watered",

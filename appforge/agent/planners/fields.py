@@ -100,6 +100,10 @@ _DATE_OF = re.compile(r"^date\s+of\s+(?P<rest>.+)$")
 _COUNT_OF = re.compile(r"^(?:number|no\.?|count|num|quantity|amount)\s+of\s+(?P<rest>.+)$")
 _HOW = re.compile(r"^how\s+(?P<how>many|much|often|long)\s+(?P<rest>.+)$")
 _WHETHER = re.compile(r"^(?:whether|if|is it|are they)\s+(?P<rest>.+)$")
+#: A verb a person does something with, before the thing it names: "enter a bill" is a bill.
+_IMPERATIVE = re.compile(r"(?i)^(?:enter|type|input|add|record|log|track|see|view|show|pick|"
+                         r"choose|select|set|get|keep|store|write down|note down|upload)\s+"
+                         r"(?=(?:a|an|the|its|their|his|her|my|our|your|some|any)\s)")
 _ACRONYMS = re.compile(r"\b(?:url|isbn|sku|vat|bmi|abv|gps|api|ip|dob)\b", re.IGNORECASE)
 _EXAMPLES = re.compile(r"\b(?:e\.?g\.?|eg|like|such as|for example|for instance|i\.?e\.?|ie)\b.*$")
 
@@ -124,6 +128,8 @@ def field_from_phrase(phrase: str) -> EntityField | None:
     low = _STARS.sub(" ", _OUT_OF.sub(" ", _RANGE.sub(" ", low)))
     display = _STARS.sub(" ", _OUT_OF.sub(" ", _RANGE.sub(" ", display)))
     money_hint = bool(re.search(r"[€$£¥]", phrase))
+    # "enter a bill", "see the tip": what a person does, not what the field is called
+    low, display = _IMPERATIVE.sub("", low.strip()), _IMPERATIVE.sub("", display.strip())
     low = re.sub(r"^(?:(?:a|an|the|its|their|his|her|my|our|your|some|any)\s+)+", "",
                  re.sub(r"\s+", " ", low).strip(" -:,"))
     display = re.sub(r"(?i)^(?:(?:a|an|the|its|their|his|her|my|our|your|some|any)\s+)+", "",

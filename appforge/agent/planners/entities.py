@@ -293,6 +293,8 @@ def _listed_fields(text: str, sentences: list[str]) -> tuple[list[EntityField], 
         if (match := _COLON.search(sentence)) and not NAME_PREFIX.match(sentence) \
                 and not _PICTURES_BEFORE_COLON.search(sentence.split(":", 1)[0]):
             items = split_list(_NAME_TAIL.sub("", match["list"]))
+            if items and _WITH.search(items[0]):  # "A reading log: books with a title, ..."
+                break  # the "with" reading below names the fields
             if len(items) >= 2 and all(len(item.split()) <= 6 for item in items):
                 fields = fields_from_items(items, strict=False)
                 if len(fields) >= 2:

@@ -63,6 +63,21 @@ def interrupt(reason: str = MESSAGE) -> None:
         threading.Thread(target=_call, args=(stop,), daemon=True).start()
 
 
+@contextmanager
+def handling(grace: float = GRACE_S) -> Iterator[None]:
+    """Ctrl-C handled as :func:`install` does while inside (a chat turn), as before outside (a
+    Ctrl-C at the chat's prompt ends the chat as it always did)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGINT)
+    install(grace)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def install(grace: float = GRACE_S) -> None:
     """Handle Ctrl-C as the module docstring says (from the main thread, once per command)."""
     if threading.current_thread() is not threading.main_thread():

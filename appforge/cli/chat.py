@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from appforge.cli import JsonFlag, app, err, fail, load_settings, out
-from appforge.errors import AppforgeError
+from appforge.errors import AppforgeError, Interrupted
 
 HELP = """commands:
   /plan              the live plan (or the one waiting for approval)
@@ -136,11 +136,22 @@ class _Chat:
             from rich.markup import escape
 
             self.console.print(f"[bold cyan]you ›[/] {escape(text)}", highlight=False)
+        from appforge import interrupts
+
         progress = self.progress(self.console)
         try:
-            reply = self.session.send(text, on_event=progress)
+            with interrupts.handling():  # a Ctrl-C stops the turn's model calls and build too
+                reply = self.session.send(text, on_event=progress)
+        except KeyboardInterrupt:
+            progress.close()
+            slug = self.session.slug
+            fail(Interrupted(interrupts.MESSAGE, hint=f"continue with: appforge chat --app "
+                             f"{slug}" if slug else None), now=True)
+            return
         except AppforgeError as exc:
             progress.close()
+            if interrupts.interrupted():
+                fail(exc, now=True)
             self._error(exc)
             return
         progress.close()

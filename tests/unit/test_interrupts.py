@@ -1,13 +1,19 @@
 """Ctrl-C with a step still busy in a worker thread (as LangGraph runs a build's nodes): the step's
 registered stop is called at once, and a step that ignores it is not waited for: the process
 ends after the grace period, or at once on a second Ctrl-C. Each case runs in a process of its
-own, which gets a real SIGINT; the waits are bounded only as a safety net."""
+own, which gets a real SIGINT; the waits are bounded only as a safety net. And ``appforge chat``:
+a Ctrl-C while the model plans its turn ends the chat, and the model's generation, at once."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+from tests.conftest import appforge_env, free_port
+from tests.fake_openai import FakeOpenAI, dripping, reply
 
 SAFETY_S = 60
 #: A command whose step ignores its stop (a Docker build, a picture being drawn).
@@ -71,3 +77,29 @@ def test_a_second_ctrl_c_ends_at_once() -> None:
     code, _out, err = ended(proc)
 
     assert code == 130 and "interrupted again (Ctrl-C)" in err and "Traceback" not in err
+
+
+def test_ctrl_c_while_a_chat_turn_plans_ends_the_chat_and_the_generation(tmp_path: Path) -> None:
+    with FakeOpenAI(model="local-model") as server:
+        server.script(dripping(0.2, reply(" ".join(f"thought {i}," for i in range(2000)))))
+        env = appforge_env(tmp_path / "home", "afchatintr", free_port()) | {
+            "APPFORGE_LLM_BASE_URL": server.base_url, "APPFORGE_LLM_MODEL": server.model,
+            "APPFORGE_LLM_PLAN_DEADLINE": "0",
+            "APPFORGE_DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+        proc = subprocess.Popen([sys.executable, "-m", "appforge.cli", "chat"], env=env,
+                                text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write("a board for my chores\n")
+        proc.stdin.flush()
+        end = time.monotonic() + SAFETY_S
+        while not (server.requests and server.generating):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < end, "the model was never asked"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+
+        code, _out, err = ended(proc)
+        assert server.wait_idle()  # the closed stream stopped the generation
+
+    assert code == 130 and "interrupted (Ctrl-C)" in err and "Traceback" not in err

@@ -24,11 +24,11 @@ interrupts.install(grace=float(sys.argv[1]))
 stopped, done = threading.Event(), threading.Event()
 def step():
     with interrupts.on_interrupt(stopped.set):
+        print("ready", flush=True)  # only once its stop is registered: a Ctrl-C may follow
         time.sleep(600)
     done.set()
 worker = threading.Thread(target=step)  # not a daemon: sys.exit would wait for it
 worker.start()
-print("ready", flush=True)
 try:
     done.wait()  # as LangGraph waits for the node under way
 except KeyboardInterrupt:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,15 +168,10 @@ def _node_side(service: Any) -> str:
 def _remove(client: docker.DockerClient, service_name: str, container_name: str | None) -> None:
     from docker.errors import DockerException
 
+    from appforge.engines.swarm import remove_service
+
     try:
-        for service in client.services.list(filters={"name": service_name}):
-            if service.name == service_name:
-                service.remove()
-        for _ in range(100):  # Swarm removes the task's container a moment later
-            if not client.containers.list(all=True, filters={
-                    "label": f"com.docker.swarm.service.name={service_name}"}):
-                break
-            time.sleep(0.1)
+        remove_service(client, service_name)
     except DockerException:
         pass
     if container_name:

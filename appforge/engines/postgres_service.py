@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from appforge.engines.swarm import SERVICE_LABEL
 from appforge.errors import UnhealthyDeployment
 from appforge.sandbox.containers import app_labels, network_name
 from appforge.sandbox.hardening import log_config, size_in_bytes
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 SECRET_FILE = "/run/secrets/db_password"
 SECOND_NS = 1_000_000_000
-#: The task's name label, by which its container is found on the manager.
-SERVICE_LABEL = "com.docker.swarm.service.name"
 
 
 def secret_name(settings: Settings, slug: str) -> str:
@@ -121,20 +120,13 @@ def _spec(client: docker.DockerClient, settings: Settings, slug: str, password: 
 
 def remove_service(client: docker.DockerClient, settings: Settings, slug: str) -> list[str]:
     """The service (its tasks stopped: SIGINT, a clean checkpoint) and its secret."""
-    from docker.errors import DockerException, NotFound
+    from docker.errors import DockerException
 
+    from appforge.engines.swarm import remove_service
     from appforge.sandbox import postgres
 
-    name, removed = postgres.container_name(settings, slug), []
-    try:
-        client.services.get(name).remove()
-        removed.append(f"service {name}")
-    except NotFound:
-        pass
-    for _ in range(300):  # until its task is gone, which frees the volume
-        if task_container(client, name) is None:
-            break
-        time.sleep(0.1)
+    name = postgres.container_name(settings, slug)
+    removed = [f"service {name}"] if remove_service(client, name) else []  # frees the volume
     for secret in client.secrets.list(filters={"name": secret_name(settings, slug)}):
         try:
             secret.remove()

@@ -238,7 +238,7 @@ class SwarmEngine:
             t for t in service.tasks() if t.get("DesiredState") == "running"])
             if r["state"] == "running"]
         here = self.client.containers.list(filters={"label": [
-            f"com.docker.swarm.service.name={service.name}"]})
+            f"{swarm.SERVICE_LABEL}={service.name}"]})
         samples = [dict(live_state.sample(c), replica=c.name.split(".")[1]
                         if "." in c.name else c.name) for c in here]
         samples = [s for s in samples if s["available"]]

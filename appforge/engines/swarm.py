@@ -56,6 +56,8 @@ UNPLACED_GRACE = 3.0
 #: check, so 2 % of a core per replica).
 HEALTH_INTERVAL_NS = 2_000_000_000
 SECOND_NS = 1_000_000_000
+#: The label Swarm gives each task's container: the name of its service.
+SERVICE_LABEL = "com.docker.swarm.service.name"
 #: Update states that mean the new spec did not stay.
 ROLLED_BACK = ("rollback_started", "rollback_paused", "rollback_completed", "paused")
 
@@ -350,19 +352,29 @@ def restart(client: docker.DockerClient, settings: Settings, slug: str, log: Log
 
 def remove(client: docker.DockerClient, settings: Settings, slug: str, log: Log) -> list[str]:
     """Remove the app's service and wait until its tasks are gone (the volume is the caller's)."""
-    service = get_service(client, settings, slug)
-    if service is None:
-        return []
-    service.remove()
     name = service_name(settings, slug)
-    for _ in range(300):  # its tasks stop gracefully; the network can go once they have
-        if not client.api.containers(all=True, filters={
-                "label": [f"{LABEL}.instance={settings.instance}", f"{LABEL}.app={slug}",
-                          f"{LABEL}=task"]}):
-            break
-        time.sleep(0.1)
+    if not remove_service(client, name):
+        return []
     log(f"removed service {name}")
     return [f"service {name}"]
+
+
+def remove_service(client: docker.DockerClient, name: str) -> bool:
+    """Remove the service called ``name`` (if there is one: False when not) and wait, at most
+    30 s, until its tasks' containers on this engine are gone: they stop gracefully, and a
+    network or volume they hold is free only then."""
+    from docker.errors import NotFound
+
+    try:
+        client.services.get(name).remove()
+        found = True
+    except NotFound:
+        found = False
+    for _ in range(300):
+        if not client.api.containers(all=True, filters={"label": f"{SERVICE_LABEL}={name}"}):
+            break
+        time.sleep(0.1)
+    return found
 
 
 def wanted_replicas(service: Service) -> int:

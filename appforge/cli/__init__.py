@@ -80,6 +80,20 @@ def locked(settings: Any, slug: str, wait: float | None = None) -> Any:
                     wait_s=settings.lock_wait if wait is None else wait)
 
 
+def on_app(slug: str, wait: float | None, as_json: bool, work: Any) -> Any:
+    """What a command that changes one app does around its work: the store and the engine made
+    to agree, then ``work(settings, log)`` under the app's lock; an appforge error ends the
+    command as every command's does."""
+    settings = load_settings()
+    reconciled(settings, as_json)
+    try:
+        with locked(settings, slug, wait):
+            return work(settings, log_to(as_json))
+    except AppforgeError as exc:
+        fail(exc)
+        raise  # fail ended the command already
+
+
 def reconciled(settings: Any, as_json: bool) -> None:
     """Before a command reads or changes apps: the store and the engine made to agree again
     (``tools.apps.reconcile``; each repair is printed). Without an engine, nothing is done here:

@@ -17,6 +17,7 @@ from appforge.cli import (
     load_settings,
     locked,
     log_to,
+    on_app,
     out,
     reconciled,
 )
@@ -190,14 +191,8 @@ def rollback(
     """Serve an earlier version again (blue/green; today's data is kept unless --restore-data)."""
     from appforge.tools import apps
 
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            done = apps.rollback(settings, slug, to, log_to(as_json), restore_data)
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    done = on_app(slug, wait, as_json,
+                  lambda settings, log: apps.rollback(settings, slug, to, log, restore_data))
     _report_deployed(done, "rolled back to", as_json)
 
 
@@ -208,14 +203,7 @@ def start(slug: Annotated[str, typer.Argument(help="The app to start.")],
     """Start a stopped app's current version and route it again."""
     from appforge.tools import apps
 
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            done = apps.start(settings, slug, log_to(as_json))
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    done = on_app(slug, wait, as_json, lambda settings, log: apps.start(settings, slug, log))
     _report_deployed(done, "started", as_json)
 
 
@@ -226,14 +214,7 @@ def stop(slug: Annotated[str, typer.Argument(help="The app to stop.")],
     """Take an app off its domain and stop its container (data and versions stay)."""
     from appforge.tools import apps
 
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            apps.stop(settings, slug, log_to(as_json))
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    on_app(slug, wait, as_json, lambda settings, log: apps.stop(settings, slug, log))
     if as_json:
         print(json.dumps({"slug": slug, "status": "stopped"}))
     else:
@@ -249,14 +230,8 @@ def scale(slug: Annotated[str, typer.Argument(help="The app to scale.")],
     serves; its next versions keep N."""
     from appforge.tools import apps
 
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            done = apps.scale(settings, slug, replicas, log_to(as_json))
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    done = on_app(slug, wait, as_json,
+                  lambda settings, log: apps.scale(settings, slug, replicas, log))
     if as_json:
         print(json.dumps(done))
         return
@@ -279,15 +254,8 @@ def move(slug: Annotated[str, typer.Argument(help="The app to move.")],
     from appforge.sandbox.engine import connect
     from appforge.store import Store
 
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            done = move_app(settings, Store(settings.db_path), connect(settings), slug, node,
-                            log_to(as_json), from_snapshot)
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    done = on_app(slug, wait, as_json, lambda settings, log: move_app(
+        settings, Store(settings.db_path), connect(settings), slug, node, log, from_snapshot))
     if as_json:
         print(json.dumps(done))
         return

@@ -18,8 +18,7 @@ from appforge.cli import (
     app,
     fail,
     load_settings,
-    locked,
-    log_to,
+    on_app,
     out,
     reconciled,
 )
@@ -35,16 +34,12 @@ def backup(slug: Annotated[str, typer.Argument(help="The app whose data to snaps
     from appforge.sandbox.engine import connect
     from appforge.store import Store
 
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            store = Store(settings.db_path)
-            store.get_app(slug)
-            taken = snapshot(connect(settings), settings, store, slug, "manual", log_to(as_json))
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    def take(settings: Any, log: Any) -> Any:
+        store = Store(settings.db_path)
+        store.get_app(slug)
+        return snapshot(connect(settings), settings, store, slug, "manual", log)
+
+    taken = on_app(slug, wait, as_json, take)
     if as_json:
         print(json.dumps(taken.as_json()))
     else:
@@ -114,15 +109,8 @@ def restore(
                           "do it", hint="today's data is snapshotted first, so it can be undone "
                           f"with another restore; `appforge backups {slug}` lists the snapshots"))
         return
-    settings = load_settings()
-    reconciled(settings, as_json)
-    try:
-        with locked(settings, slug, wait):
-            done = restore_data(connect(settings), settings, Store(settings.db_path), slug,
-                                from_id, log_to(as_json))
-    except AppforgeError as exc:
-        fail(exc)
-        return
+    done = on_app(slug, wait, as_json, lambda settings, log: restore_data(
+        connect(settings), settings, Store(settings.db_path), slug, from_id, log))
     if as_json:
         print(json.dumps({"slug": slug, "restored": done.backup.as_json(),
                           "undo": done.undo.as_json(), "files": done.files,

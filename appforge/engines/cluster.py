@@ -154,20 +154,28 @@ def pinned_to(client: docker.DockerClient, node_id: str) -> list[str]:
     return sorted(found)
 
 
-def set_availability(client: docker.DockerClient, name: str, availability: str,
-                     force: bool = False) -> dict[str, Any]:
-    """Drain a node (its replicas move elsewhere) or make it active again. A node that holds
-    apps' data (they are pinned to it) is drained only with ``force``: they would stop."""
-    from docker.errors import APIError, NotFound
+def get_node(client: docker.DockerClient, name: str) -> Any:
+    """The node called ``name`` (its hostname, its ID or a prefix of it), or the error that
+    lists the nodes there are."""
+    from docker.errors import APIError
 
-    require_manager(client)
     try:
-        node = client.nodes.get(name)
-    except NotFound:
+        return client.nodes.get(name)
+    except APIError:  # not found, or a prefix of several IDs
         known = ", ".join(sorted((n.attrs.get("Description") or {}).get("Hostname", n.id)
                                  for n in client.nodes.list()))
         raise InvalidInput(f"no node {name!r} in this swarm (nodes: {known})",
                            hint="`appforge cluster nodes` lists them") from None
+
+
+def set_availability(client: docker.DockerClient, name: str, availability: str,
+                     force: bool = False) -> dict[str, Any]:
+    """Drain a node (its replicas move elsewhere) or make it active again. A node that holds
+    apps' data (they are pinned to it) is drained only with ``force``: they would stop."""
+    from docker.errors import APIError
+
+    require_manager(client)
+    node = get_node(client, name)
     pinned = pinned_to(client, node.id) if availability == "drain" else []
     if pinned and not force:
         host = node.attrs["Description"]["Hostname"]

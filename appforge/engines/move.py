@@ -35,19 +35,13 @@ Log = Callable[[str], None]
 
 
 def find_node(client: docker.DockerClient, name: str) -> dict[str, Any]:
-    """The node called ``name`` (hostname or ID) as ``cluster.nodes`` words it."""
-    found = {}
-    for node in client.nodes.list():
-        attrs = node.attrs
-        row = {"id": attrs["ID"], "hostname": (attrs.get("Description") or {}).get("Hostname", ""),
-               "state": (attrs.get("Status") or {}).get("State", ""),
-               "availability": (attrs.get("Spec") or {}).get("Availability", "")}
-        found[row["id"]] = row
-        if name in (row["id"], row["hostname"]) or (len(name) >= 6 and row["id"].startswith(name)):
-            return row
-    known = ", ".join(sorted(r["hostname"] for r in found.values()))
-    raise InvalidInput(f"no node {name!r} in this swarm (nodes: {known})",
-                       hint="`appforge cluster nodes` lists them")
+    """The node called ``name`` (hostname or ID): its ID, hostname, state and availability."""
+    from appforge.engines.cluster import get_node
+
+    attrs = get_node(client, name).attrs
+    return {"id": attrs["ID"], "hostname": (attrs.get("Description") or {}).get("Hostname", ""),
+            "state": (attrs.get("Status") or {}).get("State", ""),
+            "availability": (attrs.get("Spec") or {}).get("Availability", "")}
 
 
 def node_row(client: docker.DockerClient, node_id: str) -> dict[str, Any]:

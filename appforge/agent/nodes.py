@@ -8,7 +8,6 @@ shows as they come.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -321,18 +320,10 @@ def deploy(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 @timed("verify")
 def verify(state: BuildState, runtime: Runtime[Context]) -> dict[str, Any]:
-    from appforge.sandbox.deploy import verify as fetch
-    from appforge.sandbox.proxy import export_root_certificate, is_local_name
+    from appforge.sandbox.deploy import verify_hosts
 
-    settings, spec = runtime.context.settings, _spec(state)
-    # Local names carry the internal CA's certificates: check the chain, as a browser that
-    # trusts it would. Public names wait for a public CA, which may be unreachable.
-    local_ca = export_root_certificate(runtime.context.docker, settings) \
-        if settings.tls != "off" and any(map(is_local_name, state["hosts"])) else None
-    for host in state["hosts"]:
-        ca = local_ca if is_local_name(host) else None
-        status, seconds = fetch(settings, host, html.escape(spec.name), ca_file=ca)
-        _say("verify")(f"GET {settings.url_for(host)}/ → {status} in {seconds * 1000:.0f} ms")
+    verify_hosts(runtime.context.docker, runtime.context.settings, state["hosts"],
+                 _spec(state).name, _say("verify"))
     return {"status": "running"}
 
 

@@ -7,6 +7,7 @@ serving. ``verify`` then fetches the app through the proxy with its Host header,
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from collections.abc import Callable
@@ -104,6 +105,21 @@ def retire_old_versions(client: docker.DockerClient, settings: Settings, slug: s
             # the requests it is serving, then exits.
             c.stop(timeout=10)
         c.remove(force=True)
+
+
+def verify_hosts(client: docker.DockerClient, settings: Settings, hosts: list[str], name: str,
+                 log: Log) -> None:
+    """Fetch each of the app's names through the proxy until its page shows ``name`` (what a
+    build's last stage and a rollback or start do before saying the app is live); raises
+    :class:`UnhealthyDeployment` naming what it got when one does not answer."""
+    # Local names carry the internal CA's certificates: check the chain, as a browser that
+    # trusts it would. Public names wait for a public CA, which may be unreachable.
+    local_ca = proxy.export_root_certificate(client, settings) \
+        if settings.tls != "off" and any(map(proxy.is_local_name, hosts)) else None
+    for host in hosts:
+        ca = local_ca if proxy.is_local_name(host) else None
+        status, seconds = verify(settings, host, html.escape(name), ca_file=ca)
+        log(f"GET {settings.url_for(host)}/ → {status} in {seconds * 1000:.0f} ms")
 
 
 def verify(settings: Settings, host: str, expect_text: str, attempts: int = 20,

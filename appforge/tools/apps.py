@@ -164,7 +164,18 @@ def rollback(settings: Settings, slug: str, to: int | None, log: Log,
     done = deploy(client, settings, store, slug, to, log, event="rollback")
     if data is not None:
         backups.restore(client, settings, store, slug, data.id, log)
+    answering(client, settings, store, slug, to, log)
     return done
+
+
+def answering(client: docker.DockerClient, settings: Settings, store: Store, slug: str,
+              version: int, log: Log) -> None:
+    """Fetch the app through the proxy, as its build's last stage does, before a command says
+    it is live: the first request after a switch must find the version that serves now."""
+    from appforge.sandbox.deploy import verify_hosts
+
+    spec = store.get_version(slug, version).spec
+    verify_hosts(client, settings, store.domains(slug), spec.get("name", slug), log)
 
 
 def stop(settings: Settings, slug: str, log: Log) -> None:
@@ -188,8 +199,10 @@ def start(settings: Settings, slug: str, log: Log) -> Deployed:
     app = store.get_app(slug)
     if app.current_version is None:
         raise InvalidInput(f"{slug} has never been deployed", hint="build it first")
-    return deploy(connect(settings), settings, store, slug, app.current_version, log,
-                  event="start")
+    client = connect(settings)
+    done = deploy(client, settings, store, slug, app.current_version, log, event="start")
+    answering(client, settings, store, slug, app.current_version, log)
+    return done
 
 
 def scale(settings: Settings, slug: str, replicas: int, log: Log) -> dict[str, Any]:

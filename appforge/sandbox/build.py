@@ -8,6 +8,8 @@ named and labelled after the app's version, so ``appforge up`` finds a run whose
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import tarfile
 import tempfile
@@ -47,12 +49,15 @@ def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag:
 
     ``on_line`` sees each line of the build's output as it comes (for progress)."""
     lines: list[str] = []
+    dockerfile = (workspace / "Dockerfile").read_text()
+    labelled = with_labels(dockerfile, target, labels)
     with tempfile.TemporaryFile() as context:
-        _write_context(context, workspace, wheels)
+        _write_context(context, workspace, wheels, dockerfile=labelled)
         context.seek(0)
         stream = client.api.build(
             fileobj=context, custom_context=True, encoding=None, tag=tag, target=target,
-            buildargs={"BASE_IMAGE": base_image}, labels=labels, rm=True, forcerm=True,
+            buildargs={"BASE_IMAGE": base_image},
+            labels=None if labelled is not None else labels, rm=True, forcerm=True,
             pull=False, decode=True,
         )
         image_id = ""
@@ -80,14 +85,46 @@ def build_image(client: docker.DockerClient, workspace: Path, wheels: Path, tag:
     return image_id
 
 
-def _write_context(fileobj: Any, workspace: Path, wheels: Path) -> None:
+_FROM = re.compile(r"^\s*FROM\s", re.IGNORECASE)
+
+
+def with_labels(dockerfile: str, target: str, labels: dict[str, str]) -> str | None:
+    """The Dockerfile with one ``LABEL`` instruction holding ``labels`` at the end of stage
+    ``target``, or None where that stage cannot be found safely (the engine then adds them).
+
+    The engine's own ``labels`` option adds one instruction per label, and the classic builder
+    runs a container for each (eight a build, about 0.4 s); one instruction runs one."""
+    if not labels:
+        return dockerfile
+    lines = dockerfile.splitlines()
+    stage = re.compile(rf"^\s*FROM\s+\S+\s+AS\s+{re.escape(target)}\s*$", re.IGNORECASE)
+    starts = [i for i, line in enumerate(lines) if stage.match(line)]
+    if len(starts) != 1:
+        return None
+    end = next((i for i in range(starts[0] + 1, len(lines)) if _FROM.match(lines[i])),
+               len(lines))
+    while end > starts[0] + 1 and (not lines[end - 1].strip()
+                                   or lines[end - 1].lstrip().startswith("#")):
+        end -= 1  # after the stage's last instruction, before the next stage's comments
+    if lines[end - 1].rstrip().endswith("\\"):
+        return None  # the stage ends inside a continued instruction
+    label = "LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())
+    return "\n".join([*lines[:end], label, *lines[end:]]) + "\n"
+
+
+def _write_context(fileobj: Any, workspace: Path, wheels: Path,
+                   dockerfile: str | None = None) -> None:
     with tarfile.open(fileobj=fileobj, mode="w") as tar:
         for path, arcname in _context_files(workspace, wheels):
             info = tar.gettarinfo(str(path), arcname)
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
             info.mtime = 0
-            if info.isfile():
+            if info.isfile() and arcname == "Dockerfile" and dockerfile is not None:
+                data = dockerfile.encode()
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+            elif info.isfile():
                 info.mode = 0o755 if info.mode & 0o100 else 0o644
                 with path.open("rb") as fh:
                     tar.addfile(info, fh)

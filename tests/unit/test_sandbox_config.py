@@ -11,7 +11,7 @@ import pytest
 from appforge.config import Settings
 from appforge.errors import BaseImageError
 from appforge.sandbox.base_images import debian_mirror_from_apt
-from appforge.sandbox.build import _write_context
+from appforge.sandbox.build import _write_context, with_labels
 from appforge.sandbox.hardening import hardened_run_kwargs
 from appforge.sandbox.proxy import Route, proxy_run_kwargs, render_config
 
@@ -83,6 +83,45 @@ def test_build_context_is_reproducible_and_skips_links_and_caches(tmp_path: Path
     names = tarfile.open(fileobj=io.BytesIO(blobs[0])).getnames()
     assert "app/main.py" in names and "wheels/a-1-py3-none-any.whl" in names
     assert "escape" not in names and not any("__pycache__" in n for n in names)
+
+
+STAGES = """FROM base AS deps
+RUN make deps
+
+# the runtime
+FROM deps AS runtime
+COPY app/ ./app/
+
+# the tests, on top
+FROM deps AS test
+COPY tests/ ./tests/
+"""
+
+
+def test_labels_are_one_instruction_at_the_end_of_the_target_stage(tmp_path: Path) -> None:
+    labels = {"io.appforge.app": "notes", "io.appforge.version": "3"}
+    runtime = with_labels(STAGES, "runtime", labels)
+    assert runtime is not None
+    assert 'COPY app/ ./app/\nLABEL "io.appforge.app"="notes" "io.appforge.version"="3"\n\n' \
+        '# the tests' in runtime
+    test = with_labels(STAGES, "test", labels)
+    assert test is not None and test.endswith('COPY tests/ ./tests/\nLABEL "io.appforge.app"='
+                                              '"notes" "io.appforge.version"="3"\n')
+    assert test.count("LABEL") == 1
+    # no such stage, or one that ends inside a continued line: the engine adds the labels
+    assert with_labels(STAGES, "browser", labels) is None
+    assert with_labels("FROM x AS test\nRUN a \\\n", "test", labels) is None
+    # and the context carries the labelled Dockerfile, not the workspace's
+    ws, wheels = tmp_path / "ws", tmp_path / "wheels"
+    ws.mkdir()
+    wheels.mkdir()
+    (ws / "Dockerfile").write_text(STAGES)
+    buf = io.BytesIO()
+    _write_context(buf, ws, wheels, dockerfile=runtime)
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as tar:
+        packed = tar.extractfile("Dockerfile")
+        assert packed is not None and packed.read().decode() == runtime
+    assert (ws / "Dockerfile").read_text() == STAGES
 
 
 def test_per_app_limits_override_the_defaults_and_bad_ones_are_refused(settings: Settings) -> None:

@@ -69,6 +69,27 @@ def test_unknown_backend_is_refused_by_name() -> None:
         choose("image", "dalle", "stabilityai/sd-turbo")
 
 
+def test_a_model_id_is_found_in_the_hugging_face_cache_and_only_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("huggingface_hub")
+    from appforge.generators.diffusion import resolve_model
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert resolve_model("org/tiny-pipe") is None  # no folder for it: not there
+    repo = tmp_path / "hub" / "models--org--tiny-pipe"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    assert resolve_model("org/tiny-pipe") is None  # a snapshot without a pipeline
+    (snapshot / "model_index.json").write_text("{}")
+    assert resolve_model("org/tiny-pipe") == snapshot
+    monkeypatch.delenv("HF_HUB_CACHE")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # HF_HOME/hub is the same cache
+    assert resolve_model("org/tiny-pipe") == snapshot
+    assert resolve_model("org/other") is None
+
+
 def test_auto_without_gpu_or_weights_uses_procedural_and_says_why(tmp_path: Path) -> None:
     from appforge.config import Settings
     from appforge.tools.assets import select_backends

@@ -28,8 +28,8 @@ def step():
         time.sleep(600)
     done.set()
 worker = threading.Thread(target=step)  # not a daemon: sys.exit would wait for it
-worker.start()
-try:
+try:  # before the step starts: its "ready" may bring the Ctrl-C at once
+    worker.start()
     done.wait()  # as LangGraph waits for the node under way
 except KeyboardInterrupt:
     print("stop called:", stopped.wait(SAFETY), flush=True)

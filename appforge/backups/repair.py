@@ -29,7 +29,8 @@ def repair(client: docker.DockerClient, settings: Settings, log: Log) -> list[st
     """Remove stray partial snapshots and leftover helper containers; say what was done."""
     label = [f"{LABEL}={ROLE}", f"{LABEL}.instance={settings.instance}"]
     helpers: dict[str, list[Container]] = {}
-    for container in client.containers.list(all=True, filters={"label": label}):
+    for container in client.containers.list(all=True, filters={"label": label},
+                                            ignore_removed=True):
         helpers.setdefault(container.labels.get(f"{LABEL}.app", ""), []).append(container)
     root = settings.backups
     folders = {p.name: p for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}

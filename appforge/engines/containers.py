@@ -40,7 +40,7 @@ class ContainerEngine:
     def stop(self, slug: str, log: Log) -> None:
         from docker.errors import DockerException
 
-        for c in self.client.containers.list(
+        for c in self.client.containers.list(ignore_removed=True,
                 all=True, filters=containers.app_filter(self.settings, slug)):
             try:
                 c.stop(timeout=10)

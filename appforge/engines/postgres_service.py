@@ -40,7 +40,8 @@ def secret_name(settings: Settings, slug: str) -> str:
 def task_container(client: docker.DockerClient, name: str) -> Container | None:
     """The service's running task's container on this (the manager's) engine, else the newest
     of its containers, else None."""
-    found = client.containers.list(all=True, filters={"label": f"{SERVICE_LABEL}={name}"})
+    found = client.containers.list(all=True, filters={"label": f"{SERVICE_LABEL}={name}"},
+                                   ignore_removed=True)
     running = [c for c in found if c.status == "running"]
     pool = running or found
     return max(pool, key=lambda c: c.attrs.get("Created", "")) if pool else None

@@ -237,7 +237,7 @@ class SwarmEngine:
         running = [r for r in swarm.placed(self.client, [
             t for t in service.tasks() if t.get("DesiredState") == "running"])
             if r["state"] == "running"]
-        here = self.client.containers.list(filters={"label": [
+        here = self.client.containers.list(ignore_removed=True, filters={"label": [
             f"{swarm.SERVICE_LABEL}={service.name}"]})
         samples = [dict(live_state.sample(c), replica=c.name.split(".")[1]
                         if "." in c.name else c.name) for c in here]

@@ -68,7 +68,8 @@ def audit_instance(client: docker.DockerClient, instance: str,
     from docker.errors import DockerException
 
     report = {}
-    for container in client.containers.list(filters={"label": f"{LABEL}.instance={instance}"}):
+    for container in client.containers.list(
+            filters={"label": f"{LABEL}.instance={instance}"}, ignore_removed=True):
         try:
             image = client.api.inspect_image(container.attrs["Image"])
         except DockerException:

@@ -223,7 +223,8 @@ def stray_containers(client: docker.DockerClient, settings: Settings, slug: str,
     those whose process still runs: ``tools.apps.reconcile_app``).
     """
     stray = []
-    for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
+    for c in client.containers.list(all=True, filters=app_filter(settings, slug),
+                                    ignore_removed=True):
         role, version = c.labels.get(LABEL), c.labels.get(f"{LABEL}.version")
         if role == "test":
             stray.append((c, f"the tests of v{version}, whose build is gone"))
@@ -244,7 +245,8 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
     from appforge.sandbox import postgres
 
     removed = []
-    for c in client.containers.list(all=True, filters=app_filter(settings, slug)):
+    for c in client.containers.list(all=True, filters=app_filter(settings, slug),
+                                    ignore_removed=True):
         if c.labels.get(LABEL) == postgres.ROLE:
             continue  # after the app has finished its requests
         if graceful and c.status == "running":
@@ -279,7 +281,7 @@ def purge_instance(client: docker.DockerClient, instance: str) -> None:
     from docker.errors import DockerException
 
     label = f"{LABEL}.instance={instance}"
-    for c in client.containers.list(all=True, filters={"label": label}):
+    for c in client.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         c.remove(force=True)
     for n in client.networks.list(filters={"label": label}):
         try:

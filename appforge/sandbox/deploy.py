@@ -92,7 +92,7 @@ def retire_old_versions(client: docker.DockerClient, settings: Settings, slug: s
     """Stop (gracefully) and remove every version's container but ``keep``: called once the
     store names ``keep``'s version the app's, so a crash in between leaves both serving and the
     store's choice wins (``reconcile`` stops the other)."""
-    old = [c for c in client.containers.list(all=True,
+    old = [c for c in client.containers.list(ignore_removed=True, all=True,
                                              filters=containers.app_filter(settings, slug))
            if c.name != keep and c.labels.get(LABEL) == "app"]
     if not old:

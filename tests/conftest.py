@@ -43,17 +43,17 @@ def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
     return env
 
 
-#: The slowest integration files, slowest first (seconds with two workers on 2 cores,
-#: 2026-11-30: lifecycle 190, faults 130, the LLM coder 138, contract 61, backups 60, diffusers
-#: 58, dashboard 48, build_e2e 45, full disk 41, chat 41 ...; postgres 38 alone, with a cold
-#: wheelhouse; the MCP server's 52 alone). Two workers take files in collection order (``--dist loadfile``): starting the
-#: longest first keeps one worker from running a long file alone at the end.
-SLOW_FIRST = ("test_lifecycle.py", "test_swarm.py", "test_build_llm_coder.py", "test_faults.py",
-              "test_api_contract.py", "test_backups.py", "test_build_diffusers.py", "test_mcp.py",
-              "test_dashboard.py", "test_build_e2e.py", "test_postgres.py", "test_full_disk.py",
-              "test_chat.py", "test_hostile_clients.py", "test_screenshot.py",
-              "test_self_healing.py", "test_crash_repair.py", "test_acme_pebble.py",
-              "test_build_llm.py", "test_tls.py")
+#: The slowest integration files, slowest first (seconds of machine CPU, each file alone on the
+#: 2-core machine, 2026-11-30: swarm 181, the LLM coder 122, faults 111, lifecycle 108, contract
+#: 61, dashboard 51, backups 47, postgres 40, chat 38 ...). The workers take files in collection
+#: order (``--dist loadfile``): starting the longest first keeps one worker from running a long
+#: file alone at the end.
+SLOW_FIRST = ("test_swarm.py", "test_build_llm_coder.py", "test_lifecycle.py", "test_faults.py",
+              "test_api_contract.py", "test_dashboard.py", "test_backups.py", "test_postgres.py",
+              "test_chat.py", "test_export.py", "test_mcp.py", "test_self_healing.py",
+              "test_screenshot.py", "test_build_e2e.py", "test_full_disk.py",
+              "test_crash_repair.py", "test_build_diffusers.py", "test_hostile_clients.py",
+              "test_acme_pebble.py", "test_isolation.py", "test_build_llm.py", "test_tls.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -18,8 +18,10 @@ TEST = "tests/test_board.py"
 
 
 #: Contract-test examples per operation where the coder's loop, not the API's contract, is
-#: under test (each run of the app's tests runs the contract test too).
-FEW = "3"
+#: under test: none (no contract test is written, and each of the loop's test runs is spared
+#: Schemathesis' start), or a few where the app's own first build should pass it as users' do.
+#: The contract test itself: ``test_contract_test_catches_a_500_and_the_coders_fix_deploys``.
+NONE, FEW = "0", "3"
 
 
 def llm_env(installation: Installation, server: FakeOpenAI, **settings: str) -> dict[str, str]:
@@ -43,7 +45,7 @@ def test_llm_coder_fixes_its_failing_test_then_the_app_deploys(
             tool_call({}, name="run_tests"),
             tool_call({"summary": "added a board test"}, name="finish"),
         )
-        env = llm_env(installation, server, coder="llm", api_check_examples=FEW)
+        env = llm_env(installation, server, coder="llm", api_check_examples=NONE)
         proc = installation.run_with_env(env, "build", "--json", "a pinboard for my chores")
         results = [m["content"] for r in server.requests for m in r["messages"]
                    if m["role"] == "tool" and m["content"].startswith(("passed", "FAILED"))]
@@ -75,7 +77,7 @@ def test_failing_tests_after_the_coder_go_back_to_it_then_deploy(
                       name="edit_file"),
             tool_call({"summary": "fixed the test"}, name="finish"),
         )
-        env = llm_env(installation, server, coder="llm", api_check_examples=FEW)
+        env = llm_env(installation, server, coder="llm", api_check_examples=NONE)
         proc = installation.run_with_env(env, "build", "--json", "a task wall")
         fix_task = server.requests[3]["messages"][1]["content"]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -104,7 +106,7 @@ def test_a_stopped_build_resumes_from_the_failed_step(installation: Installation
             tool_call({"summary": "added a test"}, name="finish"),
         )
         env = llm_env(installation, server, coder="llm", coder_fix_rounds="0",
-                      api_check_examples=FEW)
+                      api_check_examples=NONE)
         failed = installation.run_with_env(env, "build", "a sticky-notes wall", check=False)
         assert failed.returncode == 1 and "tests failed in the sandbox" in failed.stderr
         thread = re.search(r"appforge build --resume (\S+)", failed.stderr).group(1)
@@ -183,7 +185,8 @@ def test_custom_app_from_a_file_plan(installation: Installation) -> None:
             tool_call({}, name="run_tests"),
             tool_call({"summary": "short links with click counts"}, name="finish"),
         )
-        env = llm_env(installation, server)  # the coder setting stays "blueprint"
+        # the coder setting stays "blueprint"
+        env = llm_env(installation, server, api_check_examples=FEW)
         proc = installation.run_with_env(env, "build", "--json",
                                          "a URL shortener with click stats")
         task = server.requests[1]["messages"][1]["content"]

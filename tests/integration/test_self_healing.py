@@ -110,21 +110,33 @@ def test_out_of_memory_app_comes_back_by_itself_and_show_says_it_was_killed(
     assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     body = b'{"name": "' + b"a" * (150 * MB) + b'", "email": "a@example.com"}'
     base = f"http://127.0.0.1:{healing.settings.http_port}"
-    with httpx.Client(base_url=base, headers={"Host": host}, timeout=120) as http:
-        try:
-            answer = http.post("/api/contacts", content=body,
-                               headers={"Content-Type": "application/json"})
-            # Not stored, not refused (413) before the app read it. (Caddy 2.6 answers an empty
-            # 200 here: the route's error handler matches only "request body too large".)
-            assert answer.status_code not in (201, 413), answer.text[:200]
-        except httpx.HTTPError:
-            pass  # the connection went down with the app
 
     def killed() -> bool:
         container.reload()
         return container.attrs["State"]["OOMKilled"] and container.attrs["RestartCount"] >= 1
 
-    _until("the app killed for memory and restarted", killed, 120)
+    answers = []
+    # The request is sent again (at most twice) when the app was not killed by it: once in a
+    # CI run on a loaded machine it was not, and what it answered was not kept. Each answer is
+    # kept now, and checked: never stored, never refused before the app read it.
+    for _attempt in range(3):
+        with httpx.Client(base_url=base, headers={"Host": host}, timeout=120) as http:
+            try:
+                answer = http.post("/api/contacts", content=body,
+                                   headers={"Content-Type": "application/json"})
+                # Not stored, not refused (413) before the app read it. (Caddy 2.6 answers an
+                # empty 200 here: the route's error handler matches only "request body too
+                # large".)
+                answers.append(f"{answer.status_code} {answer.text[:200]!r}")
+                assert answer.status_code not in (201, 413), answers
+            except httpx.HTTPError as exc:
+                answers.append(f"{type(exc).__name__}: {exc}")  # it went down with the app
+        deadline = time.monotonic() + 60  # a bound on a broken engine, not a speed requirement
+        while not killed() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if killed():
+            break
+    assert killed(), f"the app was not killed for memory and restarted; answers: {answers}"
     _until("the app answering again by itself", lambda: _answers(healing, host, "/api/contacts"),
            120)
     live = healing.run_json("show", slug)["live"]

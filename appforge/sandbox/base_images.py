@@ -46,10 +46,7 @@ POSTGRES_IMAGE = "appforge/postgres:15-bookworm"
 PROXY_PULL_REF = "caddy:2"
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 #: Trimmed from a bootstrapped tree: docs and caches nobody reads inside a container.
-#: The cluster Debian's postgresql package makes on install goes too: appforge's Postgres
-#: (``sandbox/postgres.py``) makes its own in a volume, which would otherwise start as a copy of it.
-_PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt", "var/lib/apt/lists",
-          "var/lib/postgresql/15/main")
+_PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt", "var/lib/apt/lists")
 
 
 def ensure_python_base(client: docker.DockerClient, settings: Settings, log: Log,
@@ -69,9 +66,20 @@ def ensure_proxy_image(client: docker.DockerClient, settings: Settings, log: Log
 
 def ensure_postgres_image(client: docker.DockerClient, settings: Settings, log: Log,
                           progress: Progress | None = None) -> str:
-    """Make sure the Postgres server image exists; return its tag. Always bootstrapped from
-    Debian (never pulled): the server runs as Debian's ``postgres`` user with Debian's build."""
-    return _ensure(client, settings, POSTGRES_IMAGE, "", POSTGRES_PACKAGES, log, progress)
+    """Make sure the Postgres server image exists; return its tag. Always made from Debian's
+    packages (never pulled), on the Python base: the server runs as Debian's ``postgres`` user
+    with Debian's build. The cluster Debian's package makes on install goes: appforge's Postgres
+    (``sandbox/postgres.py``) makes its own in a volume, which would otherwise start as a copy
+    of it."""
+    from appforge.sandbox.apt_images import ensure_apt_image
+
+    def failed(tag: str, mirror: str, reason: str) -> BaseImageError:
+        return BaseImageError(f"cannot make the Postgres image {tag}: {reason}",
+                              hint=f"it is built once per machine with packages from {mirror}: "
+                              "let docker build reach it or set APPFORGE_DEBIAN_MIRROR")
+
+    return ensure_apt_image(client, settings, POSTGRES_IMAGE, POSTGRES_PACKAGES, "postgres",
+                            log, progress, failed, then="rm -rf /var/lib/postgresql/15/main")
 
 
 def image_lock(tag: str) -> AbstractContextManager[bool]:

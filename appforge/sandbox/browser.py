@@ -15,25 +15,20 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from appforge.errors import BuildFailed, ScreenshotFailed
-from appforge.sandbox.base_images import (
-    APT_SOURCES,
-    apt_source_entries,
-    debian_mirror_from_apt,
-    ensure_python_base,
-    image_exists,
-    image_lock,
-    Progress,
+from appforge.errors import ScreenshotFailed
+from appforge.sandbox.apt_images import ensure_apt_image
+from appforge.sandbox.base_images import Progress
+from appforge.sandbox.containers import (
+    APP_PORT,
+    app_labels,
+    container_name,
+    network_name,
 )
-from appforge.sandbox.build import build_image
-from appforge.sandbox.containers import APP_PORT, app_labels, container_name, network_name
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits, hardened_run_kwargs
 
@@ -54,16 +49,10 @@ THUMB_WIDTH = 480
 #: Seconds Chromium may take to load and paint the page.
 CHROMIUM_TIMEOUT = 45.0
 
-_DOCKERFILE = """\
-# The browser that photographs deployed apps: Debian's chromium on the Debian base image.
-ARG BASE_IMAGE
-FROM ${{BASE_IMAGE}} AS browser
-RUN rm -f /etc/apt/sources.list.d/* && printf '{sources}' > /etc/apt/sources.list \\
- && apt-get -o Acquire::Retries=3 update --error-on=any \\
- && DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y \\
-    --no-install-recommends {packages} \\
- && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man \\
- && useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin browser
+#: The browser's user and settings, after Debian's chromium is installed on the base image.
+_USER = ("useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin "
+         "browser")
+_TAIL = """\
 ENV HOME=/tmp XDG_CONFIG_HOME=/tmp/.config XDG_CACHE_HOME=/tmp/.cache
 USER 10001:10001
 WORKDIR /tmp
@@ -115,94 +104,15 @@ def browser_image_tag(settings: Settings) -> str:
 def ensure_browser_image(client: docker.DockerClient, settings: Settings, log: Log,
                          progress: Progress | None = None) -> str:
     """Make sure the browser image exists (built once per machine); return its tag."""
-    tag = browser_image_tag(settings)
-    if image_exists(client, tag):
-        return tag
-    with image_lock(tag):
-        if image_exists(client, tag):  # another build made it while we waited
-            return tag
-        base = ensure_python_base(client, settings, log)
-        sources = _apt_sources(settings)
-        log(f"building {tag} ({', '.join(BROWSER_PACKAGES)} from "
-            f"{sources[0].split()[1]}); this happens once per machine")
-        start = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="appforge-browser-") as tmp:
-            context = Path(tmp)
-            (context / "Dockerfile").write_text(_DOCKERFILE.format(
-                sources="\\n".join(sources) + "\\n", packages=" ".join(BROWSER_PACKAGES)))
-            (context / "wheels").mkdir()
-            try:
-                build_image(client, context, context / "wheels", tag, "browser", base,
-                            {LABEL: "browser"}, log,
-                            on_line=_AptProgress(progress) if progress else None)
-            except BuildFailed as exc:
-                raise _image_failed(tag, sources[0].split()[1], exc) from None
-        log(f"made {tag} in {time.monotonic() - start:.0f} s")
-    return tag
+    return ensure_apt_image(client, settings, browser_image_tag(settings), BROWSER_PACKAGES,
+                            "browser", log, progress, _image_failed, then=_USER, tail=_TAIL)
 
 
-class _AptProgress:
-    """Reads apt's output in the image build as progress: each of the N packages it announces
-    is fetched (``Get:``), unpacked and set up."""
-
-    _COUNT = re.compile(r"(\d+) newly installed")
-    _STEP = re.compile(r"^(Get:\d+ \S+ \S+ \S+ (\S+)|Unpacking (\S+)|Setting up (\S+))")
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress, self.total, self.steps = progress, 0, 0
-
-    def __call__(self, line: str) -> None:
-        count = self._COUNT.search(line)
-        if count:
-            self.total = int(count.group(1))
-        step = self._STEP.match(line.strip())
-        if step and self.total:
-            self.steps += 1
-            fetch, unpack, setup = step.groups()[1:]
-            what = "fetching" if fetch else "unpacking" if unpack else "setting up"
-            package = (fetch or unpack or setup).split(":")[0]
-            self.progress(min(99, 99 * self.steps // (3 * self.total)), 100, f"{what} {package}")
-
-
-def _image_failed(tag: str, mirror: str, exc: BuildFailed) -> ScreenshotFailed:
-    """The build's own reason (apt's first error) instead of the whole RUN command."""
-    # The engine sends apt's stderr in coloured pieces ("E", ": ", "Failed to fetch ..."):
-    # join neighbouring pieces, then drop the colours.
-    text = re.sub(r"\x1b\[0m\n\x1b\[91m", "", exc.detail or "")
-    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
-    errors = [line.strip() for line in lines if line.startswith("E: ")]
-    reason = errors[0][:240] if errors else str(exc).split(": ", 1)[-1][:240]
+def _image_failed(tag: str, mirror: str, reason: str) -> ScreenshotFailed:
     return ScreenshotFailed(
-        f"cannot make the browser image {tag}: {reason}", detail=exc.detail,
+        f"cannot make the browser image {tag}: {reason}",
         hint=f"it is built once per machine with packages from {mirror}: let docker build "
         "reach it or set APPFORGE_DEBIAN_MIRROR; APPFORGE_SCREENSHOTS=false turns screenshots off")
-
-
-def _apt_sources(settings: Settings) -> list[str]:
-    """apt source lines for the image: the configured or host's mirror, plus the host's
-    security mirror when it has one (Chromium's fixes arrive there first)."""
-    suite = settings.debian_suite
-    mirror = settings.debian_mirror or debian_mirror_from_apt(suite)
-    lines = [f"deb {mirror} {suite} main", f"deb {mirror} {suite}-updates main"]
-    security = _security_mirror(suite)
-    if security:
-        lines.append(f"deb {security} {suite}-security main")
-    return lines
-
-
-def _security_mirror(suite: str) -> str | None:
-    files: list[Path] = []
-    for src in APT_SOURCES:
-        if src.is_dir():
-            files += sorted(p for p in src.iterdir() if p.suffix in (".list", ".sources"))
-        elif src.is_file():
-            files.append(src)
-    for path in files:
-        for uri, suites in apt_source_entries(path.read_text(errors="replace"),
-                                    deb822=path.suffix == ".sources"):
-            if f"{suite}-security" in suites:
-                return uri
-    return None
 
 
 def thumbnail_path(screenshot: Path) -> Path:

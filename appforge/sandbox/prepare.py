@@ -1,10 +1,10 @@
 """Getting a machine ready: the images every build needs, made at the same time, with progress.
 
 A first build on a fresh machine needs three images: the Python base (apps and their tests), the
-Caddy proxy, and the browser for screenshots (built on the Python base). Each is bootstrapped from
-Debian packages in tens of seconds. The first two are independent, so they are made at once; the
-browser comes after them, since it needs the Python base and no build waits for it before its app
-is live.
+Caddy proxy, and the browser for screenshots (built on the Python base); ``setup`` also makes the
+Postgres server's image (on the Python base too). Each is made from Debian packages in tens of
+seconds. The first two are independent, so they are made at once; the browser and Postgres come
+after them, since they need the Python base and no build waits for them before its app is live.
 
 ``appforge setup`` runs this in the foreground. A build that finds an image missing starts it in
 the background as a detached process as soon as it starts (:func:`start_in_background`), so the

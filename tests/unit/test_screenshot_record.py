@@ -7,7 +7,8 @@ from pathlib import Path
 
 from appforge.config import Settings
 from appforge.errors import BuildFailed
-from appforge.sandbox.browser import _apt_sources, _image_failed, thumbnail_path
+from appforge.sandbox.apt_images import apt_error, apt_sources
+from appforge.sandbox.browser import _image_failed, thumbnail_path
 from appforge.store import Store
 
 #: The versions table as appforge made it before screenshots.
@@ -53,7 +54,7 @@ def test_screenshot_runs_after_verify_and_ends_the_build() -> None:
 
 def test_browser_image_uses_the_configured_mirror(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, debian_mirror="http://mirror.example/debian")
-    sources = _apt_sources(settings)
+    sources = apt_sources(settings)
     assert sources[:2] == ["deb http://mirror.example/debian bookworm main",
                            "deb http://mirror.example/debian bookworm-updates main"]
 
@@ -64,7 +65,8 @@ def test_a_failed_browser_image_build_says_what_apt_said() -> None:
               "bookworm/InRelease  Could not connect to m:80\x1b[0m\n"
               "The command '/bin/sh -c rm -f ...' returned a non-zero code: 100")
     exc = _image_failed("appforge/browser:bookworm", "http://m/debian",
-                        BuildFailed("docker build failed: The command ...", detail=detail))
+                        apt_error(BuildFailed("docker build failed: The command ...",
+                                              detail=detail)))
     assert str(exc) == ("cannot make the browser image appforge/browser:bookworm: E: Failed to "
                         "fetch http://m/debian/dists/bookworm/InRelease  Could not connect to m:80")
     assert "APPFORGE_SCREENSHOTS=false" in (exc.hint or "")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from appforge.sandbox.apt_images import AptProgress
 from appforge.sandbox.base_images import _run_debootstrap
-from appforge.sandbox.browser import _AptProgress
 
 
 def _debootstrap_output(packages: int) -> list[str]:
@@ -38,7 +38,7 @@ def test_debootstrap_progress_moves_steadily_to_the_import(tmp_path: Path) -> No
 
 def test_apt_progress_in_the_browser_build_counts_the_announced_packages() -> None:
     seen: list[tuple[int, str]] = []
-    read = _AptProgress(lambda done, total, doing: seen.append((done, doing)))
+    read = AptProgress(lambda done, total, doing: seen.append((done, doing)))
     read("Get:1 http://deb.debian.org/debian bookworm/main amd64 libfoo1 amd64 1.0 [10 kB]")
     assert seen == []  # nothing is known before apt says how many packages come
     read("0 upgraded, 2 newly installed, 0 to remove and 0 not upgraded.")

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 from appforge.errors import AppforgeError, BuildFailed
 from appforge.sandbox.base_images import (
-    APT_SOURCES,
     Progress,
     apt_source_entries,
+    apt_source_files,
     debian_mirror_from_apt,
     ensure_python_base,
     image_exists,
@@ -131,13 +131,7 @@ def apt_sources(settings: Settings) -> list[str]:
 
 
 def _security_mirror(suite: str) -> str | None:
-    files: list[Path] = []
-    for src in APT_SOURCES:
-        if src.is_dir():
-            files += sorted(p for p in src.iterdir() if p.suffix in (".list", ".sources"))
-        elif src.is_file():
-            files.append(src)
-    for path in files:
+    for path in apt_source_files():
         for uri, suites in apt_source_entries(path.read_text(errors="replace"),
                                               deb822=path.suffix == ".sources"):
             if f"{suite}-security" in suites:

@@ -237,15 +237,21 @@ class _ChunkReader:
             yield chunk
 
 
-def debian_mirror_from_apt(suite: str, sources: tuple[Path, ...] = APT_SOURCES) -> str:
-    """The Debian mirror this machine's apt uses for ``suite`` (one-line or deb822 format)."""
+def apt_source_files(sources: tuple[Path, ...] = APT_SOURCES) -> list[Path]:
+    """This machine's apt source files (``sources.list`` and the folder's ``.list`` and
+    ``.sources`` files), in the order apt reads them."""
     files: list[Path] = []
     for src in sources:
         if src.is_dir():
             files += sorted(p for p in src.iterdir() if p.suffix in (".list", ".sources"))
         elif src.is_file():
             files.append(src)
-    for path in files:
+    return files
+
+
+def debian_mirror_from_apt(suite: str, sources: tuple[Path, ...] = APT_SOURCES) -> str:
+    """The Debian mirror this machine's apt uses for ``suite`` (one-line or deb822 format)."""
+    for path in apt_source_files(sources):
         text = path.read_text(errors="replace")
         for uri, suites in apt_source_entries(text, deb822=path.suffix == ".sources"):
             if suite in suites and "security" not in uri:

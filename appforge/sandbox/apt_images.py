@@ -3,8 +3,8 @@ the browser that takes screenshots (``sandbox/browser.py``) and the Postgres ser
 (``base_images.ensure_postgres_image``).
 
 The Python base is a debootstrapped Debian already; installing a few packages on it costs a
-fraction of a second debootstrap of its own (the Postgres image took 50 s alone and 106 s beside
-the tests as its own debootstrap). The packages come from the same mirror the base images use
+fraction of what a second debootstrap would (the Postgres image took 50 s alone and 106 s beside
+the tests as a debootstrap of its own; 18 s and 35 s this way). The packages come from the same mirror the base images use
 (the configured one, or this machine's apt sources), with the security mirror where the host has
 one.
 """

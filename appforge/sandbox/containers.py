@@ -278,11 +278,18 @@ def remove_app(client: docker.DockerClient, settings: Settings, slug: str,
 
 def purge_instance(client: docker.DockerClient, instance: str) -> None:
     """Remove every container, network, volume and image of one installation (tests, benches)."""
-    from docker.errors import DockerException
+    from docker.errors import APIError, DockerException, NotFound
 
     label = f"{LABEL}.instance={instance}"
     for c in client.containers.list(all=True, filters={"label": label}, ignore_removed=True):
-        c.remove(force=True)
+        try:
+            c.remove(force=True)
+        except NotFound:
+            pass  # gone since the listing
+        except APIError as exc:
+            # A removed Swarm service's task containers are removed by the engine meanwhile.
+            if exc.status_code != 409 or "already in progress" not in str(exc):
+                raise
     for n in client.networks.list(filters={"label": label}):
         try:
             n.remove()

@@ -90,3 +90,23 @@ def test_a_registry_off_loopback_must_be_trusted_by_this_engine() -> None:
     named = _Engine({"IndexConfigs": {"manager:5000": {"Secure": False}}})
     assert trusted(named, "manager:5000")  # type: ignore[arg-type]
     assert "insecure-registries" in trust_hint("10.0.0.5:5000")
+
+
+def test_the_registry_credential_is_private_and_cheap_for_the_registry_to_check(tmp_path) -> None:
+    """The registry checks the bcrypt hash on every request of a push: the password is random
+    enough that the hash needs no work factor, and the least one keeps pushes fast."""
+    import stat
+
+    import bcrypt
+
+    from appforge.engines.registry import credentials
+
+    settings = Settings(home=tmp_path)
+    made = credentials(settings)
+    assert credentials(settings) == made  # made once, then read
+    assert len(made["password"]) >= 32
+    user, hashed = (tmp_path / "registry" / "htpasswd").read_text().strip().split(":", 1)
+    assert user == made["username"] and bcrypt.checkpw(made["password"].encode(), hashed.encode())
+    assert hashed.startswith("$2b$04$")
+    for name in ("htpasswd", "credentials.json"):
+        assert stat.S_IMODE((tmp_path / "registry" / name).stat().st_mode) == 0o600

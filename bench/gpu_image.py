@@ -137,6 +137,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                          "images_per_second": batch / seconds, "peak_gib": peak,
                          "speedup": base_seconds / seconds, "max_abs_pixel_diff": diff.max(),
                          "mean_abs_pixel_diff": diff.mean(), "applied": applied})
+            # On stderr as each row ends, so a run stopped by a time limit keeps its rows.
+            print(f"done {json.dumps(rows[-1], default=float)}", file=sys.stderr, flush=True)
         del pipe
         gc.collect()
         if cuda:

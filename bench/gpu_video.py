@@ -1,7 +1,7 @@
 """Wan 2.1 (or LTX-Video) on a GPU: the plain diffusers call against appforge's optimised path.
 
-Run from the repository root: ``python bench/gpu_video.py [--steps 30] [--json]``; ``--tiny``
-runs the same code on tiny components on the CPU (a smoke test, seconds). Nothing is
+Run from the repository root: ``python bench/gpu_video.py [--steps 30] [--json [PATH]]``;
+``--tiny`` runs the same code on tiny components on the CPU (a smoke test, seconds). Nothing is
 downloaded: the full-size architecture (Wan2.1-T2V-1.3B's transformer and VAE configs, copied
 below) is built with random weights, saved as a model folder and loaded from it, so each variant
 goes through the same loading code as a real model. The text encoder keeps the real width (4096,
@@ -250,7 +250,9 @@ def main() -> None:
                         help="diffusers attention backend for optimised/cached: native (SDPA), "
                         "_native_cudnn, flash, _flash_3, sage ... (default native)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                        help="print JSON instead of a table (or, with a PATH, also write it "
+                        "there)")
     args = parser.parse_args()
 
     import torch
@@ -292,6 +294,9 @@ def main() -> None:
             compare(row, frames, outputs.get("plain"), plain)
             outputs[variant] = frames
             rows.append(row)
+            # On stderr as each variant ends, so a run stopped by a time limit keeps its rows.
+            print(f"done {variant}: {json.dumps(vars(row), default=float)}", file=sys.stderr,
+                  flush=True)
     if "optimised" in outputs and "cached" in outputs:
         import numpy as np
 
@@ -305,9 +310,9 @@ def main() -> None:
             "steps": setup.steps, "build_seconds": round(built, 1),
             "text_encoder": ("tiny" if args.tiny else
                              "real width, 2 of 24 layers (runs once per video)")}
-    if args.json:
-        rounded = [{k: round(v, 4) if isinstance(v, float) else v for k, v in vars(r).items()}
-                   for r in rows]
+    rounded = [{k: round(v, 4) if isinstance(v, float) else v for k, v in vars(r).items()}
+               for r in rows]
+    if args.json == "-":
         print(json.dumps({**meta, "rows": rounded}, indent=2))
         return
     for key, value in meta.items():
@@ -317,6 +322,9 @@ def main() -> None:
     print("\nmax|d|/mean|d|: decoded frames vs plain, in 0-255 pixel levels")
     for row in rows:
         print(f"  {row.variant}: {', '.join(row.notes)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({**meta, "rows": rounded}, indent=2) + "\n")
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

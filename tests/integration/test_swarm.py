@@ -24,7 +24,12 @@ from appforge.sandbox.containers import purge_instance
 from appforge.store import Store
 from appforge.tools import apps
 from tests.conftest import appforge_env, free_port
-from tests.integration.conftest import Installation, Load, crashing_version
+from tests.integration.conftest import (
+    Installation,
+    Load,
+    crashing_version,
+    leave_swarm_after_the_run,
+)
 from tests.integration.test_isolation import BLOCKED, _probe
 
 pytestmark = pytest.mark.docker
@@ -53,7 +58,7 @@ def swarm(docker_client: Any, tmp_path_factory: pytest.TempPathFactory
         service.remove()
     purge_instance(docker_client, instance)
     if was != "active":
-        docker_client.swarm.leave(force=True)
+        leave_swarm_after_the_run(docker_client)
 
 
 def node_name(client: Any) -> str:

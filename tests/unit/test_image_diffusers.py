@@ -8,6 +8,7 @@ weights, on the CPU. Their pictures are noise; sizes, seeds, caching, reports an
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,11 @@ from appforge.generators.image.diffusers_backend import (
     prompt_for,
 )
 from appforge.spec import AssetRequest, Theme
-from tests.tiny.image_pipelines import tiny_flux, tiny_sd_turbo
 
-pytest.importorskip("diffusers")
-pytest.importorskip("transformers")
+# find_spec, not importorskip: importing diffusers costs about 3 s of CPU, which every test
+# worker would pay only to collect this file.
+pytestmark = pytest.mark.skipif(find_spec("diffusers") is None or find_spec("transformers") is None,
+                                reason="diffusers and transformers are not installed")
 
 THEME = Theme(primary="#2563eb", accent="#f59e0b")
 #: The settings' defaults (bf16 included), on the CPU even where a GPU is present.
@@ -37,6 +39,8 @@ CPU = DiffusionOptions(device="cpu")
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     import torch
+
+    from tests.tiny.image_pipelines import tiny_flux, tiny_sd_turbo
 
     # Tiny models gain nothing from threads, and on a busy machine OpenMP threads wait on each
     # other: one thread keeps this file fast everywhere.

@@ -46,8 +46,9 @@ def appforge_env(home: Path, instance: str, port: int) -> dict[str, str]:
 #: The slowest integration files, slowest first (seconds of machine CPU, each file alone on the
 #: 2-core machine, 2026-11-30: swarm 181, the LLM coder 122, faults 111, lifecycle 108, contract
 #: 61, dashboard 51, backups 47, postgres 40, chat 38 ...). The workers take files in collection
-#: order (``--dist loadfile``): starting the longest first keeps one worker from running a long
-#: file alone at the end.
+#: order (``--dist loadfile --no-loadscope-reorder``; without it pytest-xdist sorts the files by
+#: their number of tests): starting the longest first keeps one worker from running a long file
+#: alone at the end.
 SLOW_FIRST = ("test_swarm.py", "test_build_llm_coder.py", "test_lifecycle.py", "test_faults.py",
               "test_api_contract.py", "test_dashboard.py", "test_backups.py", "test_postgres.py",
               "test_chat.py", "test_export.py", "test_mcp.py", "test_self_healing.py",

@@ -117,7 +117,7 @@ def test_compose_runs_the_live_version_with_appforge_hardening(settings: Setting
     assert app["environment"]["APP_MAX_BODY_BYTES"] == str(2 * 2**20)
     assert app["build"]["target"] == "runtime"
     check = app["healthcheck"]
-    assert check["test"][:2] == ["CMD", "python3"] and "/healthz" in check["test"][-1]
+    assert check["test"][:2] == ["CMD", "bash"] and "/healthz" in check["test"][-1]
     assert (check["interval"], check["timeout"], check["start_period"], check["retries"]) == \
         ("10s", "3s", "30s", 3)
     assert "db" not in yaml.safe_load(text)["services"]

@@ -52,8 +52,8 @@ GIVE_UP_FAILURES = 3
 #: Seconds a task may wait for a node that can run it before that is reported.
 UNPLACED_GRACE = 3.0
 #: The service's health check: the image's command, more often than the image's 10 s, since
-#: Swarm routes a task and moves a rolling update on only once it passes (about 47 ms of CPU a
-#: check, so 2 % of a core per replica).
+#: Swarm routes a task and moves a rolling update on only once it passes (about 50 ms of the
+#: machine's CPU a check, Docker's exec included, so 2.5 % of a core per replica).
 HEALTH_INTERVAL_NS = 2_000_000_000
 SECOND_NS = 1_000_000_000
 #: The label Swarm gives each task's container: the name of its service.

@@ -41,23 +41,26 @@ def main() -> None:
         image = vae.decode(latent.to(vae.dtype) / vae.config.scaling_factor).sample
         return ((image.float() / 2 + 0.5).clamp(0, 1) * 255).cpu().numpy()
 
+    def measure(pipe, latent=None):
+        """The pipeline's prompt embeddings and latents, and ``latent`` (its own by default)
+        decoded by its VAE with the default attention kernel and with SDPA's math kernel."""
+        embeddings = pipe.encode_prompt(PROMPT, args.device, 1, False)[0]
+        own = latents(pipe)
+        latent = own if latent is None else latent
+        image = decode(pipe, latent)
+        with sdpa_kernel(SDPBackend.MATH):
+            image_math = decode(pipe, latent)
+        return embeddings, own, image, image_math
+
     def rel(a, b):
         return ((a.float() - b.float()).norm() / b.float().norm()).item()
 
     with torch.no_grad():
         plain, _ = build(False, args.device, False, False, False)
-        emb32 = plain.encode_prompt(PROMPT, args.device, 1, False)[0]
-        lat32 = latents(plain)
-        img32 = decode(plain, lat32)
-        with sdpa_kernel(SDPBackend.MATH):
-            img32_math = decode(plain, lat32)
+        emb32, lat32, img32, img32_math = measure(plain)
         del plain
         fast, applied = build(False, args.device, True, False, False)
-        emb16 = fast.encode_prompt(PROMPT, args.device, 1, False)[0]
-        lat16 = latents(fast)
-        img16 = decode(fast, lat32)
-        with sdpa_kernel(SDPBackend.MATH):
-            img16_math = decode(fast, lat32)
+        emb16, lat16, img16, img16_math = measure(fast, lat32)  # fp32 latents: the VAE alone
         end_to_end = decode(fast, lat16)
 
     def pixels(a, b):

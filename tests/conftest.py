@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,13 @@ from appforge.config import Settings
 # No background supervisor in tests (it would outlive them and bring back what a test removes on
 # purpose); the tests of the supervisor turn it on for their own installation.
 os.environ["APPFORGE_SUPERVISE"] = "false"
+
+
+#: For the test files of the diffusers backends. find_spec, not importorskip: importing
+#: diffusers costs about 3 s of CPU, which every test worker would pay only to collect such a file.
+needs_diffusers = pytest.mark.skipif(
+    find_spec("diffusers") is None or find_spec("transformers") is None,
+    reason="diffusers and transformers are not installed")
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ weights, on the CPU. Their pictures are noise; sizes, seeds, caching, reports an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +24,9 @@ from appforge.generators.image.diffusers_backend import (
     prompt_for,
 )
 from appforge.spec import AssetRequest, Theme
+from tests.conftest import needs_diffusers
 
-# find_spec, not importorskip: importing diffusers costs about 3 s of CPU, which every test
-# worker would pay only to collect this file.
-pytestmark = pytest.mark.skipif(find_spec("diffusers") is None or find_spec("transformers") is None,
-                                reason="diffusers and transformers are not installed")
+pytestmark = needs_diffusers
 
 THEME = Theme(primary="#2563eb", accent="#f59e0b")
 #: The settings' defaults (bf16 included), on the CPU even where a GPU is present.

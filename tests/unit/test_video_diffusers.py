@@ -4,7 +4,6 @@ into browser-ready H.264 clips, loaded from model folders the way real models ar
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib.util import find_spec
 from pathlib import Path
 
 import av
@@ -26,12 +25,10 @@ from appforge.generators.video.diffusers_backend import (
     plan_shot,
 )
 from appforge.spec import AssetRequest, Theme
+from tests.conftest import needs_diffusers
 from tests.tiny.video_pipelines import tiny_ltx, tiny_wan
 
-# find_spec, not importorskip: importing diffusers costs about 3 s of CPU, which every test
-# worker would pay only to collect this file.
-pytestmark = pytest.mark.skipif(find_spec("diffusers") is None or find_spec("transformers") is None,
-                                reason="diffusers and transformers are not installed")
+pytestmark = needs_diffusers
 
 THEME = Theme(primary="#0f766e", accent="#f97316")
 OPTIONS = DiffusionOptions(device="cpu", dtype="float32", steps=2)

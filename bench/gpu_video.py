@@ -312,8 +312,9 @@ def main() -> None:
                              "real width, 2 of 24 layers (runs once per video)")}
     rounded = [{k: round(v, 4) if isinstance(v, float) else v for k, v in vars(r).items()}
                for r in rows]
+    report = json.dumps({**meta, "rows": rounded}, indent=2)
     if args.json == "-":
-        print(json.dumps({**meta, "rows": rounded}, indent=2))
+        print(report)
         return
     for key, value in meta.items():
         print(f"{key:>14}: {value}")
@@ -323,7 +324,7 @@ def main() -> None:
     for row in rows:
         print(f"  {row.variant}: {', '.join(row.notes)}")
     if args.json:
-        Path(args.json).write_text(json.dumps({**meta, "rows": rounded}, indent=2) + "\n")
+        Path(args.json).write_text(report + "\n")
         print(f"wrote {args.json}")
 
 

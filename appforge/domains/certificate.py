@@ -106,7 +106,7 @@ def wait_for_certificate(client: docker.DockerClient, settings: Settings, name: 
     """Wait until the proxy serves ``name`` with a certificate from its ACME CA (or, for a
     local name or ``tls=internal``, from its own CA); fail early on an ACME error in its log
     (``since``: the epoch time from which its log counts)."""
-    from appforge.sandbox.proxy import is_local_name
+    from appforge.sandbox.caddy_config import is_local_name
 
     want_acme = settings.tls == "acme" and bool(settings.acme_email) and not is_local_name(name)
     since = time.time() if since is None else since

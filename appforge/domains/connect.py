@@ -236,7 +236,7 @@ def _certificate(run: _Run) -> tuple[str, str]:
 
 
 def _check(run: _Run) -> tuple[str, str]:
-    from appforge.sandbox.proxy import is_local_name
+    from appforge.sandbox.caddy_config import is_local_name
 
     # A certificate from the proxy's own CA is checked against that CA's root (what `appforge
     # trust` exports); an ACME one against the system's trust store.

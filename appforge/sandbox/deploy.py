@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from appforge.errors import UnhealthyDeployment
 from appforge.sandbox import containers, proxy
+from appforge.sandbox.caddy_config import Route, is_local_name
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits
 
@@ -37,11 +38,11 @@ class Deployment:
     upstream: str
     healthy_after: float
     #: The proxy route that serves the new version.
-    route: proxy.Route
+    route: Route
 
 
 def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, version: int,
-                   image: str, hosts: list[str], other_routes: list[proxy.Route] | None,
+                   image: str, hosts: list[str], other_routes: list[Route] | None,
                    log: Log, limits: Limits | None = None) -> Deployment:
     """Run ``image`` as ``slug`` v``version`` and route ``hosts`` to it beside ``other_routes``
     (blue/green). With ``other_routes`` None the caller switches the proxy to ``route`` itself
@@ -49,7 +50,7 @@ def deploy_version(client: docker.DockerClient, settings: Settings, slug: str, v
     proxy.ensure_proxy(client, settings, log)
     container, healthy_after = start_healthy(client, settings, slug, version, image, limits, log)
     log(f"{container.name} healthy after {healthy_after:.1f} s; switching {', '.join(hosts)}")
-    route = proxy.Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
+    route = Route(slug=slug, hosts=tuple(hosts), upstream=containers.upstream(settings, slug),
                         max_body=(limits or Limits.resolve(settings)).body_bytes)
     if other_routes is not None:
         proxy.apply_routes(client, settings, [*other_routes, route], log)
@@ -115,9 +116,9 @@ def verify_hosts(client: docker.DockerClient, settings: Settings, hosts: list[st
     # Local names carry the internal CA's certificates: check the chain, as a browser that
     # trusts it would. Public names wait for a public CA, which may be unreachable.
     local_ca = proxy.export_root_certificate(client, settings) \
-        if settings.tls != "off" and any(map(proxy.is_local_name, hosts)) else None
+        if settings.tls != "off" and any(map(is_local_name, hosts)) else None
     for host in hosts:
-        ca = local_ca if proxy.is_local_name(host) else None
+        ca = local_ca if is_local_name(host) else None
         status, seconds = verify(settings, host, html.escape(name), ca_file=ca)
         log(f"GET {settings.url_for(host)}/ → {status} in {seconds * 1000:.0f} ms")
 

@@ -13,12 +13,19 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appforge.errors import ProxyError
 from appforge.sandbox.base_images import ensure_proxy_image
+from appforge.sandbox.caddy_config import (
+    ADMIN_SOCKET_IN_CONTAINER,
+    HEALTH_PORT,
+    LISTEN_PORT,
+    TLS_LISTEN_PORT,
+    Route,
+    render_config,
+)
 from appforge.sandbox.containers import network_name
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import log_config
@@ -29,20 +36,10 @@ if TYPE_CHECKING:
 
     from appforge.config import Settings
 
-LISTEN_PORT = 8080  # inside the proxy container; unprivileged so it needs no capability
-TLS_LISTEN_PORT = 8443
 #: The proxy's user when appforge runs as root (apps use 10001).
 PROXY_UID = 10002
 ROOT_CERT_IN_CONTAINER = "/data/caddy/pki/authorities/local/root.crt"
-_SOCKET_IN_CONTAINER = "/run/appforge-admin/admin.sock"
 _CONFIG_IN_CONTAINER = "/etc/appforge/caddy.json"
-
-
-#: Where the proxy's health check asks, inside its container only (loopback, never published).
-HEALTH_PORT = 8081
-HEALTH_SERVER = {"listen": [f"127.0.0.1:{HEALTH_PORT}"], "automatic_https": {"disable": True},
-                 "routes": [{"handle": [{"handler": "static_response", "status_code": 200,
-                                         "body": "ok\n"}]}]}
 
 
 #: Docker's health check of the proxy (durations in nanoseconds).
@@ -50,176 +47,6 @@ HEALTHCHECK = {"test": ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null",
                         f"http://127.0.0.1:{HEALTH_PORT}/"],
                "interval": 10 * 10**9, "timeout": 3 * 10**9, "retries": 3,
                "start_period": 10 * 10**9}
-
-
-@dataclass(frozen=True)
-class Route:
-    """Requests for ``hosts`` go to ``upstream`` (``container-name:port``) on ``slug``'s network.
-
-    A route without an upstream belongs to a stopped app: it answers 503 and says so. A request
-    body larger than ``max_body`` bytes (0: no limit) gets 413 and never reaches the app.
-    """
-
-    slug: str
-    hosts: tuple[str, ...]
-    upstream: str = ""
-    max_body: int = 0
-
-
-#: Requests Caddy may send again to an app when the connection fails after it was made (a dial
-#: that fails is always tried again): the ones without effects.
-RETRY_METHODS = ["GET", "HEAD", "OPTIONS"]
-TOO_LARGE = "The request body is larger than this app accepts"
-
-
-def _handlers(route: Route, idle_timeout: float) -> list[dict[str, Any]]:
-    if not route.upstream:
-        return [{"handler": "static_response", "status_code": 503,
-                 "headers": {"Content-Type": ["text/plain; charset=utf-8"],
-                             "Retry-After": ["60"]},
-                 "body": "This app is stopped. (appforge)\n"}]
-    proxy = {
-        "handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}],
-        # try_duration: a dial that fails (a version stopping) is retried on another address.
-        "load_balancing": {"try_duration": "5s", "try_interval": "100ms",
-                           "retry_match": [{"method": RETRY_METHODS}]},
-        # Idle connections to the app close before the app would close them (see Settings).
-        "transport": {"protocol": "http",
-                      "keep_alive": {"idle_timeout": f"{idle_timeout:g}s"}},
-    }
-    if not route.max_body:
-        return [proxy]
-    # A declared length above the limit is answered at once, before anything is read; a body
-    # without one (chunked) is cut at the limit by request_body, and the error route below
-    # turns that into a 413 too.
-    return [{"handler": "subroute", "routes": [
-        {"match": [{"header_regexp": {"Content-Length": {
-            "pattern": above_pattern(route.max_body)}}}],
-         "handle": [_too_large(route.max_body)], "terminal": True},
-        {"handle": [{"handler": "request_body", "max_size": route.max_body}, proxy]},
-    ], "errors": {"routes": [
-        {"match": [{"vars_regexp": {"{http.error.message}": {
-            "pattern": "request body too large"}}}],
-         "handle": [_too_large(route.max_body)], "terminal": True},
-        # Any other error keeps its status (a 502 when the app is down or died mid-request):
-        # with error routes and none matching, Caddy would answer an empty 200.
-        {"handle": [UPSTREAM_ERROR]},
-    ]}}]
-
-
-#: The answer for an app that is down or failed mid-request, with the error's own status.
-UPSTREAM_ERROR = {"handler": "static_response", "status_code": "{http.error.status_code}",
-                  "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
-                  "body": "The app did not answer. (appforge)\n"}
-
-
-def _too_large(limit: int) -> dict[str, Any]:
-    """413, in JSON (what the apps' APIs answer), with Connection: close: the rest of the body
-    is not read."""
-    text = f"{TOO_LARGE} ({size_label(limit)})." if limit else f"{TOO_LARGE}."
-    return {"handler": "static_response", "status_code": 413, "close": True,
-            "headers": {"Content-Type": ["application/json"]},
-            "body": json.dumps({"detail": text})}
-
-
-def size_label(size: int) -> str:
-    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor} {unit}"
-    return f"{size} bytes"
-
-
-def above_pattern(limit: int) -> str:
-    """A regular expression for the decimal numbers greater than ``limit`` (leading zeros
-    allowed, as Go's HTTP server allows them in Content-Length)."""
-    digits = str(limit)
-    n = len(digits)
-    options = [f"[1-9]\\d{{{n},}}"]  # more digits
-    for i, d in enumerate(digits):  # as many digits: the same up to i, then a larger one
-        if d != "9":
-            rest = n - i - 1
-            options.append(digits[:i] + f"[{int(d) + 1}-9]" + (f"\\d{{{rest}}}" if rest else ""))
-    return "^0*(?:" + "|".join(options) + ")$"
-
-
-def render_config(routes: list[Route], tls: str = "off", acme_email: str = "",
-                  public_https_port: int = 443, idle_timeout: float = 30.0, *,
-                  acme_ca: str = "", acme_ca_root: str = "") -> dict[str, Any]:
-    """The whole Caddy JSON configuration for these routes.
-
-    ``tls``: ``off`` serves plain HTTP; ``internal`` serves HTTPS with certificates from Caddy's
-    own CA (``appforge trust`` exports its root) and redirects HTTP to HTTPS; ``acme`` does the
-    same with ACME certificates for public names (local names keep the internal CA): from
-    ``acme_ca`` (a directory URL; empty: Let's Encrypt), whose HTTPS Caddy verifies against
-    ``acme_ca_root`` (a PEM file's path inside the container) when given.
-    """
-    caddy_routes: list[dict[str, Any]] = [
-        {"match": [{"host": list(route.hosts)}], "handle": _handlers(route, idle_timeout),
-         "terminal": True}
-        for route in sorted(routes, key=lambda r: r.slug)
-    ]
-    caddy_routes.append({"handle": [{
-        "handler": "static_response", "status_code": 404,
-        "headers": {"Content-Type": ["text/plain; charset=utf-8"]},
-        "body": "No app is deployed at this address. (appforge)\n",
-    }]})
-    config: dict[str, Any] = {
-        "admin": {"listen": f"unix/{_SOCKET_IN_CONTAINER}", "config": {"persist": False}},
-        "storage": {"module": "file_system", "root": "/data/caddy"},
-    }
-    if tls == "off":
-        config["apps"] = {"http": {"servers": {"appforge": {
-            "listen": [f":{LISTEN_PORT}"], "automatic_https": {"disable": True},
-            "routes": caddy_routes,
-        }, "health": HEALTH_SERVER}}}
-        return config
-    hosts = sorted({h for route in routes for h in route.hosts})
-    local = [h for h in hosts if is_local_name(h)]
-    policies: list[dict[str, Any]] = []
-    if tls == "acme" and acme_email:
-        if local:
-            policies.append({"subjects": local, "issuers": [{"module": "internal"}]})
-        policies.append({"issuers": [acme_issuer(acme_email, acme_ca, acme_ca_root)]})
-    else:
-        policies.append({"issuers": [{"module": "internal"}]})
-    port = "" if public_https_port == 443 else f":{public_https_port}"
-    config["apps"] = {
-        "http": {
-            "http_port": LISTEN_PORT, "https_port": TLS_LISTEN_PORT,
-            "servers": {
-                "appforge": {"listen": [f":{TLS_LISTEN_PORT}"], "routes": caddy_routes,
-                             "automatic_https": {"disable_redirects": True}},
-                "health": HEALTH_SERVER,
-                # Caddy's own redirects would name its port inside the container, not ours.
-                "redirect": {"listen": [f":{LISTEN_PORT}"], "routes": [{"handle": [{
-                    "handler": "static_response", "status_code": 308,
-                    "headers": {"Location": [
-                        f"https://{{http.request.host}}{port}{{http.request.uri}}"]},
-                }]}]},
-            },
-        },
-        "tls": {"automation": {"policies": policies}},
-        # Caddy would try to add its root to the container's trust store; nobody reads it there.
-        "pki": {"certificate_authorities": {"local": {"install_trust": False}}},
-    }
-    return config
-
-
-def acme_issuer(email: str, ca: str = "", ca_root: str = "") -> dict[str, Any]:
-    """Caddy's ACME issuer: the challenges are answered on the proxy's own ports (HTTP-01 on
-    the HTTP server, TLS-ALPN-01 on the HTTPS one), which must be the public 80 and 443."""
-    issuer: dict[str, Any] = {"module": "acme", "email": email}
-    if ca:
-        issuer["ca"] = ca
-    if ca_root:
-        issuer["trusted_roots_pem_files"] = [ca_root]
-    return issuer
-
-
-def is_local_name(host: str) -> bool:
-    """Names no public CA will certify: they resolve only on this machine or network."""
-    return host == "localhost" or host.rsplit(".", 1)[-1] in ("localhost", "local", "internal",
-                                                              "test", "lan", "home")
 
 
 def ensure_proxy(client: docker.DockerClient, settings: Settings,
@@ -365,7 +192,7 @@ def proxy_run_kwargs(settings: Settings) -> dict[str, Any]:
             str(settings.proxy_dir / "config"): {
                 "bind": str(Path(_CONFIG_IN_CONTAINER).parent), "mode": "ro"},
             str(settings.proxy_dir / "admin"): {
-                "bind": str(Path(_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
+                "bind": str(Path(ADMIN_SOCKET_IN_CONTAINER).parent), "mode": "rw"},
             str(settings.proxy_dir / "data"): {"bind": "/data", "mode": "rw"},
         },
         "environment": {"XDG_DATA_HOME": "/data", "XDG_CONFIG_HOME": "/data/config",
@@ -417,7 +244,7 @@ def _config_path(settings: Settings) -> Path:
 
 
 def _socket(settings: Settings) -> Path:
-    return settings.proxy_dir / "admin" / Path(_SOCKET_IN_CONTAINER).name
+    return settings.proxy_dir / "admin" / Path(ADMIN_SOCKET_IN_CONTAINER).name
 
 
 def _wait_for_socket(settings: Settings, container: Container, timeout: float = 15) -> None:

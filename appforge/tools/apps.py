@@ -20,10 +20,11 @@ from appforge.engines import engine_for
 from appforge.errors import AppforgeError, InvalidInput, UnhealthyDeployment
 from appforge.sandbox import containers
 from appforge.sandbox.base_images import image_exists
+from appforge.sandbox.caddy_config import Route
 from appforge.sandbox.deploy import pause_for_crash_tests
 from appforge.sandbox.engine import LABEL
 from appforge.sandbox.hardening import Limits
-from appforge.sandbox.proxy import Route, apply_routes, ensure_proxy, remove_proxy
+from appforge.sandbox.proxy import apply_routes, ensure_proxy, remove_proxy
 from appforge.store import AppRecord, Store
 from appforge.store.locks import routes_lock
 

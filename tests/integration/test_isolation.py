@@ -24,8 +24,9 @@ import pytest
 from appforge.generators.code import render_app
 from appforge.sandbox import containers
 from appforge.sandbox.audit import audit_instance, failures, role_of
+from appforge.sandbox.caddy_config import Route
 from appforge.sandbox.deploy import deploy_version
-from appforge.sandbox.proxy import Route, apply_routes, edge_network, proxy_name
+from appforge.sandbox.proxy import apply_routes, edge_network, proxy_name
 from appforge.spec import AppSpec, Entity, EntityField
 from appforge.store import Store
 from appforge.tools.apps import routes as store_routes

@@ -12,8 +12,9 @@ from appforge.config import Settings
 from appforge.errors import BaseImageError
 from appforge.sandbox.base_images import debian_mirror_from_apt
 from appforge.sandbox.build import _write_context, with_labels
+from appforge.sandbox.caddy_config import Route, render_config
 from appforge.sandbox.hardening import hardened_run_kwargs
-from appforge.sandbox.proxy import Route, proxy_run_kwargs, render_config
+from appforge.sandbox.proxy import proxy_run_kwargs
 
 
 def test_mirror_is_read_from_deb822_sources(tmp_path: Path) -> None:
@@ -143,7 +144,7 @@ def test_the_content_length_pattern_matches_exactly_the_numbers_above_the_limit(
         limit: int) -> None:
     import re
 
-    from appforge.sandbox.proxy import above_pattern
+    from appforge.sandbox.caddy_config import above_pattern
 
     above = re.compile(above_pattern(limit))
     near = list(range(max(0, limit - 1200), limit + 1200)) + [0, 10 * limit, 10**18]
